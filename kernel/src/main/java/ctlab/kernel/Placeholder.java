@@ -1,0 +1,1 @@
+package ctlab.kernel; final class Placeholder {}
