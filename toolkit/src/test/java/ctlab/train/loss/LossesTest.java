@@ -244,6 +244,28 @@ class LossesTest {
         }
     }
 
+    /** docs/losses.md: at policy = reference the official per-position gradient is the sequence-level one / G. */
+    @Test void cdpoOfficialGradientAtStepZeroIsSequenceGradientOverPositions() {
+        float[][][] grads = new float[2][][];
+        for (int k = 0; k < 2; k++) {
+            NDArray pc = m(POLICY_CHOSEN), pr = m(POLICY_REJECTED);
+            pc.setRequiresGradient(true);
+            pr.setRequiresGradient(true);
+            PreferenceBatch b = PreferenceBatch.of(pc, pr, m(POLICY_CHOSEN), m(POLICY_REJECTED), m(CHOSEN_MASK), m(REJECTED_MASK))
+                    .withWeights(m(S_CHOSEN), m(S_REJECTED)).withOfficialPositions(7);
+            LossType type = k == 0 ? LossType.CDPO : LossType.CDPO_OFFICIAL;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                gc.backward(run(LossConfig.defaults(type).withOnlyNegative(false), b).loss());
+            }
+            try (NDArray g = pc.getGradient(); NDArray gr = pr.getGradient()) {
+                grads[k] = new float[][] {g.toFloatArray(), gr.toFloatArray()};
+            }
+        }
+        for (int side = 0; side < 2; side++)
+            for (int i = 0; i < grads[0][side].length; i++)
+                assertEquals(grads[0][side][i] / 7, grads[1][side][i], 1e-7, "side " + side + " index " + i);
+    }
+
     @Test void missingInputsAreReported() {
         PreferenceBatch noWeights = PreferenceBatch.of(m(POLICY_CHOSEN), m(POLICY_REJECTED), m(REF_CHOSEN),
                 m(REF_REJECTED), m(CHOSEN_MASK), m(REJECTED_MASK));
