@@ -172,6 +172,23 @@ class LossesTest {
         }
     }
 
+    @Test void sequenceKlGradientReachesPolicyLogitsOnly() {
+        NDArray ref = t3(new float[][][] {{{1, 0, -1}, {0.5f, 0, 0}}});
+        NDArray pol = t3(new float[][][] {{{0, 1, 0}, {0, 0, 2}}});
+        ref.setRequiresGradient(true);
+        pol.setRequiresGradient(true);
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            gc.backward(SequenceKl.perToken(ref, pol).sum());
+        }
+        try (NDArray gp = pol.getGradient(); NDArray gr = ref.getGradient()) {
+            // d KL / d policy logit_v = π_θ(v) − π_ref(v)
+            double[] p = softmax(1, 0, -1), q = softmax(0, 1, 0);
+            float[] g = gp.toFloatArray();
+            for (int v = 0; v < 3; v++) assertEquals(q[v] - p[v], g[v], TOL);
+            assertEquals(0f, gr.abs().sum().getFloat(), 0f, "reference logits are constants");
+        }
+    }
+
     static double[] softmax(double... z) {
         double s = 0;
         double[] e = new double[z.length];
