@@ -1,11 +1,15 @@
 package ctlab.task;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
+import ctlab.io.Jsonl;
 
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +54,26 @@ public final class Selection {
         public static Rule topK(int k) { return new Rule(k, null); }
 
         public static Rule topP(double p) { return new Rule(null, p); }
+
+        /** Reads {@code {top_k: 1}} or {@code {top_p: 0.5}}. */
+        static Rule fromJson(JsonNode node, String where) {
+            if (node == null || !node.isObject()) throw new CtlabException(where + ": expected {top_k: K} or {top_p: P}");
+            checkKeys(node, Set.of("top_k", "top_p"), where);
+            JsonNode k = node.get("top_k"), p = node.get("top_p");
+            if (k != null && !k.isIntegralNumber()) throw new CtlabException(where + ": 'top_k' must be an integer, got " + k);
+            if (p != null && !p.isNumber()) throw new CtlabException(where + ": 'top_p' must be a number, got " + p);
+            try {
+                return new Rule(k == null ? null : k.asInt(), p == null ? null : p.asDouble());
+            } catch (CtlabException e) {
+                throw new CtlabException(where + ": " + e.getMessage(), e);
+            }
+        }
+
+        ObjectNode toJson() {
+            ObjectNode n = Jsonl.MAPPER.createObjectNode();
+            if (topK != null) n.put("top_k", topK); else n.put("top_p", topP);
+            return n;
+        }
     }
 
     /**
@@ -70,6 +94,40 @@ public final class Selection {
 
         /** The official configuration. */
         public static Config official() { return new Config(Rule.topK(1), Rule.topP(0.5), 1, false); }
+
+        /**
+         * Reads a selection section ({@code sft_positive}, {@code sft_negative}, {@code dpo_pairs},
+         * {@code singletons_after_first}); keys left out take the official values; unknown keys are errors.
+         */
+        public static Config fromJson(JsonNode node, String where) {
+            if (node == null || !node.isObject()) throw new CtlabException(where + ": expected a mapping");
+            checkKeys(node, Set.of("sft_positive", "sft_negative", "dpo_pairs", "singletons_after_first"), where);
+            Config d = official();
+            JsonNode pairs = node.get("dpo_pairs"), singles = node.get("singletons_after_first");
+            if (pairs != null && !pairs.isIntegralNumber())
+                throw new CtlabException(where + ": 'dpo_pairs' must be an integer, got " + pairs);
+            if (singles != null && !singles.isBoolean())
+                throw new CtlabException(where + ": 'singletons_after_first' must be true or false, got " + singles);
+            try {
+                return new Config(
+                        node.has("sft_positive") ? Rule.fromJson(node.get("sft_positive"), where + ".sft_positive") : d.sftPositive(),
+                        node.has("sft_negative") ? Rule.fromJson(node.get("sft_negative"), where + ".sft_negative") : d.sftNegative(),
+                        pairs == null ? d.dpoPairs() : pairs.asInt(),
+                        singles == null ? d.singletonsAfterFirst() : singles.asBoolean());
+            } catch (CtlabException e) {
+                throw e.getMessage().startsWith(where) ? e : new CtlabException(where + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** The resolved knobs under their config keys, for provenance. */
+        public ObjectNode toJson() {
+            ObjectNode n = Jsonl.MAPPER.createObjectNode();
+            n.set("sft_positive", sftPositive.toJson());
+            n.set("sft_negative", sftNegative.toJson());
+            n.put("dpo_pairs", dpoPairs);
+            n.put("singletons_after_first", singletonsAfterFirst);
+            return n;
+        }
     }
 
     /** Samples sharing one extracted answer (and correctness), in input order. */
@@ -154,6 +212,14 @@ public final class Selection {
             covered += g.count();
         }
         return taken;
+    }
+
+    private static void checkKeys(JsonNode node, Set<String> allowed, String where) {
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!allowed.contains(key))
+                throw new CtlabException(where + ": unknown key '" + key + "'; expected one of " + new java.util.TreeSet<>(allowed));
+        }
     }
 
     private static List<GradedSample> representatives(List<AnswerGroup> groups) {

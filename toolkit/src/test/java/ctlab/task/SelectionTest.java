@@ -116,6 +116,26 @@ class SelectionTest {
         assertThrows(CtlabException.class, () -> new Selection.Config(Selection.Rule.topK(1), Selection.Rule.topP(0.5), -1, false));
     }
 
+    @Test void configSectionsReadWithDefaultsAndNamedErrors() throws Exception {
+        var yaml = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+        var c = Selection.Config.fromJson(yaml.readTree("sft_negative: {top_k: 3}\ndpo_pairs: 2\n"), "run.yaml: select");
+        assertEquals(new Selection.Config(Selection.Rule.topK(1), Selection.Rule.topK(3), 2, false), c);
+        assertEquals(c, Selection.Config.fromJson(c.toJson(), "round trip"));
+        assertEquals(Selection.Config.official(), Selection.Config.fromJson(yaml.readTree("{}"), "x"));
+        String msg = assertThrows(CtlabException.class, () -> Selection.Config.fromJson(
+                yaml.readTree("sft_negative: {top_p: 0.5, top_k: 2}"), "run.yaml: select")).getMessage();
+        assertTrue(msg.startsWith("run.yaml: select.sft_negative: ") && msg.contains("exactly one"), msg);
+        msg = assertThrows(CtlabException.class, () -> Selection.Config.fromJson(
+                yaml.readTree("sft_negative: {top_p: 1.5}"), "run.yaml: select")).getMessage();
+        assertTrue(msg.contains("select.sft_negative") && msg.contains("'top_p'"), msg);
+        msg = assertThrows(CtlabException.class, () -> Selection.Config.fromJson(
+                yaml.readTree("dpo_pair: 1"), "run.yaml: select")).getMessage();
+        assertTrue(msg.startsWith("run.yaml: select: unknown key 'dpo_pair'"), msg);
+        msg = assertThrows(CtlabException.class, () -> Selection.Config.fromJson(
+                yaml.readTree("dpo_pairs: -1"), "run.yaml: select")).getMessage();
+        assertTrue(msg.startsWith("run.yaml: select: ") && msg.contains("'dpo_pairs'"), msg);
+    }
+
     @Test void gradedSampleJsonUsesSnakeCaseIds() throws Exception {
         GradedSample s = new GradedSample("p1", "p1-3", "text", "42", true);
         String json = Jsonl.toLine(s);

@@ -1,9 +1,14 @@
 package ctlab.train.loss;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
+import ctlab.io.Jsonl;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Settings of one preference loss, validated when built so a bad value fails before training starts.
@@ -33,6 +38,63 @@ public record LossConfig(LossType type, double beta, double labelSmoothing, doub
         if (type == LossType.TOKEN_DPO && tdpo2 && !(tdpoAlpha > 0 && tdpoAlpha <= 1))
             errors.add("'tdpo_alpha' must be in (0, 1] for TDPO2, got " + tdpoAlpha);
         if (!errors.isEmpty()) throw new CtlabException("loss '" + type + "': " + String.join("; ", errors));
+    }
+
+    /** Config keys, as in YAML/JSON run configs. */
+    public static final Set<String> KEYS = Set.of("type", "beta", "label_smoothing", "rpo_alpha", "tdpo_alpha", "tdpo2", "only_neg");
+
+    /**
+     * Reads a loss section of a run config ({@code {type: cdpo, beta: 0.1, ...}}); keys left out take the
+     * official defaults ({@link #defaults}). Unknown keys and values of the wrong type are CtlabExceptions naming
+     * the key.
+     *
+     * @param where names the config section for messages, e.g. {@code "config.yaml: train.loss"}
+     */
+    public static LossConfig fromJson(JsonNode node, String where) {
+        if (node == null || !node.isObject()) throw new CtlabException(where + ": expected a mapping with at least 'type'");
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!KEYS.contains(key))
+                throw new CtlabException(where + ": unknown key '" + key + "'; expected one of " + new java.util.TreeSet<>(KEYS));
+        }
+        JsonNode type = node.get("type");
+        if (type == null || !type.isTextual()) throw new CtlabException(where + ": 'type' must be a loss name");
+        LossConfig d = defaults(LossType.fromName(type.asText()));
+        try {
+            return new LossConfig(d.type(), number(node, "beta", d.beta(), where),
+                    number(node, "label_smoothing", d.labelSmoothing(), where), number(node, "rpo_alpha", d.rpoAlpha(), where),
+                    number(node, "tdpo_alpha", d.tdpoAlpha(), where), bool(node, "tdpo2", d.tdpo2(), where),
+                    bool(node, "only_neg", d.onlyNegative(), where));
+        } catch (CtlabException e) {
+            throw new CtlabException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The resolved config under its config keys, for provenance records. */
+    public ObjectNode toJson() {
+        ObjectNode n = Jsonl.MAPPER.createObjectNode();
+        n.put("type", type.configName());
+        n.put("beta", beta);
+        n.put("label_smoothing", labelSmoothing);
+        n.put("rpo_alpha", rpoAlpha);
+        n.put("tdpo_alpha", tdpoAlpha);
+        n.put("tdpo2", tdpo2);
+        n.put("only_neg", onlyNegative);
+        return n;
+    }
+
+    private static double number(JsonNode node, String key, double fallback, String where) {
+        JsonNode v = node.get(key);
+        if (v == null) return fallback;
+        if (!v.isNumber()) throw new CtlabException(where + ": '" + key + "' must be a number, got " + v);
+        return v.asDouble();
+    }
+
+    private static boolean bool(JsonNode node, String key, boolean fallback, String where) {
+        JsonNode v = node.get(key);
+        if (v == null) return fallback;
+        if (!v.isBoolean()) throw new CtlabException(where + ": '" + key + "' must be true or false, got " + v);
+        return v.asBoolean();
     }
 
     /** The official defaults for a variant: β 0.1, no smoothing, RPO α 1, TDPO2 with α 0.5, cDPO only_neg. */
