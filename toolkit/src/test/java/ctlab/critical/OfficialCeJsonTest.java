@@ -74,6 +74,17 @@ class OfficialCeJsonTest {
         assertTrue(msg.startsWith("pairs.json#0.pos") && msg.contains("3 response tokens") && msg.contains("has 4"), msg);
     }
 
+    @Test void eosWeightsFollowTheOfficialConvention() {
+        ScoredSide pos = pairs().get(0).pos(), neg = pairs().get(0).neg();
+        assertArrayEquals(new double[] {0.9, 0.125, 1.0, 1.0},
+                pos.alignedResponseScoresWithEos(4, ScoredSide.OFFICIAL_CHOSEN_EOS_SCORE, "pair 0 chosen"));
+        assertArrayEquals(new double[] {0.0625, 0.75, 0.0},
+                neg.alignedResponseScoresWithEos(3, ScoredSide.OFFICIAL_REJECTED_EOS_SCORE, "pair 0 rejected"));
+        String msg = assertThrows(CtlabException.class,
+                () -> neg.alignedResponseScoresWithEos(2, 0, "pair 0 rejected")).getMessage();
+        assertTrue(msg.contains("without its EOS") && msg.contains("has 1 tokens"), msg);
+    }
+
     String readError(String json) throws Exception {
         Path file = dir.resolve("bad.json");
         Files.writeString(file, json);
