@@ -61,8 +61,9 @@ public final class ContrastiveEstimator {
     /** s_t = exp(log s_t) for every position, 0 at masked positions: (B, T) float32. */
     public NDArray scores(NDArray positiveLogits, NDArray negativeLogits, NDArray targets, NDArray mask) {
         NDArray result;
-        try (NDScope ignored = new NDScope()) {
-            NDArray logScores = logScores(positiveLogits, negativeLogits, targets, mask);
+        // logScores' result was unregistered from its own scope, so it is not in this one: close it explicitly
+        try (NDScope ignored = new NDScope();
+             NDArray logScores = logScores(positiveLogits, negativeLogits, targets, mask)) {
             result = logScores.exp().mul(mask.toType(DataType.FLOAT32, false));
             NDScope.unregister(result);
         }
@@ -80,7 +81,7 @@ public final class ContrastiveEstimator {
      * @return (B, L − 1) float32 s for tokens 1..L−1, 0 where the token is padding
      */
     public NDArray sequenceScores(NDArray positiveLogits, NDArray negativeLogits, NDArray inputIds, NDArray attentionMask) {
-        NDArray result;
+        NDArray result; // the slices are freed with the scope; scores' result is not registered in it
         try (NDScope ignored = new NDScope()) {
             NDIndex predicting = new NDIndex(":, :-1, :"), predicted = new NDIndex(":, 1:");
             result = scores(positiveLogits.get(predicting), negativeLogits.get(predicting),

@@ -81,6 +81,31 @@ class ContrastiveEstimatorTest {
         }
     }
 
+    /** Arrays attached to a manager (DJL keeps them in BaseNDManager.resources). */
+    static int attached(NDManager m) throws Exception {
+        var field = ai.djl.ndarray.BaseNDManager.class.getDeclaredField("resources");
+        field.setAccessible(true);
+        return ((java.util.Map<?, ?>) field.get(m)).size();
+    }
+
+    @Test void onlyTheResultStaysAttached() throws Exception {
+        try (NDManager step = manager.newSubManager()) {
+            NDArray p = step.create(pos, new Shape(B, T, V)), n = step.create(neg, new Shape(B, T, V));
+            NDArray y = step.create(targets), mk = step.create(mask);
+            ContrastiveEstimator ce = ContrastiveEstimator.official();
+            int before = attached(step);
+            NDArray s = ce.scores(p, n, y, mk);
+            assertEquals(before + 1, attached(step), "scores leaves only its (B, T) result");
+            NDArray l = ce.logScores(p, n, y, mk);
+            assertEquals(before + 2, attached(step), "logScores leaves only its (B, T) result");
+            NDArray q = ce.sequenceScores(p, n, y, mk);
+            assertEquals(before + 3, attached(step), "sequenceScores leaves only its result");
+            assertEquals(new Shape(B, T), s.getShape());
+            assertEquals(new Shape(B, T), l.getShape());
+            assertEquals(new Shape(B, T - 1), q.getShape());
+        }
+    }
+
     @Test void shapeMismatchIsRejected() {
         NDArray p = manager.create(pos, new Shape(B, T, V));
         assertThrows(IllegalArgumentException.class, () -> ContrastiveEstimator.official()

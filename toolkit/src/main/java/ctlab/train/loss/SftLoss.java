@@ -1,6 +1,7 @@
 package ctlab.train.loss;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -19,8 +20,8 @@ final class SftLoss implements PreferenceLoss {
         NDArray nll = LossMath.chosenNll(b); // ()
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("nll", LossMath.scalar(nll));
-        try (NDArray logps = LossMath.maskedSum(b.policyChosen().stopGradient(), b.chosenMask())) {
-            m.put("logps/chosen", (double) logps.mean().getFloat());
+        try (NDScope ignored = new NDScope()) {
+            m.put("logps/chosen", (double) LossMath.maskedSum(b.policyChosen().stopGradient(), b.chosenMask()).mean().getFloat());
         }
         return new LossResult(nll, m);
     }
