@@ -1,0 +1,123 @@
+package ctlab.critical;
+
+import ctlab.CtlabException;
+import ctlab.io.Jsonl;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class OfficialCeJsonTest {
+    @TempDir Path dir;
+
+    static List<ScoredPair> pairs() {
+        // prompt of 3 tokens (BOS + 2): response_start_idx 2; chosen has 3 response tokens, rejected 2
+        ScoredSide pos = ScoredSide.ofSequence(new double[] {0.5, 0.25, 0.9, 0.125, 1.0}, 3, " 2+2=4");
+        ScoredSide neg = ScoredSide.ofSequence(new double[] {0.5, 0.25, 0.0625, 0.75}, 3, " 5");
+        ScoredSide pos2 = new ScoredSide(new double[] {0.3, 0.2}, 1, "x");
+        ScoredSide neg2 = new ScoredSide(new double[] {0.3, 0.4, 0.6}, 1, "yz");
+        return List.of(new ScoredPair("gsm8k-1", "Question: 2+2?\nAnswer: ", " 2+2=4", " 5", pos, neg),
+                new ScoredPair("gsm8k-2", "Q2 \"quoted\" é", "x", "yz", pos2, neg2));
+    }
+
+    @Test void exportThenImportRoundTrips() {
+        Path file = dir.resolve("scored.json");
+        OfficialCeJson.write(file, pairs());
+        List<ScoredPair> back = OfficialCeJson.read(file);
+        assertEquals(2, back.size());
+        for (int i = 0; i < 2; i++) {
+            ScoredPair a = pairs().get(i), b = back.get(i);
+            assertNull(b.problemId(), "the official shape has no ids");
+            assertEquals(a.prompt(), b.prompt());
+            assertEquals(a.chosen(), b.chosen());
+            assertEquals(a.rejected(), b.rejected());
+            assertEquals(a.pos(), b.pos());
+            assertEquals(a.neg(), b.neg());
+        }
+        assertArrayEquals(new double[] {0.9, 0.125, 1.0}, back.get(0).pos().alignedResponseScores(3, "pair 0"));
+        assertArrayEquals(new double[] {0.0625, 0.75}, back.get(0).neg().responseScores());
+    }
+
+    @Test void exportHasTheOfficialShape() throws Exception {
+        Path file = dir.resolve("scored.json");
+        OfficialCeJson.write(file, pairs());
+        var root = Jsonl.MAPPER.readTree(Files.readString(file));
+        List<String> keys = new java.util.ArrayList<>();
+        root.fieldNames().forEachRemaining(keys::add);
+        assertEquals(List.of("prompt", "chosen", "rejected", "prob_result"), keys);
+        var pos = root.get("prob_result").get(0).get("pos");
+        List<String> sideKeys = new java.util.ArrayList<>();
+        pos.fieldNames().forEachRemaining(sideKeys::add);
+        assertEquals(List.of("ce_prob", "response_start_idx", "text"), sideKeys);
+        assertEquals(2, pos.get("response_start_idx").asInt());
+        assertEquals(5, pos.get("ce_prob").size());
+    }
+
+    @Test void ctlabJsonlRecordRoundTrips() throws Exception {
+        ScoredPair p = pairs().get(0);
+        String line = Jsonl.toLine(p);
+        assertTrue(line.contains("\"problem_id\":\"gsm8k-1\"") && line.contains("\"response_start_idx\":2"), line);
+        assertEquals(p, Jsonl.MAPPER.readValue(line, ScoredPair.class));
+    }
+
+    @Test void misalignedScoresAreAnError() {
+        ScoredSide side = pairs().get(0).pos();
+        String msg = assertThrows(CtlabException.class, () -> side.alignedResponseScores(4, "pairs.json#0.pos")).getMessage();
+        assertTrue(msg.startsWith("pairs.json#0.pos") && msg.contains("3 response tokens") && msg.contains("has 4"), msg);
+    }
+
+    @Test void eosWeightsFollowTheOfficialConvention() {
+        ScoredSide pos = pairs().get(0).pos(), neg = pairs().get(0).neg();
+        assertArrayEquals(new double[] {0.9, 0.125, 1.0, 1.0},
+                pos.alignedResponseScoresWithEos(4, ScoredSide.OFFICIAL_CHOSEN_EOS_SCORE, "pair 0 chosen"));
+        assertArrayEquals(new double[] {0.0625, 0.75, 0.0},
+                neg.alignedResponseScoresWithEos(3, ScoredSide.OFFICIAL_REJECTED_EOS_SCORE, "pair 0 rejected"));
+        String msg = assertThrows(CtlabException.class,
+                () -> neg.alignedResponseScoresWithEos(2, 0, "pair 0 rejected")).getMessage();
+        assertTrue(msg.contains("without its EOS") && msg.contains("has 1 tokens"), msg);
+    }
+
+    String readError(String json) throws Exception {
+        Path file = dir.resolve("bad.json");
+        Files.writeString(file, json);
+        String msg = assertThrows(CtlabException.class, () -> OfficialCeJson.read(file)).getMessage();
+        assertTrue(msg.startsWith(file.toString()), msg);
+        return msg;
+    }
+
+    static final String SIDE = "{\"ce_prob\": [0.5, 0.25], \"response_start_idx\": 1, \"text\": \"t\"}";
+
+    @Test void malformedFilesGiveClearErrors() throws Exception {
+        assertTrue(readError("{\"prompt\": [").contains("not valid JSON"));
+        assertTrue(readError("[1, 2]").contains("expected a JSON object"));
+        assertTrue(readError("{\"prompt\": [], \"chosen\": [], \"rejected\": []}").contains("missing key 'prob_result'"));
+        assertTrue(readError("{\"prompt\": [\"p\"], \"chosen\": [\"c\"], \"rejected\": [], \"prob_result\": []}")
+                .contains("'rejected' has 0 entries but 'prompt' has 1"));
+        String ok = "{\"prompt\": [\"p\"], \"chosen\": [\"c\"], \"rejected\": [\"r\"], \"prob_result\": [{\"pos\": " + SIDE
+                + ", \"neg\": NEG}]}";
+        assertEquals(1, OfficialCeJson.read(write(ok.replace("NEG", SIDE))).size());
+        assertTrue(readError(ok.replace("NEG", SIDE.replace("0.25", "1.5"))).contains("prob_result[0].neg.ce_prob[1]"));
+        assertTrue(readError(ok.replace("NEG", SIDE.replace("0.25", "\"x\""))).contains("prob_result[0].neg.ce_prob[1]"));
+        assertTrue(readError(ok.replace("NEG", SIDE.replace("\"response_start_idx\": 1", "\"response_start_idx\": 7")))
+                .contains("prob_result[0].neg.response_start_idx: 7 is outside 0..2"));
+        assertTrue(readError(ok.replace("NEG", SIDE.replace("\"response_start_idx\": 1", "\"response_start_idx\": 1.5")))
+                .contains("response_start_idx: missing or not an integer"));
+        assertTrue(readError(ok.replace("NEG", SIDE.replace(", \"text\": \"t\"", ""))).contains("prob_result[0].neg.text"));
+        assertTrue(readError(ok.replace("NEG", "3")).contains("prob_result[0].neg: missing object"));
+        assertTrue(readError(ok.replace("[\"c\"]", "[7]").replace("NEG", SIDE)).contains("chosen[0]: expected a string"));
+    }
+
+    Path write(String json) throws Exception {
+        Path file = dir.resolve("ok.json");
+        Files.writeString(file, json);
+        return file;
+    }
+}
