@@ -47,7 +47,11 @@ public final class ResumableJsonl implements AutoCloseable {
     public int resumedCount() { return existing; }
     public Path file() { return file; }
 
-    /** Appends one record (a record class, Map or JsonNode with the id field) as one flushed line. */
+    /**
+     * Appends one record (a record class, Map or JsonNode with the id field) as one flushed line. Use a record
+     * or LinkedHashMap: {@code Map.of} iterates in a different order in every JVM, so a resumed run would
+     * write different bytes.
+     */
     public void append(Object record) {
         JsonNode json = record instanceof JsonNode n ? n : Jsonl.MAPPER.valueToTree(record);
         String id = idOf(json, file.toString());

@@ -35,6 +35,9 @@ public final class FakeStages implements Supplier<List<Stage>> {
         if (ms > 0) Thread.sleep(ms);
     }
 
+    /** One output record; a record class keeps the field order (and so the bytes) fixed, unlike Map.of. */
+    record SampleRecord(String problem_id, List<String> samples) {}
+
     /** n "responses" per problem; problems = config sample.problems; reads data.train when set. */
     static final class Sample implements Stage {
         @Override public String name() { return "sample"; }
@@ -62,7 +65,7 @@ public final class FakeStages implements Supplier<List<Stage>> {
                         texts.add(sb.toString());
                     }
                     pause();
-                    out.append(Map.of("problem_id", id, "samples", texts));
+                    out.append(new SampleRecord(id, texts));
                     bar.set(out.size(), "");
                 }
                 ctx.metrics(Map.of("records", out.size(), "resumed_from", out.resumedCount()));
