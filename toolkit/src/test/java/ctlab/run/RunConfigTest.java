@@ -139,4 +139,16 @@ class RunConfigTest {
         assertTrue(e.getMessage().contains("b.json:1:"), e.getMessage());
         assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
     }
+
+    @Test void shippedConfigsAreValid() throws Exception {
+        Path configs = Path.of("").toAbsolutePath().getParent().resolve("configs");   // tests run in toolkit/
+        assertTrue(Files.isDirectory(configs), configs.toString());
+        RunConfig ci = RunConfig.load(configs.resolve("organism-ci.yaml"), List.of());
+        assertEquals("organism-ci", ci.name());
+        assertEquals(List.of("dpo", "cdpo"), ci.train().losses());
+        RunConfig full = RunConfig.load(configs.resolve("organism.yaml"), List.of());
+        assertEquals(RunConfig.LOSSES, full.train().losses());
+        assertEquals(0.95, full.sample().topP());
+        assertEquals(0.1, full.train().beta());
+    }
 }
