@@ -17,14 +17,43 @@ import java.util.stream.Stream;
 
 /**
  * SHA-256 of bytes, files and folders. A folder's hash covers its files' relative paths and contents (in
- * sorted order), so a model folder hashes the same wherever it lies. File hashes are memoised per process
- * by (path, size, modification time) because large model files are read by several stages.
+ * sorted order), so a model folder hashes the same wherever it lies. File hashes are memoised by (path,
+ * size, modification time, inode), per process and across runs through a run directory's cache file (as make and
+ * DVC do), because a 7B model's 15 GB would otherwise be re-read on every invocation.
  */
 public final class Hashes {
-    private record Key(Path path, long size, long modified) {}
+    private record Key(Path path, long size, long modified, String fileKey) {}
     private static final Map<Key, String> MEMO = new ConcurrentHashMap<>();
 
     private Hashes() {}
+
+    /** Adds the memo entries saved in {@code cacheFile} (if any; a damaged cache is ignored). */
+    public static void loadCache(Path cacheFile) {
+        if (!Files.exists(cacheFile)) return;
+        try {
+            for (com.fasterxml.jackson.databind.JsonNode e : ctlab.io.Jsonl.MAPPER.readTree(cacheFile.toFile())) {
+                MEMO.put(new Key(Path.of(e.get("path").asText()), e.get("size").asLong(), e.get("modified").asLong(),
+                                e.get("file_key").asText()),
+                        e.get("sha256").asText());
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // only a speed-up: a bad cache means hashing again
+        }
+    }
+
+    /** Saves the memo entries whose files still exist to {@code cacheFile}. */
+    public static void saveCache(Path cacheFile) {
+        var list = ctlab.io.Jsonl.MAPPER.createArrayNode();
+        MEMO.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey(
+                java.util.Comparator.comparing((Key k) -> k.path().toString()))).forEach(e -> {
+                    if (Files.exists(e.getKey().path())) {
+                        list.addObject().put("path", e.getKey().path().toString()).put("size", e.getKey().size())
+                                .put("modified", e.getKey().modified()).put("file_key", e.getKey().fileKey())
+                                .put("sha256", e.getValue());
+                    }
+                });
+        ctlab.io.AtomicFiles.writeString(cacheFile, list.toPrettyString() + "\n");
+    }
 
     public static String sha256(byte[] bytes) { return HexFormat.of().formatHex(digest().digest(bytes)); }
 
@@ -37,7 +66,10 @@ public final class Hashes {
     private static String ofFile(Path file) {
         try {
             Path abs = file.toAbsolutePath().normalize();
-            Key key = new Key(abs, Files.size(abs), Files.getLastModifiedTime(abs).toMillis());
+            var attrs = Files.readAttributes(abs, java.nio.file.attribute.BasicFileAttributes.class);
+            // (size, mtime in ns, inode): an atomic rewrite gets a new inode even within one clock tick
+            Key key = new Key(abs, attrs.size(), attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS),
+                    String.valueOf(attrs.fileKey()));
             String memo = MEMO.get(key);
             if (memo != null) return memo;
             MessageDigest md = digest();

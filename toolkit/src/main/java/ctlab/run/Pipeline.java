@@ -90,11 +90,22 @@ public final class Pipeline {
         List<Stage> selected = options.only().isEmpty() ? stages
                 : stages.stream().filter(s -> options.only().contains(s.name())).toList();
         RunDir run = new RunDir(root, options.console());
-        try {
-            Files.createDirectories(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException("creating " + root, e);
+        try (AutoCloseable lock = run.lock()) {
+            Hashes.loadCache(root.resolve(RunDir.HASH_CACHE));
+            try {
+                return runLocked(config, run, selected, options);
+            } finally {
+                saveHashCache(root);
+            }
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);     // only lock release can throw a checked exception here
         }
+    }
+
+    private List<Outcome> runLocked(RunConfig config, RunDir run, List<Stage> selected, Options options) {
+        Path root = run.root();
         // Refuse a changed config before anything runs or config.yaml is replaced.
         for (Stage s : selected) {
             if (!forced(s, options)) checkConfig(s, config, root.resolve(folderName(s.name())));
@@ -112,6 +123,18 @@ public final class Pipeline {
         }
         run.log(null, null, "run finished");
         return outcomes;
+    }
+
+    /** Best effort: the cache only saves re-hashing; it must not mask the run's own outcome. */
+    private static void saveHashCache(Path root) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            Hashes.saveCache(root.resolve(RunDir.HASH_CACHE));
+        } catch (RuntimeException ignored) {
+            // next run hashes again
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
     }
 
     private static boolean forced(Stage s, Options o) { return o.force().contains("all") || o.force().contains(s.name()); }
@@ -134,12 +157,26 @@ public final class Pipeline {
         Optional<StageMarker> done = StageMarker.read(dir.resolve(StageMarker.DONE));
         if (done.isPresent()) {
             refuseIfChanged(stage, folder, done.get(), configHash, slice, inputs, "finished");
+            for (String out : stage.outputs()) {
+                if (!Files.exists(dir.resolve(out))) {
+                    throw new CtlabException("stage " + stage.name() + " is marked done but " + folder + "/" + out
+                            + " is missing; re-run with --force " + stage.name());
+                }
+            }
             run.log(dir, stage.name(), "done already (" + done.get().finished() + "), skipped");
             return new Outcome(stage.name(), folder, Status.SKIPPED, 0);
         }
         Optional<StageMarker> started = StageMarker.read(dir.resolve(StageMarker.STARTED));
         boolean resumed = started.isPresent();
-        if (resumed) refuseIfChanged(stage, folder, started.get(), configHash, slice, inputs, "was started");
+        if (resumed) {
+            refuseIfChanged(stage, folder, started.get(), configHash, slice, inputs, "was started");
+            StageMarker before = started.get();
+            if (!Objects.equals(before.device(), config.device()) || before.threads() != config.effectiveThreads()) {
+                run.log(dir, stage.name(), "warning: resuming with device " + config.device() + " and "
+                        + config.effectiveThreads() + " threads; the first attempt used " + before.device() + " and "
+                        + before.threads() + " (numbers may differ from an uninterrupted run)");
+            }
+        }
 
         Instant t0 = Instant.now();
         String startedAt = t0.truncatedTo(ChronoUnit.MILLIS).toString();

@@ -62,7 +62,7 @@ public record RunConfig(
     /** Loads a YAML or JSON file with optional {@code key.path=value} overrides. */
     public static RunConfig load(Path file, List<String> overrides) { return ConfigLoader.load(file, overrides); }
 
-    /** The defaults with a few required keys filled in, for tests and notebooks. */
+    /** Parses YAML/JSON text (notebooks, tests); {@code sourceName} names it in error messages. */
     public static RunConfig parse(String yaml, String sourceName, List<String> overrides) {
         return ConfigLoader.parse(yaml, sourceName, overrides);
     }

@@ -26,6 +26,8 @@ public final class RunDir {
     public static final String CONFIG = "config.yaml";
     public static final String LOG = "log.txt";
     public static final String METRICS = "metrics.jsonl";
+    static final String LOCK = ".lock";
+    static final String HASH_CACHE = ".hashes.json";
 
     private final Path root;
     private final Consumer<String> console;
@@ -91,6 +93,31 @@ public final class RunDir {
             throw new UncheckedIOException("writing " + file, e);
         } finally {
             if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Takes the run directory's lock so two processes never write one run; the OS releases it when the
+     * process dies, even by SIGKILL. Another holder is a CtlabException.
+     */
+    AutoCloseable lock() {
+        try {
+            Files.createDirectories(root);
+            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(root.resolve(LOCK),
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            java.nio.channels.FileLock lock;
+            try {
+                lock = ch.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                ch.close();
+                throw new CtlabException(root + ": the run directory is in use by another ctlab run; wait for it or use another --run-dir");
+            }
+            return ch::close;              // closing the channel releases the lock (also after an interrupt closed it)
+        } catch (IOException e) {
+            throw new UncheckedIOException("locking " + root, e);
         }
     }
 

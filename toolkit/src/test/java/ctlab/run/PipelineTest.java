@@ -207,4 +207,37 @@ class PipelineTest {
         Pipeline p = new Pipeline(backwards);
         assertThrows(IllegalStateException.class, () -> p.run(config(), tmp.resolve("b"), Pipeline.Options.defaults()));
     }
+
+    @Test void aRunDirectoryIsUsedByOneRunAtATime() throws Exception {
+        Path dir = tmp.resolve("run");
+        try (AutoCloseable held = new RunDir(dir).lock()) {
+            CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of(), Set.of()));
+            assertTrue(e.getMessage().contains("the run directory is in use by another ctlab run"), e.getMessage());
+        }
+        assertEquals(List.of(Pipeline.Status.RAN, Pipeline.Status.RAN), statuses(run(dir, config(), Set.of(), Set.of())));
+    }
+
+    @Test void aDoneStageWhoseOutputVanishedIsNotSkippedSilently() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of(), Set.of());
+        Files.delete(dir.resolve("02-train/policy.json"));
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of(), Set.of()));
+        assertTrue(e.getMessage().contains("stage train is marked done but 02-train/policy.json is missing; re-run with --force train"),
+                e.getMessage());
+    }
+
+    @Test void fileHashesAreCachedAcrossRunsAndRewritesAreNoticed() throws Exception {
+        Path data = tmp.resolve("train.jsonl");
+        Files.writeString(data, "{\"q\": 1}\n");
+        Path dir = tmp.resolve("run");
+        run(dir, config("data.train=" + data), Set.of(), Set.of());
+        JsonNode cache = Jsonl.MAPPER.readTree(dir.resolve(".hashes.json").toFile());
+        String abs = data.toAbsolutePath().normalize().toString();
+        boolean found = false;
+        for (JsonNode e : cache) found |= e.get("path").asText().equals(abs) && e.get("sha256").asText().equals(Hashes.of(data));
+        assertTrue(found, cache.toPrettyString());
+        // Same size, rewritten at once: the inode/mtime key still tells the new content apart.
+        ctlab.io.AtomicFiles.writeString(data, "{\"q\": 2}\n");
+        assertEquals(Hashes.sha256("{\"q\": 2}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)), Hashes.of(data));
+    }
 }
