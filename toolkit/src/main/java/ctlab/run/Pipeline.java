@@ -141,7 +141,7 @@ public final class Pipeline {
 
     private Outcome runStage(Stage stage, RunConfig config, RunDir run, boolean force) {
         if (!Stages.implemented(stage)) {
-            throw new CtlabException("stage " + stage.name() + " is not implemented in this build yet; stages before it are done"
+            throw new CtlabException("stage " + stage.name() + " is not implemented in this build yet"
                     + " (see --list-stages)");
         }
         String folder = folderName(stage.name());
