@@ -28,7 +28,7 @@ final class PipelineRunner {
     private PipelineRunner() {}
 
     static Pipeline pipeline(RunOptions o) {
-        if (o.pipelineClass == null) return new Pipeline(Stages.cdpo());
+        if (o.pipelineClass == null) return Pipeline.cdpo();
         try {
             Object supplier = Class.forName(o.pipelineClass).getDeclaredConstructor().newInstance();
             @SuppressWarnings("unchecked")

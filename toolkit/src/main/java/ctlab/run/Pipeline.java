@@ -70,6 +70,9 @@ public final class Pipeline {
         }
     }
 
+    /** The cDPO pipeline ({@link Stages#cdpo()}). */
+    public static Pipeline cdpo() { return new Pipeline(Stages.cdpo()); }
+
     public List<Stage> stages() { return stages; }
 
     /** The stage called {@code name}, or a CtlabException listing the names (with a did-you-mean). */

@@ -151,4 +151,14 @@ class RunConfigTest {
         assertEquals(0.95, full.sample().topP());
         assertEquals(0.1, full.train().beta());
     }
+
+    @Test void trickyStringsSurviveTheResolvedYaml() throws Exception {
+        List<String> stops = List.of("\n\nQuestion:", ".\n\nProblem:", "null", "yes", "1.5", "- x", "# y", "'q'", "\"");
+        RunConfig c = RunConfig.parse(MINIMAL, "t.yaml", List.of());
+        RunConfig tricky = new RunConfig(c.name(), c.seed(), c.device(), c.threads(), c.task(), c.data(), "models/a b: c",
+                new RunConfig.Sample(1, 2, 0.5, 0.9, 0, 16, stops, false, 1), c.select(), c.sft(), c.ce(), c.rollout(),
+                c.train(), c.eval());
+        Path y = write("tricky.yaml", tricky.toYaml());
+        assertEquals(tricky, RunConfig.load(y, List.of()), tricky.toYaml());
+    }
 }
