@@ -114,6 +114,7 @@ public final class Pipeline {
             if (!forced(s, options)) checkConfig(s, config, root.resolve(folderName(s.name())));
         }
         run.writeConfig(config);
+        applyThreads(config, run);
         run.log(null, null, "run " + config.name() + " in " + root.toAbsolutePath() + " (stages: "
                 + String.join(", ", selected.stream().map(Stage::name).toList()) + ")");
         List<Outcome> outcomes = new ArrayList<>();
@@ -126,6 +127,24 @@ public final class Pipeline {
         }
         run.log(null, null, "run finished");
         return outcomes;
+    }
+
+    static final String TORCH_THREADS = "ai.djl.pytorch.num_threads";
+
+    /**
+     * Passes {@code threads} to PyTorch through DJL's {@code ai.djl.pytorch.num_threads}, read when the engine
+     * first loads (so in a JVM whose engine is already up, e.g. a notebook, set it before the first model).
+     */
+    private static void applyThreads(RunConfig config, RunDir run) {
+        if (config.threads() <= 0) return;
+        String want = Integer.toString(config.threads());
+        String have = System.getProperty(TORCH_THREADS);
+        if (have == null) {
+            System.setProperty(TORCH_THREADS, want);
+        } else if (!have.equals(want)) {
+            run.log(null, null, "warning: config threads " + want + " but " + TORCH_THREADS + "=" + have
+                    + " is already set; PyTorch uses " + have);
+        }
     }
 
     /** Best effort: the cache only saves re-hashing; it must not mask the run's own outcome. */
