@@ -131,6 +131,12 @@ public final class Pipeline {
 
     static final String TORCH_THREADS = "ai.djl.pytorch.num_threads";
 
+    /** The intra-op thread count PyTorch gets: DJL's property when set, else the config's (0 = all cores). */
+    static int threadsInUse(RunConfig config) {
+        Integer set = Integer.getInteger(TORCH_THREADS);
+        return set != null && set > 0 ? set : config.effectiveThreads();
+    }
+
     /**
      * Passes {@code threads} to PyTorch through DJL's {@code ai.djl.pytorch.num_threads}, read when the engine
      * first loads (so in a JVM whose engine is already up, e.g. a notebook, set it before the first model).
@@ -193,9 +199,9 @@ public final class Pipeline {
         if (resumed) {
             refuseIfChanged(stage, folder, started.get(), configHash, slice, inputs, "was started");
             StageMarker before = started.get();
-            if (!Objects.equals(before.device(), config.device()) || before.threads() != config.effectiveThreads()) {
+            if (!Objects.equals(before.device(), config.device()) || before.threads() != threadsInUse(config)) {
                 run.log(dir, stage.name(), "warning: resuming with device " + config.device() + " and "
-                        + config.effectiveThreads() + " threads; the first attempt used " + before.device() + " and "
+                        + threadsInUse(config) + " threads; the first attempt used " + before.device() + " and "
                         + before.threads() + " (numbers may differ from an uninterrupted run)");
             }
         }
@@ -263,7 +269,7 @@ public final class Pipeline {
                                       Map<String, String> outputs, RunConfig config, Map<String, Long> seeds,
                                       String started, String finished, double seconds, boolean resumed) {
         return new StageMarker(stage.name(), configHash, slice, inputs, outputs, config.seed(), seeds,
-                Provenance.versions(), config.device(), config.effectiveThreads(), started, finished, seconds, resumed);
+                Provenance.versions(), config.device(), threadsInUse(config), started, finished, seconds, resumed);
     }
 
     /** Preflight: a finished (or started) stage whose config slice changed is refused before anything runs. */
