@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "Critical tokens and cDPO research toolkit.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                RunCommand.class,
         })
 public final class Main implements Runnable {
     @Override public void run() { CommandLine.usage(this, System.out); }
@@ -19,6 +20,7 @@ public final class Main implements Runnable {
     /** Builds the command line with ctlab's error handling; tests call this directly. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        StageCommand.addAll(cl, ctlab.run.Stages.cdpo());
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof CtlabException) {
                 line.getErr().println("error: " + ex.getMessage());

@@ -1,0 +1,238 @@
+package ctlab.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Everything a pipeline run needs, as one tree of validated records: run-level settings and one section per
+ * stage. Defaults (the official cDPO hyper-parameters) live in {@code ctlab/run/defaults.yaml}; a user file
+ * and {@code --set} overrides are merged over them by {@link ConfigLoader}, which also turns every failure
+ * into an error naming the key path and the file. YAML keys are the snake_case of the component names.
+ *
+ * <p>Paths are kept as written; relative paths resolve against the working directory.
+ */
+public record RunConfig(
+        String name,
+        long seed,
+        String device,
+        int threads,
+        String task,
+        Data data,
+        String model,
+        Sample sample,
+        Select select,
+        Sft sft,
+        Ce ce,
+        Rollout rollout,
+        Train train,
+        Eval eval) {
+
+    public static final Set<String> TASKS = Set.of("gsm8k", "math500", "organism");
+    /** The seven projection names of Llama-family blocks, as PEFT's {@code target_modules} spells them. */
+    public static final List<String> LORA_TARGETS =
+            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+    public static final List<String> LOSSES = List.of("sft", "dpo", "rpo", "tokendpo", "cdpo", "cdpo-official");
+
+    public RunConfig {
+        Check.required("name", name);
+        if (name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {
+            throw new ConfigKeyException("name", "must be letters, digits, '.', '_' or '-', got '" + name + "'");
+        }
+        Check.atLeast("seed", seed, 0);
+        Check.required("device", device);
+        if (!device.matches("cpu|gpu|gpu:\\d+|auto")) {
+            throw new ConfigKeyException("device", "must be cpu, gpu, gpu:N or auto, got '" + device + "'");
+        }
+        Check.atLeast("threads", threads, 0);
+        Check.oneOf("task", task, sorted(TASKS));
+        Check.required("data", data);
+        Check.required("model", model);
+        Check.required("sample", sample);
+        Check.required("select", select);
+        Check.required("sft", sft);
+        Check.required("ce", ce);
+        Check.required("rollout", rollout);
+        Check.required("train", train);
+        Check.required("eval", eval);
+    }
+
+    /** Loads a YAML or JSON file with optional {@code key.path=value} overrides. */
+    public static RunConfig load(Path file, List<String> overrides) { return ConfigLoader.load(file, overrides); }
+
+    /** Parses YAML/JSON text (notebooks, tests); {@code sourceName} names it in error messages. */
+    public static RunConfig parse(String yaml, String sourceName, List<String> overrides) {
+        return ConfigLoader.parse(yaml, sourceName, overrides);
+    }
+
+    /** The config as a JSON tree with snake_case keys (what {@code config.yaml} holds). */
+    public JsonNode tree() { return ConfigLoader.toTree(this); }
+
+    /** The resolved config as YAML text. */
+    public String toYaml() { return ConfigLoader.toYaml(this); }
+
+    /** Thread count to use: {@code threads}, or all available processors when 0. */
+    public int effectiveThreads() { return threads > 0 ? threads : Runtime.getRuntime().availableProcessors(); }
+
+    /** Data files; null means the task's default location (see the task loaders). */
+    public record Data(String train, String test) {}
+
+    /**
+     * Sampling (official: n=64 per prompt, top_p 0.95, max 1024 new tokens; the temperature was tuned per
+     * model and data set, 0.1–1.1, to give about 10 incorrect answers per question).
+     */
+    public record Sample(int problems, int n, double temperature, double topP, int topK, int maxNewTokens,
+                         List<String> stop, boolean fewShot, int batchSize) {
+        public Sample {
+            Check.atLeast("problems", problems, 0);
+            Check.atLeast("n", n, 1);
+            Check.nonNegative("temperature", temperature);
+            Check.within("top_p", topP, 0, false, 1, true);
+            Check.atLeast("top_k", topK, 0);
+            Check.atLeast("max_new_tokens", maxNewTokens, 1);
+            if (stop != null) {
+                for (int i = 0; i < stop.size(); i++) {
+                    String s = stop.get(i);
+                    if (s == null || s.isEmpty()) throw new ConfigKeyException("stop[" + i + "]", "must be a non-empty string");
+                }
+                stop = List.copyOf(stop);
+            }
+            Check.atLeast("batch_size", batchSize, 1);
+        }
+    }
+
+    /**
+     * The official answer-frequency selection: SFT-positive = top-k correct answers (one sample each),
+     * SFT-negative = most frequent incorrect answers until they cover top-p of the incorrect samples,
+     * DPO pairs = (most frequent correct, most frequent incorrect).
+     */
+    public record Select(int posTopK, double negTopP, int pairsPerProblem, boolean skipUnextracted) {
+        public Select {
+            Check.atLeast("pos_top_k", posTopK, 1);
+            Check.within("neg_top_p", negTopP, 0, false, 1, true);
+            Check.atLeast("pairs_per_problem", pairsPerProblem, 1);
+        }
+    }
+
+    /** A LoRA adapter (PEFT semantics: scale = alpha / r). */
+    public record Lora(int r, double alpha, double dropout, List<String> targets) {
+        public Lora {
+            Check.atLeast("r", r, 1);
+            Check.positive("alpha", alpha);
+            Check.within("dropout", dropout, 0, true, 1, false);
+            targets = Check.eachOneOf("targets", targets, LORA_TARGETS);
+        }
+    }
+
+    /** Shared optimisation knobs; {@code effective_batch} must be a multiple of {@code batch_size}. */
+    private static void checkOptimisation(double lr, int epochs, double weightDecay, int batchSize,
+                                          int effectiveBatch, double maxGradNorm, String schedule) {
+        Check.positive("lr", lr);
+        Check.atLeast("epochs", epochs, 1);
+        Check.nonNegative("weight_decay", weightDecay);
+        Check.atLeast("batch_size", batchSize, 1);
+        Check.atLeast("effective_batch", effectiveBatch, 1);
+        if (effectiveBatch % batchSize != 0) {
+            throw new ConfigKeyException("effective_batch", "must be a multiple of batch_size (" + batchSize
+                    + "), got " + effectiveBatch);
+        }
+        Check.positive("max_grad_norm", maxGradNorm);
+        Check.oneOf("schedule", schedule, List.of("linear", "cosine", "constant"));
+    }
+
+    /** Positive/negative-model SFT (official: LoRA r=8 on gate/up/down, lr 3e-4, 100 warmup steps, 1 epoch, batch 6). */
+    public record Sft(Lora lora, double lr, int warmupSteps, int epochs, double weightDecay, int batchSize,
+                      int effectiveBatch, double maxGradNorm, int maxLength, String schedule) {
+        public Sft {
+            Check.required("lora", lora);
+            Check.atLeast("warmup_steps", warmupSteps, 0);
+            Check.atLeast("max_length", maxLength, 2);
+            checkOptimisation(lr, epochs, weightDecay, batchSize, effectiveBatch, maxGradNorm, schedule);
+        }
+
+        public int gradAccumulation() { return effectiveBatch / batchSize; }
+    }
+
+    /** Contrastive estimation s_t = softmax((1+β)z⁺ − βz⁻)[y_t] (official β = 1). */
+    public record Ce(double beta, int batchSize) {
+        public Ce {
+            Check.positive("beta", beta);
+            Check.atLeast("batch_size", batchSize, 1);
+        }
+    }
+
+    /**
+     * Rollout probing of incorrect trajectories: {@code k} continuations per position with and without the
+     * token. {@code positions}: {@code all}, {@code first:N} or {@code stride:N}. {@code rule}: {@code paper}
+     * (earliest position whose "with" rate drops to 0 after a positive rate) or {@code official} (first prefix
+     * with 0 correct, reset when a later prefix has more than {@code official_reset_above} correct).
+     */
+    public record Rollout(int trajectories, int k, String positions, String rule, int officialResetAbove,
+                          int maxNewTokens, int batchSize) {
+        public Rollout {
+            Check.atLeast("trajectories", trajectories, 0);
+            Check.atLeast("k", k, 1);
+            Check.required("positions", positions);
+            if (!positions.matches("all|first:[1-9]\\d*|stride:[1-9]\\d*")) {
+                throw new ConfigKeyException("positions", "must be all, first:N or stride:N, got '" + positions + "'");
+            }
+            Check.oneOf("rule", rule, List.of("paper", "official"));
+            Check.atLeast("official_reset_above", officialResetAbove, 0);
+            Check.atLeast("max_new_tokens", maxNewTokens, 1);
+            Check.atLeast("batch_size", batchSize, 1);
+        }
+    }
+
+    /**
+     * Preference optimisation (official cDPO: LoRA r=16 alpha 32 on all seven projections, β 0.1, lr 4e-5,
+     * 3 epochs, warmup 10%, weight decay 0.01, batch 2 × accumulation 4 = 8, only_neg weights).
+     * {@code chosen_weight}: {@code one} (official only_neg) or {@code ce} (w⁺_t = s⁺_t).
+     */
+    public record Train(List<String> losses, double beta, double lr, int epochs, double warmupRatio,
+                        double weightDecay, int batchSize, int effectiveBatch, double maxGradNorm, String schedule,
+                        Lora lora, int maxLength, int maxPromptLength, String chosenWeight, double labelSmoothing,
+                        double rpoAlpha, int tdpoVariant, double tdpoAlpha) {
+        public Train {
+            losses = Check.eachOneOf("losses", losses, LOSSES);
+            Check.positive("beta", beta);
+            Check.within("warmup_ratio", warmupRatio, 0, true, 1, true);
+            Check.required("lora", lora);
+            Check.atLeast("max_length", maxLength, 2);
+            Check.atLeast("max_prompt_length", maxPromptLength, 1);
+            if (maxPromptLength >= maxLength) {
+                throw new ConfigKeyException("max_prompt_length", "must be < max_length (" + maxLength + "), got "
+                        + maxPromptLength);
+            }
+            Check.oneOf("chosen_weight", chosenWeight, List.of("one", "ce"));
+            Check.within("label_smoothing", labelSmoothing, 0, true, 0.5, false);
+            Check.nonNegative("rpo_alpha", rpoAlpha);
+            if (tdpoVariant != 1 && tdpoVariant != 2) {
+                throw new ConfigKeyException("tdpo_variant", "must be 1 or 2, got " + tdpoVariant);
+            }
+            Check.nonNegative("tdpo_alpha", tdpoAlpha);
+            checkOptimisation(lr, epochs, weightDecay, batchSize, effectiveBatch, maxGradNorm, schedule);
+        }
+
+        public int gradAccumulation() { return effectiveBatch / batchSize; }
+    }
+
+    /** Evaluation: greedy accuracy on {@code split}; pass@k from {@code pass_samples} samples when pass_k > 0. */
+    public record Eval(String split, int problems, int maxNewTokens, int passK, int passSamples,
+                       double passTemperature, int batchSize) {
+        public Eval {
+            Check.oneOf("split", split, List.of("test", "validation", "train"));
+            Check.atLeast("problems", problems, 0);
+            Check.atLeast("max_new_tokens", maxNewTokens, 1);
+            Check.atLeast("pass_k", passK, 0);
+            if (passK > 0 && passSamples < passK) {
+                throw new ConfigKeyException("pass_samples", "must be >= pass_k (" + passK + "), got " + passSamples);
+            }
+            Check.nonNegative("pass_temperature", passTemperature);
+            Check.atLeast("batch_size", batchSize, 1);
+        }
+    }
+
+    private static List<String> sorted(Set<String> s) { return s.stream().sorted().toList(); }
+}

@@ -1,0 +1,40 @@
+package ctlab.run;
+
+import ctlab.CtlabException;
+
+import java.util.List;
+
+/**
+ * The cDPO pipeline's stages in order. Folder numbers follow this order, so keep it stable. A stage whose
+ * implementation has not landed is a {@link Planned} entry that fails with a clear message when run; replace
+ * it with the real class (one line) when it exists.
+ */
+public final class Stages {
+    private Stages() {}
+
+    public static List<Stage> cdpo() {
+        return List.of(
+                new Planned("sample", "sample n responses per training problem (batched, seeded, stop strings)"),
+                new Planned("select", "grade samples, select SFT-positive/negative data and DPO pairs by answer frequency"),
+                new Planned("train-pos", "LoRA SFT of the positive model on correct samples"),
+                new Planned("train-neg", "LoRA SFT of the negative model on incorrect samples"),
+                new Planned("score-ce", "contrastive estimation s_t for every token of chosen and rejected responses"),
+                new Planned("rollout", "rollout probing of incorrect trajectories: ground-truth critical tokens"),
+                new Planned("train", "preference optimisation (dpo, cdpo, ...) of the policy adapter(s)"),
+                new Planned("eval", "greedy accuracy (and pass@k) of the base and trained policies on the test split"));
+    }
+
+    /** Whether {@code stage} has a real implementation. */
+    public static boolean implemented(Stage stage) { return !(stage instanceof Planned); }
+
+    /** A named place in the pipeline whose implementation is not in this build yet. */
+    public record Planned(String name, String description) implements Stage {
+        @Override public List<String> configKeys() { return List.of(); }
+        @Override public List<Input> inputs(RunConfig config) { return List.of(); }
+        @Override public List<String> outputs() { return List.of(); }
+
+        @Override public void run(StageContext ctx) {
+            throw new CtlabException("stage " + name + " is not implemented in this build yet (see bin/ctlab run --list-stages)");
+        }
+    }
+}

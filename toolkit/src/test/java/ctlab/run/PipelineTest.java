@@ -1,0 +1,243 @@
+package ctlab.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import ctlab.CtlabException;
+import ctlab.io.Jsonl;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class PipelineTest {
+    static final String CONFIG = "task: organism\nmodel: unused\nsample:\n  problems: 12\n  n: 2\ntrain:\n  epochs: 1\n";
+
+    @TempDir Path tmp;
+
+    final Pipeline pipeline = new Pipeline(new FakeStages().get());
+
+    RunConfig config(String... sets) { return RunConfig.parse(CONFIG, "fake.yaml", List.of(sets)); }
+
+    List<Pipeline.Outcome> run(Path dir, RunConfig c, Set<String> only, Set<String> force) {
+        return pipeline.run(c, dir, new Pipeline.Options(only, force, null));
+    }
+
+    static List<Pipeline.Status> statuses(List<Pipeline.Outcome> o) { return o.stream().map(Pipeline.Outcome::status).toList(); }
+
+    @Test void runsStagesIntoNumberedFoldersWithProvenance() throws Exception {
+        Path dir = tmp.resolve("run");
+        RunConfig c = config();
+        assertEquals(List.of(Pipeline.Status.RAN, Pipeline.Status.RAN), statuses(run(dir, c, Set.of(), Set.of())));
+
+        assertEquals(c, RunConfig.load(dir.resolve("config.yaml"), List.of()), "config.yaml is the resolved config");
+        Path samples = dir.resolve("01-sample/samples.jsonl");
+        List<Jsonl.Line> lines = Jsonl.read(samples);
+        assertEquals(12, lines.size());
+        assertEquals("p000", lines.get(0).text("problem_id"));
+        assertTrue(Files.exists(dir.resolve("02-train/policy.json")));
+        assertTrue(Files.readString(dir.resolve("log.txt")).contains("[train] done in"));
+        assertTrue(Files.readString(dir.resolve("02-train/log.txt")).contains("starting (fake training"));
+        assertEquals(20, Jsonl.read(dir.resolve("02-train/metrics.jsonl")).size());
+
+        StageMarker done = StageMarker.read(dir.resolve("02-train/DONE")).orElseThrow();
+        assertEquals("train", done.stage());
+        assertEquals(42, done.seed());
+        assertEquals(0.1, done.config().get("train").get("beta").asDouble());
+        assertEquals(Hashes.of(samples), done.inputs().get("01-sample/samples.jsonl"));
+        assertEquals(Hashes.of(dir.resolve("02-train/policy.json")), done.outputs().get("policy.json"));
+        assertEquals(StageContext.derive(42, "train", "step:0"), done.seeds().get("step:0"));
+        assertEquals("0.36.0", done.versions().get("djl"));
+        assertTrue(done.versions().get("pytorch").startsWith("2.7.1"), done.versions().toString());
+        assertTrue(done.versions().get("java").startsWith(System.getProperty("java.version")));
+        assertEquals("cpu", done.device());
+        assertNotNull(done.started());
+        assertNotNull(done.finished());
+        assertFalse(done.resumed());
+        assertEquals(done, new RunDir(dir).done("train").orElseThrow(), "RunDir finds markers by stage name");
+    }
+
+    @Test void secondRunSkipsFinishedStagesAndChangesNothing() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of(), Set.of());
+        String before = Files.readString(dir.resolve("01-sample/samples.jsonl"));
+        String doneBefore = Files.readString(dir.resolve("02-train/DONE"));
+        assertEquals(List.of(Pipeline.Status.SKIPPED, Pipeline.Status.SKIPPED), statuses(run(dir, config(), Set.of(), Set.of())));
+        assertEquals(before, Files.readString(dir.resolve("01-sample/samples.jsonl")));
+        assertEquals(doneBefore, Files.readString(dir.resolve("02-train/DONE")));
+    }
+
+    @Test void changedConfigForFinishedStageIsRefusedBeforeAnythingRuns() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of(), Set.of());
+        String configBefore = Files.readString(dir.resolve("config.yaml"));
+
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config("sample.n=3"), Set.of(), Set.of()));
+        assertTrue(e.getMessage().contains("stage sample finished in 01-sample/ with a different config (sample.n: 2 -> 3)"), e.getMessage());
+        assertTrue(e.getMessage().contains("use a new --run-dir, or re-run with --force sample"), e.getMessage());
+        assertEquals(configBefore, Files.readString(dir.resolve("config.yaml")), "config.yaml untouched after a refusal");
+
+        // A key only the later stage reads: the earlier stage still matches, the later one is refused.
+        e = assertThrows(CtlabException.class, () -> run(dir, config("train.beta=0.2"), Set.of(), Set.of()));
+        assertTrue(e.getMessage().contains("stage train finished in 02-train/ with a different config (train.beta: 0.1 -> 0.2)"),
+                e.getMessage());
+        // Keys no stage reads (here eval.*) change nothing.
+        assertEquals(List.of(Pipeline.Status.SKIPPED, Pipeline.Status.SKIPPED),
+                statuses(run(dir, config("eval.problems=5"), Set.of(), Set.of())));
+    }
+
+    @Test void forceReRunsAStageAndDownstreamIsCheckedAgainstItsNewOutput() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of(), Set.of());
+        String policy = Files.readString(dir.resolve("02-train/policy.json"));
+
+        // Same config: forced sample reproduces the same bytes, so train's input hash still matches.
+        assertEquals(List.of(Pipeline.Status.RAN, Pipeline.Status.SKIPPED), statuses(run(dir, config(), Set.of(), Set.of("sample"))));
+
+        // New config for sample: its output changes, and the finished train stage refuses the new input.
+        CtlabException e = assertThrows(CtlabException.class,
+                () -> run(dir, config("sample.n=3"), Set.of(), Set.of("sample")));
+        assertTrue(e.getMessage().contains("stage train finished in 02-train/ with a different 01-sample/samples.jsonl"), e.getMessage());
+        assertTrue(e.getMessage().contains("--force train"), e.getMessage());
+
+        assertEquals(List.of(Pipeline.Status.SKIPPED, Pipeline.Status.RAN),
+                statuses(run(dir, config("sample.n=3"), Set.of(), Set.of("train"))));
+        assertNotEquals(policy, Files.readString(dir.resolve("02-train/policy.json")));
+        assertEquals(List.of(Pipeline.Status.RAN, Pipeline.Status.RAN),
+                statuses(run(dir, config(), Set.of(), Set.of("all"))));
+        assertEquals(policy, Files.readString(dir.resolve("02-train/policy.json")), "forced re-run reproduces the first run");
+    }
+
+    @Test void changedExternalInputIsRefused() throws Exception {
+        Path data = tmp.resolve("train.jsonl");
+        Files.writeString(data, "{\"q\": 1}\n");
+        Path dir = tmp.resolve("run");
+        run(dir, config("data.train=" + data), Set.of(), Set.of());
+        Files.writeString(data, "{\"q\": 2}\n");
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config("data.train=" + data), Set.of(), Set.of()));
+        assertTrue(e.getMessage().contains("stage sample finished in 01-sample/ with a different " + data), e.getMessage());
+    }
+
+    @Test void onlyRunsTheNamedStageAndNeedsItsInputsDone() throws Exception {
+        Path dir = tmp.resolve("run");
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of("train"), Set.of()));
+        assertTrue(e.getMessage().contains("stage train needs 01-sample/samples.jsonl from stage sample, which has not finished"),
+                e.getMessage());
+        assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config(), Set.of("sample"), Set.of())));
+        assertFalse(Files.exists(dir.resolve("02-train")));
+        assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config(), Set.of("train"), Set.of())));
+
+        e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of("trian"), Set.of()));
+        assertTrue(e.getMessage().contains("unknown stage 'trian' (did you mean train? stages: sample, train)"), e.getMessage());
+        e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of(), Set.of("sampel")));
+        assertTrue(e.getMessage().contains("did you mean sample?"), e.getMessage());
+    }
+
+    @Test void interruptionStopsCleanlyAndTheNextRunResumesToTheSameBytes() throws Exception {
+        Path clean = tmp.resolve("clean");
+        run(clean, config(), Set.of(), Set.of());
+
+        Path dir = tmp.resolve("cut");
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        System.setProperty("ctlab.fake.delay.ms", "20");
+        try {
+            Thread t = new Thread(() -> {
+                try {
+                    run(dir, config(), Set.of(), Set.of());
+                } catch (Throwable e) {
+                    thrown.set(e);
+                }
+            });
+            t.start();
+            Path samples = dir.resolve("01-sample/samples.jsonl");
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while ((!Files.exists(samples) || Files.readAllLines(samples).size() < 4) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            t.interrupt();
+            t.join(20_000);
+            assertFalse(t.isAlive());
+        } finally {
+            System.clearProperty("ctlab.fake.delay.ms");
+        }
+        assertInstanceOf(RunInterrupted.class, thrown.get(), String.valueOf(thrown.get()));
+        assertFalse(Files.exists(dir.resolve("01-sample/DONE")));
+        assertTrue(Files.exists(dir.resolve("01-sample/STARTED")));
+        int partial = Jsonl.readLenient(dir.resolve("01-sample/samples.jsonl")).size();
+        assertTrue(partial >= 4 && partial < 12, "partial records: " + partial);
+        assertTrue(Files.readString(dir.resolve("01-sample/log.txt")).contains("interrupted; partial outputs kept"));
+
+        assertEquals(List.of(Pipeline.Status.RESUMED, Pipeline.Status.RAN), statuses(run(dir, config(), Set.of(), Set.of())));
+        assertEquals(Files.readString(clean.resolve("01-sample/samples.jsonl")), Files.readString(dir.resolve("01-sample/samples.jsonl")));
+        assertEquals(Files.readString(clean.resolve("02-train/policy.json")), Files.readString(dir.resolve("02-train/policy.json")));
+        assertTrue(StageMarker.read(dir.resolve("01-sample/DONE")).orElseThrow().resumed());
+        JsonNode m = Jsonl.read(dir.resolve("01-sample/metrics.jsonl")).get(0).json();
+        assertEquals(partial, m.get("resumed_from").asInt());
+    }
+
+    @Test void changedConfigForAStartedStageIsRefused() throws Exception {
+        Path dir = tmp.resolve("run");
+        Files.createDirectories(dir.resolve("01-sample"));
+        run(dir, config(), Set.of("sample"), Set.of());
+        Files.delete(dir.resolve("01-sample/DONE"));       // as if killed before the marker
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config("sample.n=5"), Set.of(), Set.of()));
+        assertTrue(e.getMessage().contains("stage sample was started in 01-sample/ with a different config (sample.n: 2 -> 5)"),
+                e.getMessage());
+    }
+
+    @Test void plannedStagesFailClearlyAndListed() {
+        Pipeline cdpo = new Pipeline(Stages.cdpo());
+        assertEquals(List.of("sample", "select", "train-pos", "train-neg", "score-ce", "rollout", "train", "eval"),
+                cdpo.stages().stream().map(Stage::name).toList());
+        assertEquals("05-score-ce", cdpo.folderName("score-ce"));
+        CtlabException e = assertThrows(CtlabException.class,
+                () -> cdpo.run(config(), tmp.resolve("r"), Pipeline.Options.defaults()));
+        assertTrue(e.getMessage().contains("stage sample is not implemented in this build yet"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("r/01-sample")));
+    }
+
+    @Test void stageDeclarationsAreChecked() {
+        assertThrows(IllegalArgumentException.class, () -> new Pipeline(List.of(new FakeStages.Sample(), new FakeStages.Sample())));
+        List<Stage> backwards = new ArrayList<>(List.of(new FakeStages.Train(), new FakeStages.Sample()));
+        Pipeline p = new Pipeline(backwards);
+        assertThrows(IllegalStateException.class, () -> p.run(config(), tmp.resolve("b"), Pipeline.Options.defaults()));
+    }
+
+    @Test void aRunDirectoryIsUsedByOneRunAtATime() throws Exception {
+        Path dir = tmp.resolve("run");
+        try (AutoCloseable held = new RunDir(dir).lock()) {
+            CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of(), Set.of()));
+            assertTrue(e.getMessage().contains("the run directory is in use by another ctlab run"), e.getMessage());
+        }
+        assertEquals(List.of(Pipeline.Status.RAN, Pipeline.Status.RAN), statuses(run(dir, config(), Set.of(), Set.of())));
+    }
+
+    @Test void aDoneStageWhoseOutputVanishedIsNotSkippedSilently() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of(), Set.of());
+        Files.delete(dir.resolve("02-train/policy.json"));
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of(), Set.of()));
+        assertTrue(e.getMessage().contains("stage train is marked done but 02-train/policy.json is missing; re-run with --force train"),
+                e.getMessage());
+    }
+
+    @Test void fileHashesAreCachedAcrossRunsAndRewritesAreNoticed() throws Exception {
+        Path data = tmp.resolve("train.jsonl");
+        Files.writeString(data, "{\"q\": 1}\n");
+        Path dir = tmp.resolve("run");
+        run(dir, config("data.train=" + data), Set.of(), Set.of());
+        JsonNode cache = Jsonl.MAPPER.readTree(dir.resolve(".hashes.json").toFile());
+        String abs = data.toAbsolutePath().normalize().toString();
+        boolean found = false;
+        for (JsonNode e : cache) found |= e.get("path").asText().equals(abs) && e.get("sha256").asText().equals(Hashes.of(data));
+        assertTrue(found, cache.toPrettyString());
+        // Same size, rewritten at once: the inode/mtime key still tells the new content apart.
+        ctlab.io.AtomicFiles.writeString(data, "{\"q\": 2}\n");
+        assertEquals(Hashes.sha256("{\"q\": 2}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)), Hashes.of(data));
+    }
+}
