@@ -31,6 +31,37 @@ class ReferenceSelfConsistencyTest {
         assertTrue(rate >= 0.99, "self-consistency " + rate + " below 99%: " + misses);
     }
 
+    /**
+     * The other direction on real answers: each MATH500 answer against the next problem's answer. Pairs whose
+     * texts differ must almost never be judged equal; the ones that are get printed for inspection, and each
+     * answer must still be recovered through the "Final Answer: ... $X$" and last-{@code $...$} paths.
+     */
+    @Test
+    void math500DifferentAnswersAreNotEqualAndOtherExtractionPathsWork() {
+        List<Problem> problems = Task.MATH.load(SharedData.require(DataFile.MATH500));
+        List<String> equalPairs = new ArrayList<>();
+        int compared = 0;
+        for (int i = 0; i < problems.size(); i++) {
+            String a = problems.get(i).answer(), b = problems.get((i + 1) % problems.size()).answer();
+            if (a.equals(b)) continue;
+            compared++;
+            if (Task.MATH.isEquivalent(a, b)) equalPairs.add(a + "  ==  " + b);
+        }
+        System.out.printf("MATH500 neighbouring different answers judged equal: %d/%d%n", equalPairs.size(), compared);
+        equalPairs.forEach(p -> System.out.println("  equal " + p));
+        assertTrue(equalPairs.size() <= 3, "too many cross-problem matches: " + equalPairs);
+
+        List<String> misses = new ArrayList<>();
+        for (Problem p : problems) {
+            String minerva = "Some work.\nFinal Answer: The final answer is $" + p.answer() + "$. I hope it is correct.";
+            String dollars = "So the result is $" + p.answer() + "$.";
+            if (!Grader.grade(Task.MATH, p.answer(), minerva).equal()) misses.add("final-answer " + p.id());
+            if (!Grader.grade(Task.MATH, p.answer(), dollars).equal()) misses.add("last-dollar " + p.id());
+        }
+        misses.forEach(m -> System.out.println("  miss " + m));
+        assertTrue(misses.size() <= 10, misses.toString());
+    }
+
     @Test
     void gsm8kRationalesExtractToTheirFinalAnswers() {
         for (DataFile file : List.of(DataFile.GSM8K_TRAIN, DataFile.GSM8K_TEST)) {
