@@ -51,6 +51,13 @@ class AnswerExtractorTest {
     }
 
     @Test
+    void textAfterAStopStringIsNotTheAnswer() {
+        assertEquals("24", AnswerExtractor.math("so $\\boxed{24}$.\nFinal Answer: The final answer is $24$. I hope it is correct."
+                + "\n\nProblem: What is $2+2$?\nSolution: It is $\\boxed{4}$."));
+        assertEquals("12", AnswerExtractor.gsm8k("3 * 4 = 12 apples.\n\nQuestion: Sam has 5 pens and buys 2. 5 + 2 = 7"));
+    }
+
+    @Test
     void mathWithoutAnyAnswerIsNull() {
         assertNull(AnswerExtractor.math("There is no closed form."));
         assertNull(AnswerExtractor.math("Unclosed \\boxed{3 + "));
