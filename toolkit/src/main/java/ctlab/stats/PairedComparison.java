@@ -1,9 +1,9 @@
 package ctlab.stats;
 
+import org.apache.commons.math3.stat.descriptive.rank.Percentile;
 import org.apache.commons.math3.stat.inference.AlternativeHypothesis;
 import org.apache.commons.math3.stat.inference.BinomialTest;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -45,11 +45,12 @@ public record PairedComparison(int n, double accuracyA, double accuracyB, double
             }
             diffs[r] = d / (double) n;
         }
-        Arrays.sort(diffs);
         double alpha = 1 - confidence;
+        Percentile percentile = new Percentile().withEstimationType(Percentile.EstimationType.R_7);  // numpy's default
+        percentile.setData(diffs);
         return new PairedComparison(n, correctA / (double) n, correctB / (double) n, (correctB - correctA) / (double) n,
                 onlyA, onlyB, mcnemarExactP(onlyA, onlyB),
-                quantile(diffs, alpha / 2), quantile(diffs, 1 - alpha / 2), confidence, resamples, seed);
+                percentile.evaluate(100 * alpha / 2), percentile.evaluate(100 * (1 - alpha / 2)), confidence, resamples, seed);
     }
 
     /** Exact McNemar p-value: two-sided binomial test of {@code onlyA} successes in {@code onlyA + onlyB} at 1/2. */
@@ -58,14 +59,6 @@ public record PairedComparison(int n, double accuracyA, double accuracyB, double
         if (discordant == 0) return 1.0;
         double p = new BinomialTest().binomialTest(discordant, onlyA, 0.5, AlternativeHypothesis.TWO_SIDED);
         return Math.min(1.0, p);
-    }
-
-    /** Linear interpolation between order statistics (type 7, as numpy's default) on sorted data. */
-    static double quantile(double[] sorted, double q) {
-        double pos = q * (sorted.length - 1);
-        int lo = (int) Math.floor(pos);
-        int hi = Math.min(lo + 1, sorted.length - 1);
-        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
     }
 
     @Override public String toString() {
