@@ -130,6 +130,7 @@ class ProblemFilesTest {
         assertEquals(134, math.stream().filter(p -> p.level() == 5).count());
         assertEquals(124, math.stream().filter(p -> "Algebra".equals(p.subject())).count());
         List<Problem> test = Task.GSM8K.load(SharedData.require(DataFile.GSM8K_TEST));
+        assertEquals(test, DataFile.GSM8K_TEST.load());
         assertEquals(1319, test.size());
         assertEquals("3", test.get(1).answer());
     }
