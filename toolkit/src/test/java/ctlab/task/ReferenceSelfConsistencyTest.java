@@ -25,7 +25,7 @@ class ReferenceSelfConsistencyTest {
             if (!g.equal()) misses.add(p.id() + ": extracted " + g.extracted() + " | answer " + p.answer());
         }
         double rate = 1.0 - misses.size() / (double) problems.size();
-        System.out.printf("MATH500 self-consistency: %d/%d = %.1f%% equal (%.1f s incl. Symja start)%n",
+        System.out.printf("MATH500 self-consistency: %d/%d = %.1f%% equal (%.1f s)%n",
                 problems.size() - misses.size(), problems.size(), 100 * rate, (System.nanoTime() - start) / 1e9);
         misses.forEach(m -> System.out.println("  miss " + m));
         assertTrue(rate >= 0.99, "self-consistency " + rate + " below 99%: " + misses);
