@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 RunCommand.class,
+                GradeCommand.class,
+                DataCommand.class,
         })
 public final class Main implements Runnable {
     @Override public void run() { CommandLine.usage(this, System.out); }
