@@ -22,7 +22,19 @@ import org.dflib.jjava.jupyter.messages.reply.ErrorReply;
 import org.dflib.jjava.jupyter.messages.reply.ExecuteReply;
 import org.dflib.jjava.jupyter.messages.request.ExecuteRequest;
 
+import org.dflib.jjava.jupyter.kernel.history.HistoryEntry;
+import org.dflib.jjava.jupyter.kernel.history.HistoryManager;
+import org.dflib.jjava.jupyter.messages.Header;
+import org.dflib.jjava.jupyter.messages.MessageType;
+import org.dflib.jjava.jupyter.messages.reply.KernelInfoReply;
+import org.dflib.jjava.jupyter.messages.request.HistoryRequest;
+import org.dflib.jjava.jupyter.messages.request.KernelInfoRequest;
+
 import java.io.PrintWriter;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -255,6 +267,59 @@ public final class CtlabKernel extends BaseKernel {
             return List.of(e.getClass().getName());
         }
         return List.of(sw.toString().split("\\R"));
+    }
+
+    // ---- replies the base library sends without the protocol's "status" field ---------------------------
+
+    /** kernel_info_reply with {@code status: ok} (the base class omits it). */
+    static final class OkKernelInfoReply extends KernelInfoReply {
+        @SuppressWarnings("unused") private final String status = "ok";
+        OkKernelInfoReply(String protocol, String name, String version, LanguageInfo info, String banner, List<HelpLink> links) {
+            super(protocol, name, version, info, banner, links);
+        }
+    }
+
+    @Override
+    protected void handleKernelInfoRequest(ShellReplyEnvironment env, Message<KernelInfoRequest> message) {
+        env.setBusyDeferIdle();
+        env.reply(new OkKernelInfoReply(Header.PROTOCOL_VERISON, name, version, getLanguageInfo(), getBanner(), getHelpLinks()));
+    }
+
+    @Override
+    protected void handleHistoryRequest(ShellReplyEnvironment env, Message<HistoryRequest> message) {
+        HistoryRequest request = message.getContent();
+        env.setBusyDeferIdle();
+        Set<HistoryManager.ResultFlag> flags = EnumSet.noneOf(HistoryManager.ResultFlag.class);
+        if (request.includeOutput()) flags.add(HistoryManager.ResultFlag.INCLUDE_OUTPUT);
+        if (!request.useRaw()) flags.add(HistoryManager.ResultFlag.TRANSFORMED_INPUT);
+        List<HistoryEntry> entries = switch (request.getAccessType()) {
+            case TAIL -> history.lookupTail(((HistoryRequest.Tail) request).getMaxReturnLength(), flags);
+            case RANGE -> {
+                HistoryRequest.Range r = (HistoryRequest.Range) request;
+                yield history.lookupRange(r.getSessionIndex(), r.getStart(), r.getStop(), flags);
+            }
+            case SEARCH -> {
+                HistoryRequest.Search r = (HistoryRequest.Search) request;
+                if (r.filterUnique()) flags.add(HistoryManager.ResultFlag.UNIQUE);
+                yield history.search(r.getPattern(), r.getMaxReturnLength(), flags);
+            }
+        };
+        // Built by hand: the base library's HistoryReply has no status and its entries are not serialised as the
+        // protocol's [session, line, input] / [session, line, [input, output]] tuples.
+        List<Object> tuples = new ArrayList<>();
+        for (HistoryEntry h : entries) {
+            tuples.add(h.hasOutput() ? List.of(h.getSession(), h.getCellNumber(), List.of(h.getInput(), h.getOutput()))
+                                     : List.of(h.getSession(), h.getCellNumber(), h.getInput()));
+        }
+        Map<String, Object> content = new LinkedHashMap<>();
+        content.put("status", "ok");
+        content.put("history", tuples);
+        replyRaw(env, MessageType.HISTORY_REPLY, content);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void replyRaw(ShellReplyEnvironment env, MessageType<?> type, Object content) {
+        env.reply(new Message(env.getContext(), type, content));
     }
 
     // ---- BaseKernel hooks ------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -51,12 +53,16 @@ final class Evaluator implements AutoCloseable {
     private final SourceCodeAnalysis analysis;
     private final Set<String> classpath = new LinkedHashSet<>();
     private final Deque<VarSnippet> results = new ArrayDeque<>();
+    /** Wrapper class of each variable snippet, recorded when it was defined. */
+    private final Map<VarSnippet, String> wrapperOf = new WeakHashMap<>();
 
     Evaluator(String classPath) {
         this.shell = JShell.builder()
                 .executionEngine(new CellExecutionControl.Provider(control), java.util.Map.of())
-                .compilerOptions("--class-path", classPath, "-proc:none")
+                .compilerOptions("-proc:none")
                 .build();
+        // Through addToClasspath (not a --class-path option) so that %classpath can extend it later.
+        if (!classPath.isBlank()) shell.addToClasspath(classPath);
         this.analysis = shell.sourceCodeAnalysis();
         StringBuilder imports = new StringBuilder();
         for (String p : DEFAULT_IMPORTS) imports.append("import ").append(p).append(";\n");
@@ -90,8 +96,7 @@ final class Evaluator implements AutoCloseable {
                         List.of("IncompleteSource: " + firstLine(rest.strip())));
             }
             int consumed = rest.length() - info.remaining().length();
-            int start = offset + leadingSpace(rest);
-            value = evalSnippet(info.source(), code, start);
+            value = evalSnippet(info.source(), code, offset);
             offset += consumed;
             rest = info.remaining();
             if (Thread.currentThread().isInterrupted())
@@ -114,6 +119,10 @@ final class Evaluator implements AutoCloseable {
             if (e.status() == Snippet.Status.REJECTED) {
                 failure = compileError(s, cell, startInCell);
                 continue;
+            }
+            if (s instanceof VarSnippet v && e.status() == Snippet.Status.VALID) {
+                String w = wrapperClass(v);
+                if (w != null) wrapperOf.put(v, w);
             }
             JShellException ex = e.exception();
             if (ex != null) { failure = runtimeError(ex); continue; }
@@ -152,11 +161,27 @@ final class Evaluator implements AutoCloseable {
         if (s instanceof VarSnippet v && previous != null && previous.isActive()) clearStaticField(v);
     }
 
-    /** Nulls the static field that holds a variable in its JShell wrapper class, so its value can be collected. */
-    private void clearStaticField(VarSnippet v) {
-        if (CLASS_FULL_NAME == null) return;
+    private static String wrapperClass(VarSnippet v) {
+        if (CLASS_FULL_NAME == null) return null;
         try {
-            String wrapper = (String) CLASS_FULL_NAME.invoke(v);
+            return (String) CLASS_FULL_NAME.invoke(v);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Nulls the static field that held a replaced/dropped variable in its JShell wrapper class, so its value can
+     * be collected. Uses the wrapper recorded when the variable was defined, and never touches a wrapper that
+     * an active variable of that name still uses.
+     */
+    private void clearStaticField(VarSnippet v) {
+        String wrapper = wrapperOf.remove(v);
+        if (wrapper == null) return;
+        boolean stillUsed = shell.variables()
+                .anyMatch(a -> a != v && a.name().equals(v.name()) && wrapper.equals(wrapperClass(a)));
+        if (stillUsed) return;
+        try {
             Class<?> k = control.findClassForKernel(wrapper);
             Field f = k.getDeclaredField(v.name());
             if (Modifier.isStatic(f.getModifiers()) && !f.getType().isPrimitive() && !Modifier.isFinal(f.getModifiers())) {
@@ -178,20 +203,25 @@ final class Evaluator implements AutoCloseable {
         }
     }
 
-    private CellError compileError(Snippet s, String cell, int startInCell) {
+    /** {@code restStart}: where the text this snippet was cut from starts in the cell. */
+    private CellError compileError(Snippet s, String cell, int restStart) {
         List<Diag> diags = shell.diagnostics(s).filter(Diag::isError).collect(Collectors.toList());
         if (diags.isEmpty()) diags = shell.diagnostics(s).collect(Collectors.toList());
         List<String> tb = new ArrayList<>();
         String src = s.source();
-        int firstLine = lineOf(cell, startInCell);
+        // Align the snippet source with the cell text (JShell may trim it or add a ';').
+        String core = src.strip();
+        int coreInSrc = src.indexOf(core);
+        int coreInCell = cell.indexOf(core.isEmpty() ? "" : core.substring(0, Math.min(core.length(), 40)), restStart);
         for (Diag d : diags) {
-            long pos = Math.max(0, d.getStartPosition());
-            int lineInSnippet = lineOf(src, (int) Math.min(pos, src.length()));
-            int lineStart = src.lastIndexOf('\n', (int) Math.min(pos, src.length()) - 1) + 1;
+            int pos = (int) Math.min(Math.max(0, d.getStartPosition()), src.length());
+            int lineStart = src.lastIndexOf('\n', pos - 1) + 1;
             int lineEnd = src.indexOf('\n', lineStart);
             String line = src.substring(lineStart, lineEnd < 0 ? src.length() : lineEnd);
-            int col = (int) pos - lineStart;
-            tb.add("line " + (firstLine + lineInSnippet + 1) + ": " + d.getMessage(Locale.ROOT));
+            int col = pos - lineStart;
+            int cellLine = coreInCell < 0 ? lineOf(cell, restStart) + lineOf(src, pos) + 1
+                                          : lineOf(cell, coreInCell + Math.max(0, pos - coreInSrc)) + 1;
+            tb.add("line " + cellLine + ": " + d.getMessage(Locale.ROOT));
             tb.add("    " + line);
             tb.add("    " + " ".repeat(Math.max(0, col)) + "^");
         }
@@ -311,12 +341,6 @@ final class Evaluator implements AutoCloseable {
         int n = 1;
         for (int i = 0; i < Math.min(pos, s.length()); i++) if (s.charAt(i) == '\n') n++;
         return n - 1;
-    }
-
-    private static int leadingSpace(String s) {
-        int i = 0;
-        while (i < s.length() && Character.isWhitespace(s.charAt(i))) i++;
-        return i;
     }
 
     private static String firstLine(String s) {

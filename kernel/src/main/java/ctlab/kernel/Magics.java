@@ -62,12 +62,13 @@ final class Magics {
         Object value = Evaluator.NO_VALUE;
         StringBuilder java = new StringBuilder();
         String[] lines = code.split("\\R", -1);
-        for (String line : lines) {
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i];
             Matcher m = LINE_MAGIC.matcher(line);
             if (m.matches() && !line.stripLeading().startsWith("%%")) {
                 if (!java.toString().isBlank()) value = kernel.evaluator().eval(java.toString());
                 java.setLength(0);
-                java.append('\n');          // keep line numbers of later code roughly aligned
+                java.append("\n".repeat(i + 1));     // blank lines keep error line numbers equal to the cell's
                 value = runLineMagic(m.group(1), m.group(2));
             } else {
                 java.append(line).append('\n');
