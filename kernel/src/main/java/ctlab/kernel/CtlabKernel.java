@@ -94,14 +94,13 @@ public final class CtlabKernel extends BaseKernel {
         this.progress = new NotebookProgress(io.display);
     }
 
-    /** A kernel with renderer extensions on; JShell compiles against {@code classPath}. */
-    public static CtlabKernel create(String classPath, boolean extensions, long interruptGraceMillis) {
-        CtlabKernel k = new CtlabKernel(new KernelIO(), new SessionHistory(), new MagicsRegistry(), extensions, interruptGraceMillis);
-        k.startEvaluator(classPath);
-        return k;
+    /** A kernel; call {@link #startEvaluator} to start JShell (execute requests wait for it). */
+    public static CtlabKernel create(boolean extensions, long interruptGraceMillis) {
+        return new CtlabKernel(new KernelIO(), new SessionHistory(), new MagicsRegistry(), extensions, interruptGraceMillis);
     }
 
-    private void startEvaluator(String classPath) {
+    /** Starts JShell on a background thread, compiling against {@code classPath}. */
+    public void startEvaluator(String classPath) {
         Thread t = new Thread(() -> {
             try {
                 evaluator.complete(new Evaluator(classPath));

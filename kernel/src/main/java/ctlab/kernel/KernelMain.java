@@ -32,12 +32,14 @@ public final class KernelMain {
         }
         KernelConnectionProperties props = KernelConnectionProperties.parse(Files.readString(file));
         long grace = Long.getLong("ctlab.kernel.interruptGraceMs", 3000L);
-        CtlabKernel kernel = CtlabKernel.create(System.getProperty("java.class.path"), true, grace);
+        CtlabKernel kernel = CtlabKernel.create(true, grace);
         JupyterConnection connection = new JupyterConnection(props);
         kernel.becomeHandlerForConnection(connection);
-        kernel.onStartup();
         connection.connect();
         guardLoops(connection);
+        // Answer kernel_info first; JShell warms up and the renderers register while the client connects.
+        kernel.startEvaluator(System.getProperty("java.class.path"));
+        kernel.onStartup();
         connection.waitUntilClose();
         System.exit(0);
     }
