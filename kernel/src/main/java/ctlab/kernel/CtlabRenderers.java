@@ -1,0 +1,114 @@
+package ctlab.kernel;
+
+import ctlab.viz.TokenHeatMap;
+import org.dflib.jjava.jupyter.Extension;
+import org.dflib.jjava.jupyter.kernel.BaseKernel;
+import org.dflib.jjava.jupyter.kernel.display.Renderer;
+import org.dflib.jjava.jupyter.kernel.display.mime.MIMEType;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.VectorGraphicsEncoder;
+import org.knowm.xchart.internal.chartpart.Chart;
+import tech.tablesaw.api.Table;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+/**
+ * Rich output for the toolkit's types, registered with the base library's {@link Renderer}: Tablesaw
+ * {@link Table} → HTML + text, XChart charts → PNG (SVG on request: {@code display(chart, "image/svg+xml")}),
+ * {@link TokenHeatMap} → HTML. ({@code BufferedImage} → PNG comes with the base library.)
+ *
+ * <p>Loaded through {@code META-INF/services}; turn it off with the environment variable
+ * {@code CTLAB_KERNEL_RENDERERS=off} (values then show as {@code toString()}).
+ */
+public final class CtlabRenderers implements Extension {
+    /** Rows shown at the head and at the tail of a long table. */
+    static final int TABLE_EDGE_ROWS = 10;
+
+    @Override
+    public void install(BaseKernel kernel) {
+        if (disabled()) return;
+        register(kernel.getRenderer());
+    }
+
+    static boolean disabled() {
+        String v = System.getenv("CTLAB_KERNEL_RENDERERS");
+        return v != null && (v.equalsIgnoreCase("off") || v.equalsIgnoreCase("false") || v.equals("0"));
+    }
+
+    static void register(Renderer renderer) {
+        renderer.createRegistration(Table.class)
+                .preferring(MIMEType.TEXT_HTML)
+                .register((table, ctx) -> {
+                    ctx.renderIfRequested(MIMEType.TEXT_HTML, () -> tableHtml(table));
+                    ctx.renderIfRequested(MIMEType.TEXT_PLAIN, () -> table.print(2 * TABLE_EDGE_ROWS));
+                });
+        renderer.createRegistration(Chart.class)
+                .preferring(MIMEType.IMAGE_PNG)
+                .supporting(MIMEType.IMAGE_SVG)
+                .register((chart, ctx) -> {
+                    ctx.renderIfRequested(MIMEType.IMAGE_PNG, () -> png(chart));
+                    ctx.renderIfRequested(MIMEType.IMAGE_SVG, () -> svg(chart));
+                    ctx.renderIfRequested(MIMEType.TEXT_PLAIN, () -> chart.getClass().getSimpleName()
+                            + " '" + chart.getTitle() + "' " + chart.getWidth() + "x" + chart.getHeight());
+                });
+        renderer.createRegistration(TokenHeatMap.class)
+                .preferring(MIMEType.TEXT_HTML)
+                .register((map, ctx) -> {
+                    ctx.renderIfRequested(MIMEType.TEXT_HTML, map::toHtml);
+                    ctx.renderIfRequested(MIMEType.TEXT_PLAIN, map::toString);
+                });
+    }
+
+    static String png(Chart<?, ?> chart) {
+        try {
+            return Base64.getEncoder().encodeToString(BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String svg(Chart<?, ?> chart) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            VectorGraphicsEncoder.saveVectorGraphic(chart, out, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * An HTML table (Tablesaw's HTML writer lives in a separate module we don't ship): name and size as the
+     * caption, the first and last {@value #TABLE_EDGE_ROWS} rows of long tables, cells escaped.
+     */
+    static String tableHtml(Table t) {
+        int rows = t.rowCount();
+        int cols = t.columnCount();
+        StringBuilder sb = new StringBuilder("<table class=\"ctlab-table\">");
+        sb.append("<caption style=\"text-align:left\">").append(escape(t.name() == null ? "" : t.name()))
+          .append(" (").append(rows).append(" rows × ").append(cols).append(" columns)</caption>");
+        sb.append("<thead><tr>");
+        for (String name : t.columnNames()) sb.append("<th>").append(escape(name)).append("</th>");
+        sb.append("</tr></thead><tbody>");
+        boolean elide = rows > 2 * TABLE_EDGE_ROWS;
+        for (int r = 0; r < rows; r++) {
+            if (elide && r == TABLE_EDGE_ROWS) {
+                sb.append("<tr><td colspan=\"").append(cols).append("\" style=\"text-align:center\">… ")
+                  .append(rows - 2 * TABLE_EDGE_ROWS).append(" more rows …</td></tr>");
+                r = rows - TABLE_EDGE_ROWS;
+            }
+            sb.append("<tr>");
+            for (int c = 0; c < cols; c++) sb.append("<td>").append(escape(t.getString(r, c))).append("</td>");
+            sb.append("</tr>");
+        }
+        return sb.append("</tbody></table>").toString();
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

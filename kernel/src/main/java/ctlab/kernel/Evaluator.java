@@ -1,0 +1,352 @@
+package ctlab.kernel;
+
+import jdk.jshell.DeclarationSnippet;
+import jdk.jshell.Diag;
+import jdk.jshell.EvalException;
+import jdk.jshell.JShell;
+import jdk.jshell.JShellException;
+import jdk.jshell.Snippet;
+import jdk.jshell.SnippetEvent;
+import jdk.jshell.SourceCodeAnalysis;
+import jdk.jshell.SourceCodeAnalysis.Completeness;
+import jdk.jshell.UnresolvedReferenceException;
+import jdk.jshell.VarSnippet;
+
+import java.io.File;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * JShell in this JVM: splits a cell into snippets with JShell's own completion analysis, evaluates them in
+ * order, and returns the value of a trailing expression. Not thread-safe: one cell at a time (the kernel
+ * serialises execute requests).
+ *
+ * <p>Memory: a redeclared variable's old wrapper class stays loaded, so its static field is cleared when the
+ * declaration is overwritten; expression results ({@code $1}, {@code $2}, ...) beyond the last
+ * {@link #KEPT_RESULTS} are dropped. Without this, a notebook that re-runs {@code var x = bigArray()} leaks.
+ */
+final class Evaluator implements AutoCloseable {
+    static final int KEPT_RESULTS = 100;
+
+    /** Imports every cell sees (JShell itself adds only a few java.* packages). */
+    static final List<String> DEFAULT_IMPORTS = List.of(
+            "java.util.*", "java.util.function.*", "java.util.stream.*", "java.nio.file.*", "java.io.*",
+            "ctlab.lab.*", "ctlab.viz.*", "tech.tablesaw.api.*", "org.knowm.xchart.*");
+
+    private static final Method CLASS_FULL_NAME = classFullNameAccessor();
+
+    private final CellExecutionControl control = new CellExecutionControl();
+    private final JShell shell;
+    private final SourceCodeAnalysis analysis;
+    private final Set<String> classpath = new LinkedHashSet<>();
+    private final Deque<VarSnippet> results = new ArrayDeque<>();
+    /** Wrapper class of each variable snippet, recorded when it was defined. */
+    private final Map<VarSnippet, String> wrapperOf = new WeakHashMap<>();
+
+    Evaluator(String classPath) {
+        this.shell = JShell.builder()
+                .executionEngine(new CellExecutionControl.Provider(control), java.util.Map.of())
+                .compilerOptions("-proc:none")
+                .build();
+        // Through addToClasspath (not a --class-path option) so that %classpath can extend it later.
+        if (!classPath.isBlank()) shell.addToClasspath(classPath);
+        this.analysis = shell.sourceCodeAnalysis();
+        StringBuilder imports = new StringBuilder();
+        for (String p : DEFAULT_IMPORTS) imports.append("import ").append(p).append(";\n");
+        imports.append("import static ctlab.kernel.Notebook.*;\n");
+        eval(imports.toString());       // also warms up the compiler
+        // One throw-away expression runs the execution path once and reveals the snippet class loader.
+        shell.eval("0").forEach(e -> shell.drop(e.snippet()));
+    }
+
+    CellExecutionControl control() { return control; }
+
+    /** A value, or {@link #NO_VALUE} when the last snippet was a declaration/statement/void call. */
+    static final Object NO_VALUE = new Object() { @Override public String toString() { return "<no value>"; } };
+
+    /** Evaluates plain Java (no magics); throws {@link CellError} on the first failing snippet. */
+    Object eval(String code) {
+        Object value = NO_VALUE;
+        String rest = code;
+        int offset = 0;
+        while (true) {
+            SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(rest);
+            Completeness c = info.completeness();
+            if (c == Completeness.EMPTY) break;
+            if (!c.isComplete()) {
+                if (c == Completeness.UNKNOWN) {
+                    // JShell cannot even find a snippet boundary: let the compiler explain.
+                    value = evalSnippet(rest, code, offset);
+                    break;
+                }
+                throw new CellError("IncompleteSource", "the cell ends in the middle of a statement",
+                        List.of("IncompleteSource: " + firstLine(rest.strip())));
+            }
+            int consumed = rest.length() - info.remaining().length();
+            value = evalSnippet(info.source(), code, offset);
+            offset += consumed;
+            rest = info.remaining();
+            if (Thread.currentThread().isInterrupted())
+                throw CellError.of("Interrupted", "cell interrupted before it finished");
+        }
+        return value;
+    }
+
+    private Object evalSnippet(String source, String cell, int startInCell) {
+        control.takeLastValue();
+        List<SnippetEvent> events = shell.eval(source);
+        Object value = NO_VALUE;
+        CellError failure = null;
+        for (SnippetEvent e : events) {
+            Snippet s = e.snippet();
+            if (e.causeSnippet() != null) {                    // an older snippet updated by this one
+                if (e.status() == Snippet.Status.OVERWRITTEN) release(e.previousStatus(), s);
+                continue;
+            }
+            if (e.status() == Snippet.Status.REJECTED) {
+                failure = compileError(s, cell, startInCell);
+                continue;
+            }
+            if (s instanceof VarSnippet v && e.status() == Snippet.Status.VALID) {
+                String w = wrapperClass(v);
+                if (w != null) wrapperOf.put(v, w);
+            }
+            JShellException ex = e.exception();
+            if (ex != null) { failure = runtimeError(ex); continue; }
+            if (e.status() == Snippet.Status.RECOVERABLE_NOT_DEFINED || e.status() == Snippet.Status.RECOVERABLE_DEFINED) {
+                // e.g. a method using a not-yet-declared name: legal in JShell, tell the user why it can't run yet.
+                if (s instanceof DeclarationSnippet d) {
+                    String missing = shell.unresolvedDependencies(d).collect(Collectors.joining(", "));
+                    if (!missing.isEmpty()) System.err.println("note: " + d.name() + " refers to undefined " + missing);
+                }
+            }
+            switch (s.subKind()) {
+                case TEMP_VAR_EXPRESSION_SUBKIND -> {
+                    value = orNoValue(control.takeLastValue());
+                    rememberResult((VarSnippet) s);
+                }
+                case VAR_VALUE_SUBKIND, OTHER_EXPRESSION_SUBKIND -> value = orNoValue(control.takeLastValue());
+                default -> { }
+            }
+        }
+        if (failure != null) throw failure;
+        return value;
+    }
+
+    private static Object orNoValue(Object v) { return v == null ? NO_VALUE : v; }
+
+    private void rememberResult(VarSnippet s) {
+        results.addLast(s);
+        while (results.size() > KEPT_RESULTS) {
+            VarSnippet old = results.removeFirst();
+            clearStaticField(old);
+            shell.drop(old);
+        }
+    }
+
+    private void release(Snippet.Status previous, Snippet s) {
+        if (s instanceof VarSnippet v && previous != null && previous.isActive()) clearStaticField(v);
+    }
+
+    private static String wrapperClass(VarSnippet v) {
+        if (CLASS_FULL_NAME == null) return null;
+        try {
+            return (String) CLASS_FULL_NAME.invoke(v);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Nulls the static field that held a replaced/dropped variable in its JShell wrapper class, so its value can
+     * be collected. Uses the wrapper recorded when the variable was defined, and never touches a wrapper that
+     * an active variable of that name still uses.
+     */
+    private void clearStaticField(VarSnippet v) {
+        String wrapper = wrapperOf.remove(v);
+        if (wrapper == null) return;
+        boolean stillUsed = shell.variables()
+                .anyMatch(a -> a != v && a.name().equals(v.name()) && wrapper.equals(wrapperClass(a)));
+        if (stillUsed) return;
+        try {
+            Class<?> k = control.findClassForKernel(wrapper);
+            Field f = k.getDeclaredField(v.name());
+            if (Modifier.isStatic(f.getModifiers()) && !f.getType().isPrimitive() && !Modifier.isFinal(f.getModifiers())) {
+                f.setAccessible(true);
+                f.set(null, null);
+            }
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError ignored) {
+            // best effort: the value stays reachable, nothing breaks
+        }
+    }
+
+    private static Method classFullNameAccessor() {
+        try {
+            Method m = Snippet.class.getDeclaredMethod("classFullName");
+            m.setAccessible(true);          // needs --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED (the launcher adds it)
+            return m;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** {@code restStart}: where the text this snippet was cut from starts in the cell. */
+    private CellError compileError(Snippet s, String cell, int restStart) {
+        List<Diag> diags = shell.diagnostics(s).filter(Diag::isError).collect(Collectors.toList());
+        if (diags.isEmpty()) diags = shell.diagnostics(s).collect(Collectors.toList());
+        List<String> tb = new ArrayList<>();
+        String src = s.source();
+        // Align the snippet source with the cell text (JShell may trim it or add a ';').
+        String core = src.strip();
+        int coreInSrc = src.indexOf(core);
+        int coreInCell = cell.indexOf(core.isEmpty() ? "" : core.substring(0, Math.min(core.length(), 40)), restStart);
+        for (Diag d : diags) {
+            int pos = (int) Math.min(Math.max(0, d.getStartPosition()), src.length());
+            int lineStart = src.lastIndexOf('\n', pos - 1) + 1;
+            int lineEnd = src.indexOf('\n', lineStart);
+            String line = src.substring(lineStart, lineEnd < 0 ? src.length() : lineEnd);
+            int col = pos - lineStart;
+            int cellLine = coreInCell < 0 ? lineOf(cell, restStart) + lineOf(src, pos) + 1
+                                          : lineOf(cell, coreInCell + Math.max(0, pos - coreInSrc)) + 1;
+            tb.add("line " + cellLine + ": " + d.getMessage(Locale.ROOT));
+            tb.add("    " + line);
+            tb.add("    " + " ".repeat(Math.max(0, col)) + "^");
+        }
+        String first = diags.isEmpty() ? "rejected: " + firstLine(src) : diags.get(0).getMessage(Locale.ROOT);
+        if (tb.isEmpty()) tb.add(first);
+        return new CellError("CompilationError", first, tb);
+    }
+
+    private CellError runtimeError(JShellException ex) {
+        if (ex instanceof UnresolvedReferenceException u) {
+            String missing = shell.unresolvedDependencies(u.getSnippet()).collect(Collectors.joining(", "));
+            return CellError.of("UnresolvedReference", u.getSnippet().name() + " cannot run until " + missing + " is defined");
+        }
+        String cls = ex instanceof EvalException ee ? ee.getExceptionClassName() : ex.getClass().getName();
+        if ("java.lang.ThreadDeath".equals(cls))
+            return CellError.of("Interrupted", "cell stopped by interrupt");
+        List<String> tb = new ArrayList<>();
+        Throwable t = ex;
+        String prefix = "";
+        while (t != null) {
+            String name = t instanceof EvalException e ? e.getExceptionClassName() : t.getClass().getName();
+            tb.add(prefix + name + (t.getMessage() == null ? "" : ": " + t.getMessage()));
+            for (StackTraceElement el : t.getStackTrace()) {
+                String c = el.getClassName();
+                if (c.startsWith("jdk.internal.reflect.") || c.startsWith("java.lang.reflect.Method")) break;
+                String file = el.getFileName();
+                tb.add("\tat " + (file != null && file.startsWith("#")
+                        ? "cell (snippet " + file + ", line " + el.getLineNumber() + ")" : el.toString()));
+            }
+            t = t.getCause();
+            prefix = "Caused by: ";
+        }
+        return new CellError(simpleName(cls), ex.getMessage() == null ? "" : ex.getMessage(), tb);
+    }
+
+    // ---- classpath, completion, inspection ------------------------------------------------------------
+
+    /** Adds jars/folders once; returns the ones that were new. Re-running the same %classpath adds nothing. */
+    List<String> addToClasspath(List<Path> entries) {
+        List<String> added = new ArrayList<>();
+        for (Path p : entries) {
+            Path abs = p.toAbsolutePath().normalize();
+            if (!Files.exists(abs)) throw CellError.of("ClasspathError", "no such file or folder: " + abs);
+            String key = abs.toString();
+            if (classpath.add(key)) {
+                shell.addToClasspath(key);
+                added.add(key);
+            }
+        }
+        return added;
+    }
+
+    Set<String> addedClasspath() { return Set.copyOf(classpath); }
+
+    /** Start offset of the snippet that contains {@code cursor} (JShell analyses one snippet at a time). */
+    int snippetStart(String code, int cursor) {
+        int offset = 0;
+        while (offset < code.length()) {
+            String rest = code.substring(offset);
+            SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(rest);
+            if (!info.completeness().isComplete()) break;
+            int consumed = rest.length() - info.remaining().length();
+            if (consumed <= 0 || offset + consumed >= cursor) break;
+            offset += consumed;
+        }
+        return offset;
+    }
+
+    record Completion(List<String> options, int start, int end) {}
+
+    Completion complete(String code, int cursor) {
+        int start = snippetStart(code, cursor);
+        String snippet = code.substring(start, cursor);
+        int[] anchor = new int[1];
+        List<SourceCodeAnalysis.Suggestion> suggestions = analysis.completionSuggestions(snippet, snippet.length(), anchor);
+        LinkedHashSet<String> options = new LinkedHashSet<>();
+        suggestions.stream().filter(SourceCodeAnalysis.Suggestion::matchesType).forEach(s -> options.add(s.continuation()));
+        suggestions.forEach(s -> options.add(s.continuation()));
+        return new Completion(new ArrayList<>(options), start + anchor[0], cursor);
+    }
+
+    /** Signatures (and Javadoc where the JDK/jar sources are available) of what is at the cursor. */
+    List<SourceCodeAnalysis.Documentation> documentation(String code, int cursor, boolean javadoc) {
+        int start = snippetStart(code, cursor);
+        return analysis.documentation(code.substring(start, cursor), cursor - start, javadoc);
+    }
+
+    /** Jupyter is_complete: "complete", "invalid", or the indent for the next line when more is expected. */
+    String isComplete(String code) {
+        String rest = code;
+        while (true) {
+            SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(rest);
+            switch (info.completeness()) {
+                case COMPLETE, COMPLETE_WITH_SEMI -> rest = info.remaining();
+                case EMPTY -> { return "complete"; }
+                case UNKNOWN -> { return "invalid"; }
+                default -> { return nextIndent(rest); }
+            }
+        }
+    }
+
+    private static String nextIndent(String partial) {
+        String last = partial.substring(partial.lastIndexOf('\n') + 1);
+        String indent = last.substring(0, last.length() - last.stripLeading().length());
+        long open = last.chars().filter(ch -> ch == '{' || ch == '(').count();
+        long close = last.chars().filter(ch -> ch == '}' || ch == ')').count();
+        return open > close ? indent + "    " : indent;
+    }
+
+    @Override public void close() { shell.close(); }
+
+    // ---- small helpers -------------------------------------------------------------------------------
+
+    static String simpleName(String className) { return className.substring(className.lastIndexOf('.') + 1); }
+
+    private static int lineOf(String s, int pos) {
+        int n = 1;
+        for (int i = 0; i < Math.min(pos, s.length()); i++) if (s.charAt(i) == '\n') n++;
+        return n - 1;
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl) + " ...";
+    }
+
+    static String classPathOf(List<String> entries) { return String.join(File.pathSeparator, entries); }
+}

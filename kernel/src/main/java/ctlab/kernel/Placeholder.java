@@ -1,1 +1,0 @@
-package ctlab.kernel; final class Placeholder {}

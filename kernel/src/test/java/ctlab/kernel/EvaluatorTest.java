@@ -1,0 +1,78 @@
+package ctlab.kernel;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** JShell evaluation in-process (the Jupyter protocol side is covered by kernel/test/test_kernel.py). */
+class EvaluatorTest {
+    static Evaluator ev;
+
+    @BeforeAll static void start() { ev = new Evaluator(System.getProperty("java.class.path")); }
+
+    @AfterAll static void stop() { ev.close(); }
+
+    @Test void trailingExpressionIsTheValueAndDeclarationsHaveNone() {
+        assertEquals(42, ev.eval("int a = 40;\nint b = 2;\na + b"));
+        assertSame(Evaluator.NO_VALUE, ev.eval("int c = 1;"));
+        assertSame(Evaluator.NO_VALUE, ev.eval("System.out.print(\"\")"), "void call");
+        assertEquals("x", ev.eval("\"x\""));
+    }
+
+    @Test void valuesAreTheObjectsNotStrings() {
+        Object list = ev.eval("new java.util.ArrayList<>(List.of(1, 2))");
+        assertEquals(List.of(1, 2), list);
+        assertInstanceOf(java.util.ArrayList.class, list);
+    }
+
+    @Test void methodsAndTypesPersistAcrossEvaluations() {
+        ev.eval("int twice(int x) { return 2 * x; }");
+        assertEquals(14, ev.eval("twice(7)"));
+        ev.eval("record P(int x) {}");
+        assertEquals(3, ev.eval("new P(3).x()"));
+    }
+
+    @Test void compileErrorNamesTheCellLine() {
+        CellError e = assertThrows(CellError.class, () -> ev.eval("int ok1 = 1;\n\nint bad = \"s\";"));
+        assertEquals("CompilationError", e.ename);
+        assertTrue(e.evalue.contains("incompatible types"), e.evalue);
+        assertTrue(e.traceback.get(0).startsWith("line 3:"), e.traceback.toString());
+        assertEquals(1, ev.eval("ok1"), "snippets before the failing one ran");
+    }
+
+    @Test void runtimeExceptionKeepsItsClassAndMessage() {
+        CellError e = assertThrows(CellError.class, () -> ev.eval("throw new IllegalArgumentException(\"nope\")"));
+        assertEquals("IllegalArgumentException", e.ename);
+        assertEquals("nope", e.evalue);
+        assertTrue(e.traceback.get(0).startsWith("java.lang.IllegalArgumentException: nope"));
+    }
+
+    @Test void incompleteCellIsAnError() {
+        CellError e = assertThrows(CellError.class, () -> ev.eval("int q = 1;\nfor (int i = 0; i < 2; i++) {"));
+        assertEquals("IncompleteSource", e.ename);
+    }
+
+    @Test void isCompleteFollowsJShellAnalysis() {
+        assertEquals("complete", ev.isComplete("int x = 1;\nx + 1"));
+        assertEquals("    ", ev.isComplete("if (true) {"));
+        assertEquals("complete", ev.isComplete(""));
+    }
+
+    @Test void completionFindsMembersInTheSnippetAtTheCursor() {
+        ev.eval("String word = \"abc\";");
+        String code = "int z = 0;\nword.toLowerC";
+        Evaluator.Completion c = ev.complete(code, code.length());
+        assertTrue(c.options().stream().anyMatch(o -> o.startsWith("toLowerCase(")), c.options().toString());
+        assertEquals("toLowerC", code.substring(c.start(), c.end()));
+    }
+
+    @Test void sameClasspathEntryIsAddedOnce(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        assertEquals(1, ev.addToClasspath(List.of(dir)).size());
+        assertEquals(0, ev.addToClasspath(List.of(dir.resolve("."))).size(), "normalised duplicates are skipped");
+        assertThrows(CellError.class, () -> ev.addToClasspath(List.of(dir.resolve("missing.jar"))));
+    }
+}
