@@ -285,14 +285,13 @@ public final class LlamaModel implements AutoCloseable {
      */
     public NDArray logits(NDArray ids, NDArray attentionMask) {
         checkInput(ids, attentionMask);
-        NDArray mask = attentionMask.toType(DataType.FLOAT32, false);  // (B, T)
-        NDArray positions = positionsFromMask(mask);                    // (B, T)
-        NDArray h = hidden(ids, positions, mask, null);                  // (B, T, H)
-        NDArray out = lmHead(h);                                         // (B, T, V)
-        h.close();
-        positions.close();
-        if (mask != attentionMask) mask.close();
-        return out;
+        try (NDScope scope = new NDScope()) {
+            NDArray mask = attentionMask.toType(DataType.FLOAT32, false);  // (B, T)
+            NDArray positions = positionsFromMask(mask);                    // (B, T)
+            NDArray out = lmHead(hidden(ids, positions, mask, null));       // (B, T, V)
+            NDScope.unregister(out);
+            return out;
+        }
     }
 
     /**
@@ -303,14 +302,13 @@ public final class LlamaModel implements AutoCloseable {
      * @return (B, T) fp32, attached to {@code logits}' manager
      */
     public static NDArray tokenLogProbs(NDArray logits, NDArray targets) {
-        NDArray logp = logits.logSoftmax(-1);                                    // (B, T, V)
-        NDArray idx = targets.toType(DataType.INT64, false).expandDims(-1);     // (B, T, 1)
-        NDArray picked = logp.gather(idx, -1);                                   // (B, T, 1)
-        NDArray out = picked.squeeze(-1);                                        // (B, T)
-        logp.close();
-        if (idx != targets) idx.close();
-        if (out != picked) picked.close();
-        return out;
+        try (NDScope scope = new NDScope()) {
+            NDArray logp = logits.logSoftmax(-1);                                // (B, T, V)
+            NDArray idx = targets.toType(DataType.INT64, false).expandDims(-1); // (B, T, 1)
+            NDArray out = logp.gather(idx, -1).squeeze(-1);                      // (B, T)
+            NDScope.unregister(out);
+            return out;
+        }
     }
 
     /**
@@ -322,24 +320,23 @@ public final class LlamaModel implements AutoCloseable {
      * @return (B, T-1) fp32, attached to {@code ids}' manager
      */
     public NDArray sequenceLogProbs(NDArray ids, NDArray attentionMask) {
-        try (NDManager scratch = ids.getManager().newSubManager()) {
-            NDArray logits = logits(ids, attentionMask);                          // (B, T, V)
-            logits.attach(scratch);
-            NDArray lp = shiftedLogProbs(logits, ids, attentionMask);            // (B, T-1)
-            lp.attach(ids.getManager());
-            return lp;
+        try (NDScope scope = new NDScope()) {
+            NDArray out = shiftedLogProbs(logits(ids, attentionMask), ids, attentionMask);  // (B, T-1)
+            NDScope.unregister(out);
+            return out;
         }
     }
 
     /** {@code logits[:, :-1]} scored against {@code ids[:, 1:]}, times {@code mask[:, 1:]}: (B, T-1). */
     public static NDArray shiftedLogProbs(NDArray logits, NDArray ids, NDArray attentionMask) {
-        NDArray pred = logits.get(":, :-1, :");                                   // (B, T-1, V)
-        NDArray tgt = ids.get(":, 1:");                                          // (B, T-1)
-        NDArray m = attentionMask.get(":, 1:").toType(DataType.FLOAT32, false);  // (B, T-1)
-        NDArray lp = tokenLogProbs(pred, tgt);                                   // (B, T-1)
-        NDArray out = lp.mul(m);
-        for (NDArray a : new NDArray[] {pred, tgt, m, lp}) a.close();
-        return out;
+        try (NDScope scope = new NDScope()) {
+            NDArray pred = logits.get(":, :-1, :");                               // (B, T-1, V)
+            NDArray tgt = ids.get(":, 1:");                                      // (B, T-1)
+            NDArray m = attentionMask.get(":, 1:").toType(DataType.FLOAT32, false);  // (B, T-1)
+            NDArray out = tokenLogProbs(pred, tgt).mul(m);                       // (B, T-1)
+            NDScope.unregister(out);
+            return out;
+        }
     }
 
     private void checkInput(NDArray ids, NDArray mask) {
@@ -387,10 +384,7 @@ public final class LlamaModel implements AutoCloseable {
             x = next;
         }
         NDArray out = rmsNorm(x, weights.get("model.norm.weight"));
-        x.close();
-        cos.close();
-        sin.close();
-        bias.close();
+        for (NDArray a : new NDArray[] {x, cos, sin, bias}) a.close();
         return out;
     }
 
@@ -530,18 +524,16 @@ public final class LlamaModel implements AutoCloseable {
     public NDArray prefill(KvCache cache, NDArray ids, NDArray attentionMask) {
         checkInput(ids, attentionMask);
         if (cache.filled()) throw new IllegalStateException("cache already holds a prefilled batch");
-        NDArray mask = attentionMask.toType(DataType.FLOAT32, true);            // (B, T)
-        NDArray positions = positionsFromMask(mask);                             // (B, T)
-        NDArray h = hidden(ids, positions, mask, cache);                         // (B, T, H)
-        long t = ids.getShape().get(1);
-        NDArray last = h.get(":, {}:, :", t - 1);                                // (B, 1, H)
-        NDArray logits = lmHead(last).squeeze(1);                                // (B, V)
-        cache.replacePositions(mask.sum(new int[] {1}).toType(DataType.INT64, false));  // (B)
-        cache.replaceMask(mask);
-        h.close();
-        last.close();
-        positions.close();
-        return logits;
+        try (NDScope scope = new NDScope()) {
+            NDArray mask = attentionMask.toType(DataType.FLOAT32, true);        // (B, T)
+            NDArray h = hidden(ids, positionsFromMask(mask), mask, cache);       // (B, T, H)
+            long t = ids.getShape().get(1);
+            NDArray logits = lmHead(h.get(":, {}:, :", t - 1)).squeeze(1);       // (B, V)
+            cache.replacePositions(mask.sum(new int[] {1}).toType(DataType.INT64, false));  // (B)
+            cache.replaceMask(mask);
+            NDScope.unregister(logits);
+            return logits;
+        }
     }
 
     /**
@@ -553,21 +545,18 @@ public final class LlamaModel implements AutoCloseable {
     public NDArray step(KvCache cache, NDArray nextIds) {
         if (!cache.filled()) throw new IllegalStateException("prefill the cache before step");
         long b = cache.batchSize();
-        NDArray ids = nextIds.reshape(b, 1);                                     // (B, 1)
-        NDManager m = ids.getManager();
-        NDArray ones = m.ones(new Shape(b, 1));                                  // (B, 1)
-        NDArray mask = cache.keyMask.concat(ones, 1);                            // (B, S+1)
-        NDArray positions = cache.nextPositions.reshape(b, 1);                   // (B, 1)
-        NDArray h = hidden(ids, positions, mask, cache);                         // (B, 1, H)
-        NDArray logits = lmHead(h).squeeze(1);                                   // (B, V)
-        logits.attach(m);
-        cache.replaceMask(mask);
-        cache.replacePositions(cache.nextPositions.add(1));
-        h.close();
-        ones.close();
-        if (ids != nextIds) ids.close();
-        if (positions != cache.nextPositions) positions.close();
-        return logits;
+        try (NDScope scope = new NDScope()) {
+            NDArray ids = nextIds.reshape(b, 1);                                 // (B, 1)
+            NDArray ones = ids.getManager().ones(new Shape(b, 1));              // (B, 1)
+            NDArray mask = cache.keyMask.concat(ones, 1);                        // (B, S+1)
+            NDArray positions = cache.nextPositions.reshape(b, 1);               // (B, 1)
+            NDArray logits = lmHead(hidden(ids, positions, mask, cache)).squeeze(1);  // (B, V)
+            logits.attach(nextIds.getManager());
+            cache.replaceMask(mask);
+            cache.replacePositions(cache.nextPositions.add(1));
+            NDScope.unregister(logits);
+            return logits;
+        }
     }
 
     /**
