@@ -9,6 +9,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.CtlabException;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
+import ctlab.model.Tokenizer;
 import ctlab.sample.Sampler;
 import ctlab.sample.Sampler.Request;
 import ctlab.sample.Sampler.Sample;
@@ -86,6 +87,11 @@ public final class RolloutProbe {
             if (id == null || id.isEmpty()) throw new CtlabException("rollout: trajectory without id");
             if (promptIds == null || promptIds.length == 0) throw new CtlabException("rollout: trajectory '" + id + "' has no prompt ids");
             if (responseIds == null || responseIds.length == 0) throw new CtlabException("rollout: trajectory '" + id + "' has no response ids");
+        }
+
+        /** From texts: prompt and response tokenized apart and concatenated as ids (BOS once, no boundary merge). */
+        public static Trajectory fromText(String id, Tokenizer tok, String prompt, String response, String reference) {
+            return new Trajectory(id, Sampler.promptIds(tok, prompt), Sampler.responseIds(tok, response), reference);
         }
     }
 
@@ -257,28 +263,39 @@ public final class RolloutProbe {
             NDArray logits = model.logits(m.create(ids, new Shape(1, ids.length)), m.ones(new Shape(1, ids.length)));  // (1, T, V)
             for (int p = 0; p < positions.length; p++) {
                 int i = positions[p];
-                float[] probs;
-                try (NDArray row = logits.get("0, {}, :", promptLen - 1 + i); NDArray sm = row.softmax(0)) {  // (V)
-                    probs = sm.toFloatArray();
+                float[] row;
+                try (NDArray r = logits.get("0, {}, :", promptLen - 1 + i)) {           // (V)
+                    row = r.toFloatArray();
                 }
                 int orig = t.responseIds()[i];
-                origProb[p] = probs[orig];
-                probs[orig] = 0f;
-                boolean anyLeft = false;
-                for (float v : probs) anyLeft |= v > 0;
-                if (!anyLeft) throw new IllegalStateException("no alternative token at position " + i + " of " + t.id());
+                // softmax in double on the CPU; excluding the original token before normalising keeps the
+                // alternatives' distribution exact even when the original token's probability rounds to 1
+                double max = Double.NEGATIVE_INFINITY, maxOther = Double.NEGATIVE_INFINITY;
+                for (int v = 0; v < row.length; v++) {
+                    if (!Float.isFinite(row[v])) throw new IllegalStateException("non-finite logit at position " + i + " of " + t.id());
+                    max = Math.max(max, row[v]);
+                    if (v != orig) maxOther = Math.max(maxOther, row[v]);
+                }
+                double[] others = new double[row.length];
+                double z = 0, zOthers = 0;
+                for (int v = 0; v < row.length; v++) {
+                    z += Math.exp(row[v] - max);
+                    if (v != orig) {
+                        others[v] = Math.exp(row[v] - maxOther);
+                        zOthers += others[v];
+                    }
+                }
+                origProb[p] = Math.exp(row[orig] - max) / z;
                 for (int j = 0; j < config.k(); j++) {
                     SplittableRandom rng = new SplittableRandom(Sampler.sampleSeed(config.sampling().seed(), t.id() + "/replace/" + i, j));
-                    out[p][j] = drawIndex(probs, rng);
+                    out[p][j] = drawIndex(others, zOthers, rng);
                 }
             }
         }
         return out;
     }
 
-    private static int drawIndex(float[] w, SplittableRandom rng) {
-        double total = 0;
-        for (float v : w) total += v;
+    private static int drawIndex(double[] w, double total, SplittableRandom rng) {
         double u = rng.nextDouble() * total, acc = 0;
         int last = -1;
         for (int j = 0; j < w.length; j++) {

@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.CtlabException;
 import ctlab.io.Progress;
 import ctlab.model.KvCache;
@@ -54,7 +57,12 @@ import java.util.SplittableRandom;
 public final class Sampler {
 
     /** Why a sample ended: EOS token, a stop string, or {@code max_new_tokens}. */
-    public enum FinishReason { EOS, STOP, LENGTH }
+    public enum FinishReason {
+        EOS, STOP, LENGTH;
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String json() { return name().toLowerCase(java.util.Locale.ROOT); }
+    }
 
     /**
      * What to continue.
@@ -79,9 +87,15 @@ public final class Sampler {
     /**
      * One sample. {@code tokenIds} and {@code logProbs} have equal length; the forced prefix is not in them.
      */
-    public record Sample(String requestId, int sampleIndex, int[] tokenIds, String text, float[] logProbs,
-                         FinishReason finishReason, String stopString) {
-        public int numTokens() { return tokenIds.length; }
+    @JsonPropertyOrder({"request_id", "sample_index", "text", "finish_reason", "stop_string", "token_ids", "logprobs"})
+    public record Sample(@JsonProperty("request_id") String requestId,
+                         @JsonProperty("sample_index") int sampleIndex,
+                         @JsonProperty("token_ids") int[] tokenIds,
+                         @JsonProperty("text") String text,
+                         @JsonProperty("logprobs") float[] logProbs,
+                         @JsonProperty("finish_reason") FinishReason finishReason,
+                         @JsonProperty("stop_string") String stopString) {
+        @JsonIgnore public int numTokens() { return tokenIds.length; }
     }
 
     /** How many decoded prefix tokens give the generated text its left context (spaces, multi-byte chars). */
@@ -210,6 +224,19 @@ public final class Sampler {
 
     private List<Sample> sampleRows(List<Row> rows, SamplingParams params) {
         for (Row r : rows) r.prepare(this);
+        boolean training = model.isTraining();
+        model.setTraining(false);  // LoRA dropout off while generating
+        try {
+            runBatches(rows, params);
+        } finally {
+            model.setTraining(training);
+        }
+        List<Sample> out = new ArrayList<>(rows.size());
+        for (Row r : rows) out.add(r.toSample(this));
+        return out;
+    }
+
+    private void runBatches(List<Row> rows, SamplingParams params) {
         try (Progress progress = rows.size() > maxBatchRows ? Progress.start("sample", rows.size()) : null) {
             for (int from = 0; from < rows.size(); from += maxBatchRows) {
                 List<Row> chunk = rows.subList(from, Math.min(rows.size(), from + maxBatchRows));
@@ -217,9 +244,6 @@ public final class Sampler {
                 if (progress != null) progress.set(from + chunk.size(), tokensGenerated + " tokens");
             }
         }
-        List<Sample> out = new ArrayList<>(rows.size());
-        for (Row r : rows) out.add(r.toSample(this));
-        return out;
     }
 
     private void checkIds(Request r) {
@@ -354,6 +378,10 @@ public final class Sampler {
     static int draw(float[] w, int off, int n, SplittableRandom rng) {
         double total = 0;
         for (int j = 0; j < n; j++) total += w[off + j];
+        if (!(total > 0) || Double.isInfinite(total)) {
+            throw new IllegalStateException("sampling: the model produced non-finite or all-zero probabilities (sum "
+                    + total + "); NaN/Inf logits?");
+        }
         double u = rng.nextDouble() * total;
         double acc = 0;
         int last = 0;

@@ -1,5 +1,8 @@
 package ctlab.sample;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.CtlabException;
 
 import java.util.List;
@@ -16,8 +19,14 @@ import java.util.List;
  *                       first one found (vLLM's default {@code include_stop_str_in_output=False})
  * @param seed           root seed; each sample's RNG derives from (seed, request id, sample index)
  */
-public record SamplingParams(int n, double temperature, double topP, int topK, int maxNewTokens,
-                             List<String> stop, long seed) {
+@JsonPropertyOrder({"n", "temperature", "top_p", "top_k", "max_new_tokens", "stop", "seed"})
+public record SamplingParams(@JsonProperty("n") int n,
+                             @JsonProperty("temperature") double temperature,
+                             @JsonProperty("top_p") double topP,
+                             @JsonProperty("top_k") int topK,
+                             @JsonProperty("max_new_tokens") int maxNewTokens,
+                             @JsonProperty("stop") List<String> stop,
+                             @JsonProperty("seed") long seed) {
 
     /** The stop strings of the official code (src/configs/data_config.py), in its order. */
     public static final List<String> OFFICIAL_STOP =
@@ -47,7 +56,7 @@ public record SamplingParams(int n, double temperature, double topP, int topK, i
         return new SamplingParams(1, 0, 1, 0, maxNewTokens, List.of(), 0);
     }
 
-    public boolean isGreedy() { return temperature == 0; }
+    @JsonIgnore public boolean isGreedy() { return temperature == 0; }
 
     public SamplingParams withN(int newN) {
         return new SamplingParams(newN, temperature, topP, topK, maxNewTokens, stop, seed);

@@ -3,7 +3,9 @@ package ctlab.sample;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.CtlabException;
+import ctlab.io.Jsonl;
 import ctlab.model.LlamaModel;
 import ctlab.sample.Sampler.FinishReason;
 import ctlab.sample.Sampler.Request;
@@ -103,7 +105,7 @@ class SamplerTest {
     @Test
     void sameSampleAloneOrInsideAnyBatchIsIdentical() {
         List<Request> reqs = requests(llama);
-        SamplingParams p = params(4, 1.0, 0.9, 0, 20);
+        SamplingParams p = params(4, 1.0, 0.9, 0, 12);
         List<Sample> all = new Sampler(llama).sample(reqs, p);
         assertEquals(12, all.size());
         // other batch compositions: 2 rows per batch, no compaction, one request alone, one sample alone
@@ -262,6 +264,20 @@ class SamplerTest {
             total += x.numTokens();
         }
         assertEquals(total, s.tokensGenerated());
+    }
+
+    @Test
+    void paramsAndSamplesAreJsonRecords() throws Exception {
+        SamplingParams p = SamplingParams.official(4, 0.5, 42);
+        String line = Jsonl.toLine(p);
+        assertTrue(line.contains("\"top_p\":0.95") && line.contains("\"max_new_tokens\":1024"), line);
+        assertEquals(p, Jsonl.MAPPER.readValue(line, SamplingParams.class));
+        Sample s = new Sampler(qwen).sample(requests(qwen).get(0), params(1, 1, 1, 0, 3)).get(0);
+        JsonNode j = Jsonl.MAPPER.readTree(Jsonl.toLine(s));
+        assertEquals("p0", j.get("request_id").asText());
+        assertEquals(s.numTokens(), j.get("token_ids").size());
+        assertEquals(s.finishReason().json(), j.get("finish_reason").asText());
+        assertTrue(Set.of("eos", "stop", "length").contains(j.get("finish_reason").asText()));
     }
 
     @Test
