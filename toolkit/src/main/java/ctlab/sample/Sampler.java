@@ -437,7 +437,7 @@ public final class Sampler {
                 finish(FinishReason.EOS);
                 return;
             }
-            if (!p.stop().isEmpty()) {
+            if (!p.stop().isEmpty() && mayHaveNewStop(p.stop(), s)) {
                 String t = decode(s);
                 int from = Math.min(checkedTextLength, t.length());
                 for (String stop : p.stop()) {
@@ -454,6 +454,25 @@ public final class Sampler {
                 checkedTextLength = t.length();
             }
             if (generated.size() >= p.maxNewTokens()) finish(FinishReason.LENGTH);
+        }
+
+        /**
+         * Cheap pre-check so a long sample is not fully decoded at every step: a stop string that completes
+         * with the newest token spans at most 4·len + 1 tokens (a character is at most 4 UTF-8 bytes and a
+         * token at least 1), so it lies inside the decoded last 4·len + 4 tokens; the 3 extra tokens absorb
+         * what decoding a window differently at its left edge can change (a stripped leading space, a split
+         * multi-byte character). Only when the window holds a stop string is the whole text decoded.
+         */
+        private boolean mayHaveNewStop(List<String> stops, Sampler s) {
+            int longest = 0;
+            for (String stop : stops) longest = Math.max(longest, stop.length());
+            int window = 4 * longest + 4;
+            if (generated.size() <= window) return true;
+            long[] tail = new long[window];
+            for (int i = 0; i < window; i++) tail[i] = generated.get(generated.size() - window + i);
+            String w = s.tokenizer.decode(tail, true);
+            for (String stop : stops) if (w.contains(stop)) return true;
+            return false;
         }
 
         private void finish(FinishReason r) {

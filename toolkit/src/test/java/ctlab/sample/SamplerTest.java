@@ -228,6 +228,14 @@ class SamplerTest {
             assertEquals(shortStop, s2.stopString());
             assertEquals(t.substring(0, firstShort), s2.text());
         }
+        // late in a long sample (past the decoded window of 4 * 3 + 4 tokens): the same cut as on the full text
+        Sample longFree = sampler.sample(r, params(1, 1.0, 1.0, 0, 60)).get(0);
+        String lt = longFree.text();
+        String late = lt.substring(lt.length() - 6, lt.length() - 3);
+        Sample s3 = sampler.sample(r, params(1, 1.0, 1.0, 0, 60).withStop(List.of(late))).get(0);
+        assertTrue(s3.numTokens() > 16, "stop should complete after the window: " + s3.numTokens());
+        assertEquals(lt.substring(0, lt.indexOf(late)), s3.text());
+        assertEquals(FinishReason.STOP, s3.finishReason());
         Sample none = sampler.sample(r, params(1, 1.0, 1.0, 0, 30).withStop(List.of("\u0000never"))).get(0);
         assertNull(none.stopString());
         assertEquals(t, none.text());
