@@ -80,6 +80,9 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
+    /** Loads on the default device ({@link Devices#fromEnvironment()}: ctlab.device, CTLAB_DEVICE, else cpu). */
+    public static LlamaModel load(Path modelDir) { return load(modelDir, Devices.fromEnvironment()); }
+
     /** Builds a model from in-memory weights (HF names); the arrays are moved to the model's manager. */
     public static LlamaModel fromWeights(LlamaConfig cfg, Map<String, NDArray> weights, Device device) {
         NDManager mgr = NDManager.newBaseManager(device);
@@ -371,7 +374,7 @@ public final class LlamaModel implements AutoCloseable {
             NDArray[] cs = rotary(positions);                                    // 2 x (B, 1, T, D)
             cos = cs[0];
             sin = cs[1];
-            bias = attentionBias(keyMask, b, t, s);                              // (B, 1, T, S)
+            bias = attentionBias(keyMask, b, t, s, config.slidingWindow());      // (B, 1, T, S)
             NDScope.unregister(cos, sin, bias);
         }
         for (int i = 0; i < config.numHiddenLayers(); i++) {
@@ -471,13 +474,18 @@ public final class LlamaModel implements AutoCloseable {
         return x.mul(cos).add(rot.mul(sin));
     }
 
-    /** Additive bias (B, 1, T, S): 0 where key s is a real token at or before query t, else {@link #MASKED}. */
-    private static NDArray attentionBias(NDArray keyMask, long b, long t, long s) {
+    /**
+     * Additive bias (B, 1, T, S): 0 where key s is a real token at or before query t (and, with a sliding
+     * window W, fewer than W slots back), else {@link #MASKED}. Slots and positions differ only by the
+     * row's contiguous padding, so slot distances are position distances.
+     */
+    private static NDArray attentionBias(NDArray keyMask, long b, long t, long s, int window) {
         NDManager m = keyMask.getManager();
         NDArray qPos = m.arange(s - t, s, 1, DataType.FLOAT32).reshape(t, 1);    // (T, 1) absolute query slots
         NDArray kPos = m.arange(0, s, 1, DataType.FLOAT32).reshape(1, s);        // (1, S)
-        NDArray causal = kPos.lte(qPos).toType(DataType.FLOAT32, false);         // (T, S)
-        NDArray allowed = keyMask.reshape(b, 1, 1, s).mul(causal);               // (B, 1, T, S)
+        NDArray causal = kPos.lte(qPos);                                         // (T, S)
+        if (window > 0) causal = causal.logicalAnd(kPos.gt(qPos.sub(window)));   // HF: kv_idx > q_idx - window
+        NDArray allowed = keyMask.reshape(b, 1, 1, s).mul(causal.toType(DataType.FLOAT32, false));  // (B, 1, T, S)
         return allowed.sub(1).mul(-MASKED);                                      // 0 or MASKED
     }
 

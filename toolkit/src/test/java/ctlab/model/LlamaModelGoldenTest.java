@@ -27,7 +27,7 @@ class LlamaModelGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void logitsAndLogProbsMatchTransformers(String kind) {
         try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu());
              NDManager m = NDManager.newBaseManager(Device.cpu())) {
@@ -47,8 +47,27 @@ class LlamaModelGoldenTest {
         }
     }
 
+    /** The Mistral fixture's window (6) is shorter than its sequences: full attention must not match. */
+    @org.junit.jupiter.api.Test
+    void slidingWindowMatters() {
+        java.nio.file.Path dir = Goldens.dir().resolve("mistral");
+        LlamaConfig cfg = LlamaConfig.load(dir.resolve("config.json"));
+        assertEquals(6, cfg.slidingWindow());
+        com.fasterxml.jackson.databind.node.ObjectNode j = cfg.toJson();
+        j.putNull("sliding_window");
+        LlamaConfig full = LlamaConfig.fromJson(j, "x");
+        try (NDManager m = NDManager.newBaseManager(Device.cpu());
+             LlamaModel model = LlamaModel.fromWeights(full, Safetensors.read(dir.resolve("model.safetensors"), m), Device.cpu())) {
+            Map<String, NDArray> g = Safetensors.read(dir.resolve("golden.safetensors"), m);
+            NDArray ids = g.get("input_ids"), mask = g.get("attention_mask");
+            NDArray realMask = mask.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).expandDims(-1);
+            double err = maxAbsDiff(model.logits(ids, mask).mul(realMask), g.get("logits").mul(realMask));
+            assertTrue(err > 1e-2, "full attention should differ from the windowed reference, err " + err);
+        }
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void greedyMatchesHfGenerateExactly(String kind) {
         JsonNode s = Goldens.summary().get(kind);
         List<int[]> prompts = Goldens.intLists(s.get("prompts"));
@@ -69,7 +88,7 @@ class LlamaModelGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void tokenizerMatchesHfTokenizers(String kind) {
         JsonNode t = Goldens.summary().get("tokenizer");
         try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu())) {
@@ -82,7 +101,7 @@ class LlamaModelGoldenTest {
                 assertEquals(text, tok.decode(ids));
             }
             assertEquals(t.get("vocab_size").asInt(), tok.vocabSize());
-            assertEquals(kind.equals("llama") ? 0 : -1, tok.bosId());
+            assertEquals(kind.equals("qwen2") ? -1 : 0, tok.bosId());
             assertEquals(1, tok.eosId());
         }
     }
