@@ -251,12 +251,16 @@ public final class LlamaModel implements AutoCloseable {
         this.tokenizer = t;
     }
 
-    /** The attached LoRA adapters, or null. */
+    /** The active LoRA adapters, or null. */
     public Lora lora() { return lora; }
 
-    /** Attaches adapters (replacing any previous ones, which are closed). Used by {@link Lora}. */
+    /**
+     * Makes {@code l} the active adapter set (null: none). The previous set stays alive (it is closed with
+     * {@link Lora#close()}), so two adapters, e.g. the positive and negative SFT models of the contrastive
+     * estimator, can share one base and be switched. A merged previous set is unmerged first.
+     */
     void setLora(Lora l) {
-        if (lora != null && lora != l) lora.closeArrays();
+        if (lora != null && lora != l && lora.isMerged()) lora.unmerge();
         this.lora = l;
     }
 
