@@ -371,8 +371,10 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray hidden(NDArray ids, NDArray positions, NDArray keyMask, KvCache cache) {
         long b = ids.getShape().get(0), t = ids.getShape().get(1);
         long s = keyMask.getShape().get(1);
-        NDArray x = ids.getNDArrayInternal().embedding(ids, weights.get("model.embed_tokens.weight"),
+        NDArray idx = ids.getDataType() == DataType.INT64 ? ids : ids.toType(DataType.INT64, false);
+        NDArray x = idx.getNDArrayInternal().embedding(idx, weights.get("model.embed_tokens.weight"),
                 SparseFormat.DENSE).singletonOrThrow();                          // (B, T, H)
+        if (idx != ids) idx.close();
         NDArray cos, sin, bias;
         try (NDScope scope = new NDScope()) {
             NDArray[] cs = rotary(positions);                                    // 2 x (B, 1, T, D)
