@@ -557,17 +557,34 @@ public final class LlamaModel implements AutoCloseable {
      * @return (B, V) fp32, attached to {@code nextIds}' manager
      */
     public NDArray step(KvCache cache, NDArray nextIds) {
-        if (!cache.filled()) throw new IllegalStateException("prefill the cache before step");
+        return extend(cache, nextIds.reshape(cache.batchSize(), 1));
+    }
+
+    /**
+     * Feeds {@code T'} new tokens per row (e.g. a forced prefix) in one pass and returns the logits after
+     * the last of them. Every row gets all {@code T'} tokens (no padding inside the extension).
+     *
+     * @param ids (B, T') int64
+     * @return (B, V) fp32, attached to {@code ids}' manager
+     */
+    public NDArray extend(KvCache cache, NDArray ids) {
+        if (!cache.filled()) throw new IllegalStateException("prefill the cache before step/extend");
         long b = cache.batchSize();
+        if (ids.getShape().dimension() != 2 || ids.getShape().get(0) != b) {
+            throw new IllegalArgumentException("ids must be (" + b + ", T'), got " + ids.getShape());
+        }
+        long t = ids.getShape().get(1);
         try (NDScope scope = new NDScope()) {
-            NDArray ids = nextIds.reshape(b, 1);                                 // (B, 1)
-            NDArray ones = ids.getManager().ones(new Shape(b, 1));              // (B, 1)
-            NDArray mask = cache.keyMask.concat(ones, 1);                        // (B, S+1)
-            NDArray positions = cache.nextPositions.reshape(b, 1);               // (B, 1)
-            NDArray logits = lmHead(hidden(ids, positions, mask, cache)).squeeze(1);  // (B, V)
-            logits.attach(nextIds.getManager());
+            NDArray ones = ids.getManager().ones(new Shape(b, t));               // (B, T')
+            NDArray mask = cache.keyMask.concat(ones, 1);                        // (B, S+T')
+            NDArray offsets = ids.getManager().arange(0, t, 1, DataType.INT64).reshape(1, t);  // (1, T')
+            NDArray positions = cache.nextPositions.reshape(b, 1).add(offsets);  // (B, T')
+            NDArray h = hidden(ids, positions, mask, cache);                     // (B, T', H)
+            NDArray last = t == 1 ? h : h.get(":, {}:, :", t - 1);               // (B, 1, H)
+            NDArray logits = lmHead(last).squeeze(1);                            // (B, V)
+            logits.attach(ids.getManager());
             cache.replaceMask(mask);
-            cache.replacePositions(cache.nextPositions.add(1));
+            cache.replacePositions(cache.nextPositions.add(t));
             NDScope.unregister(logits);
             return logits;
         }

@@ -87,6 +87,27 @@ class LlamaModelGoldenTest {
         }
     }
 
+    /** prefill(prompt[:k]) + extend(prompt[k:]) + step(...) gives the teacher-forced logits of the whole text. */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "mistral"})
+    void cacheExtendAndStepMatchTeacherForcing(String kind) {
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu());
+             NDManager m = NDManager.newBaseManager(Device.cpu());
+             KvCache cache = model.newCache()) {
+            Map<String, NDArray> g = Safetensors.read(Goldens.dir().resolve(kind).resolve("golden.safetensors"), m);
+            NDArray full = g.get("logits");                                      // (3, T, V) right-padded batch
+            NDArray ids = g.get("input_ids").get("1:2, :");                      // row 1 is unpadded (longest)
+            long t = ids.getShape().get(1);
+            NDArray l1 = model.prefill(cache, ids.get(":, :5"), m.ones(new ai.djl.ndarray.types.Shape(1, 5)));
+            assertTrue(maxAbsDiff(l1, full.get("1, 4:5, :")) <= TOL);
+            NDArray l2 = model.extend(cache, ids.get(":, 5:{}", t - 1));
+            assertTrue(maxAbsDiff(l2, full.get("1, {}:{}, :", t - 2, t - 1)) <= TOL);
+            NDArray l3 = model.step(cache, ids.get(":, {}:", t - 1));
+            assertTrue(maxAbsDiff(l3, full.get("1, {}:, :", t - 1)) <= TOL);
+            assertEquals(t, cache.length());
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void tokenizerMatchesHfTokenizers(String kind) {
