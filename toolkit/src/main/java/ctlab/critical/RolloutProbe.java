@@ -33,7 +33,8 @@ import java.util.function.BiPredicate;
  *       {@code torch.multinomial(probs)}) with the original token's probability set to 0. Each continuation
  *       gets its own replacement, like the official 64 replacements × 1 continuation.</li>
  * </ul>
- * Each completed response (prefix text + continuation text) is graded against the reference. Continuations
+ * Each completed response (prefix text + continuation text; or the continuation alone, as the official
+ * code grades, with {@link Config#continuationOnly}) is graded against the reference. Continuations
  * use {@link SamplingParams} as given (official: the sampling temperature, top_p 0.95, 1024 tokens, stops).
  * Unlike the official code, which decodes the prefix to text and re-tokenizes prompt + prefix, we continue
  * from the exact token ids, so no merge happens at the prefix boundary.
@@ -60,9 +61,12 @@ public final class RolloutProbe {
      * @param baseline      also roll out k times from the prompt alone (counts as "before" position 0)
      * @param resetFraction official rule's reset: a later position with more than resetFraction·k correct
      *                      clears the candidate (official: 3/64)
+     * @param continuationOnly grade only the continuation text, as the official code does (it grades vLLM's
+     *                      {@code generation_result}); false grades prefix text + continuation, the complete
+     *                      response, which matters when the answer was already written in the prefix
      */
     public record Config(int k, SamplingParams sampling, int stride, int[] positions, boolean baseline,
-                         double resetFraction) {
+                         double resetFraction, boolean continuationOnly) {
         public static final double OFFICIAL_RESET_FRACTION = 3.0 / 64;
 
         public Config {
@@ -77,7 +81,7 @@ public final class RolloutProbe {
 
         /** Official settings: 64 continuations per side, every position, official reset, no baseline. */
         public static Config official(SamplingParams sampling) {
-            return new Config(64, sampling, 1, null, false, OFFICIAL_RESET_FRACTION);
+            return new Config(64, sampling, 1, null, false, OFFICIAL_RESET_FRACTION, true);
         }
     }
 
@@ -217,12 +221,13 @@ public final class RolloutProbe {
         List<TokenRow> rows = new ArrayList<>();
         for (int p = 0; p < positions.length; p++) {
             int i = positions[p];
-            String withPrefix = decode(Arrays.copyOf(resp, i + 1));
+            String withPrefix = config.continuationOnly() ? "" : decode(Arrays.copyOf(resp, i + 1));
             int wc = 0, woc = 0;
             for (int j = 0; j < config.k(); j++) {
                 if (isCorrect.test(withPrefix + with.get(p * config.k() + j).text(), t.reference())) wc++;
                 Request r = withoutReqs.get(p * config.k() + j);
-                if (isCorrect.test(decode(r.forcedPrefix()) + without.get(p * config.k() + j).text(), t.reference())) woc++;
+                String withoutPrefix = config.continuationOnly() ? "" : decode(r.forcedPrefix());
+                if (isCorrect.test(withoutPrefix + without.get(p * config.k() + j).text(), t.reference())) woc++;
             }
             rows.add(new TokenRow(i, resp[i], decode(new int[] {resp[i]}), origProb[p], wc, config.k(), woc, config.k()));
         }

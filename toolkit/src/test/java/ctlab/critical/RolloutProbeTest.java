@@ -100,7 +100,7 @@ class RolloutProbeTest {
             assertTrue(c > 0, "need a distinctive token in " + Arrays.toString(resp));
             String marker = y;
             SamplingParams sp = new SamplingParams(1, 1.0, 1.0, 0, 6, List.of(), 7);
-            RolloutProbe probe = new RolloutProbe(sampler, new Config(8, sp, 1, null, true, 3.0 / 64),
+            RolloutProbe probe = new RolloutProbe(sampler, new Config(8, sp, 1, null, true, 3.0 / 64, false),
                     (text, ref) -> !text.contains(marker));
             Trajectory traj = new Trajectory("q1", prompt, resp, "unused");
             Result r = probe.probe(traj);
@@ -126,10 +126,15 @@ class RolloutProbeTest {
 
             // the same positions probed alone give the same counts (seeds derive from ids, not batch layout)
             RolloutProbe two = new RolloutProbe(new Sampler(model).maxBatchRows(5),
-                    new Config(8, sp, 1, new int[] {c, c - 1}, false, 3.0 / 64), (text, ref) -> !text.contains(marker));
+                    new Config(8, sp, 1, new int[] {c, c - 1}, false, 3.0 / 64, false), (text, ref) -> !text.contains(marker));
             Result r2 = two.probe(traj);
             assertEquals(2, r2.tokens().size());
             for (TokenRow row : r2.tokens()) assertEquals(r.row(row.position()), row);
+
+            // grading the continuation alone (official): the marker in the kept prefix no longer counts
+            Result r3 = new RolloutProbe(sampler, new Config(8, sp, 1, new int[] {c}, false, 3.0 / 64, true),
+                    (text, ref) -> !text.contains(marker)).probe(traj);
+            assertTrue(r3.row(c).withCorrect() > 0, "continuations after the marker mostly lack it");
 
             // one JSONL line with the per-token table
             JsonNode json = Jsonl.MAPPER.readTree(Jsonl.toLine(r));
@@ -140,7 +145,7 @@ class RolloutProbeTest {
             assertEquals(8, json.get("pass_at_k_without").size());
 
             assertThrows(CtlabException.class, () -> new RolloutProbe(sampler,
-                    new Config(8, sp, 1, new int[] {resp.length}, false, 0.05), (t, x) -> true).probe(traj));
+                    new Config(8, sp, 1, new int[] {resp.length}, false, 0.05, false), (t, x) -> true).probe(traj));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -149,8 +154,8 @@ class RolloutProbeTest {
     @Test
     void configErrorsNameTheKey() {
         SamplingParams sp = SamplingParams.greedy(4);
-        assertTrue(assertThrows(CtlabException.class, () -> new Config(0, sp, 1, null, false, 0.05)).getMessage().contains("k must"));
-        assertTrue(assertThrows(CtlabException.class, () -> new Config(4, sp, 0, null, false, 0.05)).getMessage().contains("stride"));
-        assertTrue(assertThrows(CtlabException.class, () -> new Config(4, sp, 1, null, false, 1.0)).getMessage().contains("reset_fraction"));
+        assertTrue(assertThrows(CtlabException.class, () -> new Config(0, sp, 1, null, false, 0.05, false)).getMessage().contains("k must"));
+        assertTrue(assertThrows(CtlabException.class, () -> new Config(4, sp, 0, null, false, 0.05, false)).getMessage().contains("stride"));
+        assertTrue(assertThrows(CtlabException.class, () -> new Config(4, sp, 1, null, false, 1.0, false)).getMessage().contains("reset_fraction"));
     }
 }
