@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.CtlabException;
@@ -100,6 +101,7 @@ public final class RolloutProbe {
     }
 
     /** One probed response token. Rates are correct / total (NaN never occurs: total = k). */
+    @JsonIgnoreProperties(value = {"with_rate", "without_rate"}, allowGetters = true)
     @JsonPropertyOrder({"position", "token_id", "token", "prob", "with_correct", "with_total", "without_correct",
             "without_total"})
     public record TokenRow(@JsonProperty("position") int position,
@@ -116,6 +118,7 @@ public final class RolloutProbe {
     }
 
     /** The per-trajectory record (one JSONL line). Critical positions are -1 when none was found. */
+    @JsonIgnoreProperties(value = {"pass_at_k_with", "pass_at_k_without"}, allowGetters = true)
     @JsonPropertyOrder({"trajectory_id", "response_length", "k", "baseline_correct", "critical", "critical_official",
             "pass_at_k_with", "pass_at_k_without", "tokens_generated", "seconds", "seed", "tokens"})
     public record Result(@JsonProperty("trajectory_id") String trajectoryId,

@@ -62,6 +62,12 @@ public final class Sampler {
 
         @com.fasterxml.jackson.annotation.JsonValue
         public String json() { return name().toLowerCase(java.util.Locale.ROOT); }
+
+        @com.fasterxml.jackson.annotation.JsonCreator
+        public static FinishReason fromJson(String s) {
+            for (FinishReason r : values()) if (r.json().equals(s)) return r;
+            throw new CtlabException("finish_reason must be one of eos, stop, length; got '" + s + "'");
+        }
     }
 
     /**

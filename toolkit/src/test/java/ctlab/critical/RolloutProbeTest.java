@@ -143,6 +143,10 @@ class RolloutProbeTest {
             assertEquals(resp.length, json.get("tokens").size());
             assertEquals(0.0, json.get("tokens").get(c).get("with_rate").asDouble(), 0);
             assertEquals(8, json.get("pass_at_k_without").size());
+            Result back = Jsonl.MAPPER.readValue(Jsonl.toLine(r), Result.class);  // rollout.jsonl reads back
+            assertEquals(r.tokens(), back.tokens());
+            assertEquals(r.critical(), back.critical());
+            assertArrayEquals(r.passAtKWithout(), back.passAtKWithout(), 0);
 
             assertThrows(CtlabException.class, () -> new RolloutProbe(sampler,
                     new Config(8, sp, 1, new int[] {resp.length}, false, 0.05, false), (t, x) -> true).probe(traj));

@@ -286,6 +286,11 @@ class SamplerTest {
         assertEquals(s.numTokens(), j.get("token_ids").size());
         assertEquals(s.finishReason().json(), j.get("finish_reason").asText());
         assertTrue(Set.of("eos", "stop", "length").contains(j.get("finish_reason").asText()));
+        Sample back = Jsonl.MAPPER.readValue(Jsonl.toLine(s), Sample.class);
+        assertArrayEquals(s.tokenIds(), back.tokenIds());
+        assertArrayEquals(s.logProbs(), back.logProbs());
+        assertEquals(s.finishReason(), back.finishReason());
+        assertEquals(s.text(), back.text());
     }
 
     @Test
