@@ -26,9 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Trainer tests on a tiny next-token LM. They pin PyTorch to one intra-op thread: bit-identical runs are
- * promised for a fixed thread count, and with 2 threads on this shared machine ~1 in 5 runs differed at some
- * step (an ulp-level difference in a native kernel, amplified by Adam's normalisation); with 1 thread none did.
+ * Trainer tests on a tiny next-token LM. They pin PyTorch to one intra-op thread (override with
+ * -Dctlab.test.threads=N): with 2 threads on this shared 2-core machine under heavy load (load average 9-15),
+ * 3 of ~12 runs of this class saw two same-seed runs part at some step (cause not found; Adam's normalisation
+ * turns any ulp difference into a visible one); at lower load 2 threads passed 10 of 10, 1 thread every run.
  */
 class TrainerTest {
     private static int savedThreads;
@@ -37,7 +38,7 @@ class TrainerTest {
     @BeforeAll static void oneIntraOpThread() {
         Engine.getInstance();
         savedThreads = JniUtils.getNumThreads();
-        JniUtils.setNumThreads(1);
+        JniUtils.setNumThreads(Integer.getInteger("ctlab.test.threads", 1));   // override to study other counts
     }
 
     @AfterAll static void restoreThreads() { JniUtils.setNumThreads(savedThreads); }
