@@ -7,6 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ctlab.model.Param;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -72,6 +76,14 @@ final class ToyLmTask implements TrainingTask<ToyLmTask.Batch> {
     @Override public Batch microBatch(int index) { return batches[index]; }
     @Override public long tokens(Batch b) { return b.inputs().length; }
     int lossCalls() { return lossCalls; }
+
+    @Override public void writeCheckpointExtras(Path dir) {
+        try {
+            Files.writeString(dir.resolve("toy_config.json"), "{\"vocab\": " + V + "}");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     NDArray p(int i) { return params.get(i).array(); }
 

@@ -150,6 +150,9 @@ class TrainerTest {
         List<Path> kept = Checkpoint.list(out.resolve(Trainer.CHECKPOINTS_DIR));
         assertEquals(List.of("checkpoint-20", "checkpoint-30"), kept.stream().map(p -> p.getFileName().toString()).toList());
         assertFalse(Files.exists(out.resolve(Trainer.CHECKPOINTS_DIR).resolve(Checkpoint.TMP_DIR)));
+        assertTrue(Files.exists(kept.get(1).resolve("toy_config.json")), "task extras written into the checkpoint");
+        assertTrue(Files.exists(kept.get(1).resolve(Checkpoint.PARAMS_FILE)));
+        assertTrue(Files.exists(kept.get(1).resolve(Checkpoint.OPTIMIZER_FILE)));
         TrainerState state = Checkpoint.readState(kept.get(1));
         assertEquals(30, state.step());
         assertEquals(c, state.config());
