@@ -144,8 +144,11 @@ public final class Jsonl {
             try {
                 Files.createDirectories(file.toAbsolutePath().getParent());
                 if (Files.exists(file)) truncateTornTail(file);
-                writer = new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(file,
-                        StandardOpenOption.CREATE, StandardOpenOption.APPEND), StandardCharsets.UTF_8));
+                // A FileOutputStream, not Files.newOutputStream: the latter is an interruptible NIO channel
+                // that closes itself when the writing thread is interrupted (the notebook's stop button),
+                // losing the record being written instead of letting the stage stop at its boundary.
+                writer = new BufferedWriter(new OutputStreamWriter(
+                        new java.io.FileOutputStream(file.toFile(), true), StandardCharsets.UTF_8));
             } catch (IOException e) {
                 throw new UncheckedIOException("opening " + file, e);
             }
