@@ -24,7 +24,8 @@ public final class AtomicFiles {
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
             try {
-                try (OutputStream out = Files.newOutputStream(tmp)) { body.writeTo(out); }
+                // FileOutputStream rather than an NIO channel, which an interrupt of this thread would close.
+                try (OutputStream out = new java.io.FileOutputStream(tmp.toFile())) { body.writeTo(out); }
                 move(tmp, abs);
             } finally {
                 Files.deleteIfExists(tmp);
