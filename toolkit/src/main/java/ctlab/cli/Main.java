@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "Critical tokens and cDPO research toolkit.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                OrganismCommand.class,
         })
 public final class Main implements Runnable {
     @Override public void run() { CommandLine.usage(this, System.out); }
