@@ -55,8 +55,41 @@ public final class OrganismPretrain {
     public record Result(Path modelDir, TrainResult training, double firstLoss, double lastLoss, double trainSeconds,
                          OrganismEval.Accuracy greedy, OrganismEval.SampleCheck sampling) {}
 
+    /**
+     * A trained model, still open, with what produced it. Close it when done (closes model and tokenizer).
+     */
+    public record Trained(LlamaModel model, Tokenizer tokenizer, Map<Split, List<OrganismProblem>> splits,
+                          TrainResult training, double firstLoss, double lastLoss, double trainSeconds, Path modelDir)
+            implements AutoCloseable {
+        @Override public void close() { model.close(); }   // the model owns (and closes) its tokenizer
+    }
+
     /** Runs the whole recipe; {@code evaluate=false} stops after saving the model. */
     public static Result run(PretrainConfig c, Path out, boolean evaluate, Consumer<String> log) {
+        try (Trained t = train(c, out, log)) {
+            if (!evaluate) return new Result(t.modelDir(), t.training(), t.firstLoss(), t.lastLoss(), t.trainSeconds(), null, null);
+            List<Problem> test = t.splits().get(Split.TEST).stream().map(OrganismTask::toProblem).toList();
+            var greedyRuns = OrganismEval.run(t.model(), t.tokenizer(), OrganismTask.INSTANCE, test, 1, 0.0, c.seed(),
+                    64, MAX_NEW_TOKENS);
+            OrganismEval.Accuracy acc = OrganismEval.greedyAccuracy(greedyRuns);
+            log.accept("greedy accuracy on " + test.size() + " test problems: " + acc);
+            var sampled = OrganismEval.run(t.model(), t.tokenizer(), OrganismTask.INSTANCE,
+                    test.subList(0, c.sampleProblems()), c.samples(), c.temperature(), c.seed(), 64, MAX_NEW_TOKENS);
+            OrganismEval.SampleCheck check = OrganismEval.SampleCheck.of(sampled);
+            log.accept("temperature " + c.temperature() + ": " + check);
+            ObjectNode eval = Jsonl.MAPPER.createObjectNode();
+            eval.set("greedy", Jsonl.MAPPER.valueToTree(acc));
+            eval.set("sampling", Jsonl.MAPPER.valueToTree(check));
+            eval.put("train_seconds", t.trainSeconds());
+            eval.put("first_loss", t.firstLoss());
+            eval.put("last_loss", t.lastLoss());
+            writeJson(out.resolve("eval.json"), eval);
+            return new Result(t.modelDir(), t.training(), t.firstLoss(), t.lastLoss(), t.trainSeconds(), acc, check);
+        }
+    }
+
+    /** Generates the data, trains and saves the model; returns it open (for checks without reloading). */
+    public static Trained train(PretrainConfig c, Path out, Consumer<String> log) {
         Path dataDir = out.resolve("data"), modelDir = out.resolve("model"), trainDir = out.resolve("train");
         var generator = new ProblemGenerator(c.difficulty(), c.dataSeed());
         Map<Split, Integer> counts = new EnumMap<>(Split.class);
@@ -67,47 +100,35 @@ public final class OrganismPretrain {
         log.accept("data: " + counts + " problems in " + dataDir);
         OrganismTokenizer.write(modelDir);
 
-        try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
+        Tokenizer tokenizer = Tokenizer.load(modelDir);
+        LlamaModel model = null;
+        try {
             LlamaConfig lc = c.llamaConfig(tokenizer.vocabSize(), tokenizer.bosId(), tokenizer.eosId());
-            try (LlamaModel model = LlamaModel.random(lc, c.seed(), INIT_STD, Device.cpu())) {
-                model.setTokenizer(tokenizer);
-                long params = model.trainableParameters().stream().mapToLong(p -> p.array().size()).sum();
-                log.accept("model: " + params + " parameters (" + c.layers() + " layers, hidden " + c.hidden() + ")");
-                PretrainTask task = PretrainTask.of(model, tokenizer, splits.get(Split.TRAIN), c.batchSize());
-                double[] losses = {Double.NaN, Double.NaN};
-                Trainer trainer = new Trainer(trainConfig(c)).onMetrics(r -> {
-                    double loss = ((Number) r.get("loss")).doubleValue();
-                    if (Double.isNaN(losses[0])) losses[0] = loss;
-                    losses[1] = loss;
-                });
-                long t0 = System.nanoTime();
-                TrainResult tr = trainer.fit(task, trainDir);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                log.accept(String.format("trained %d steps in %.1f s, loss %.4f -> %.4f", tr.step(), seconds,
-                        losses[0], losses[1]));
-                model.save(modelDir, provenance(c));
-                writeJson(modelDir.resolve("generation_config.json"), generationConfig(lc));
-                writeJson(modelDir.resolve("pretrain_config.json"), Jsonl.MAPPER.valueToTree(c));
-                if (!evaluate) return new Result(modelDir, tr, losses[0], losses[1], seconds, null, null);
-
-                List<Problem> test = splits.get(Split.TEST).stream().map(OrganismTask::toProblem).toList();
-                var greedyRuns = OrganismEval.run(model, tokenizer, OrganismTask.INSTANCE, test, 1, 0.0, c.seed(),
-                        64, MAX_NEW_TOKENS);
-                OrganismEval.Accuracy acc = OrganismEval.greedyAccuracy(greedyRuns);
-                log.accept("greedy accuracy on " + test.size() + " test problems: " + acc);
-                var sampled = OrganismEval.run(model, tokenizer, OrganismTask.INSTANCE,
-                        test.subList(0, c.sampleProblems()), c.samples(), c.temperature(), c.seed(), 64, MAX_NEW_TOKENS);
-                OrganismEval.SampleCheck check = OrganismEval.SampleCheck.of(sampled);
-                log.accept("temperature " + c.temperature() + ": " + check);
-                ObjectNode eval = Jsonl.MAPPER.createObjectNode();
-                eval.set("greedy", Jsonl.MAPPER.valueToTree(acc));
-                eval.set("sampling", Jsonl.MAPPER.valueToTree(check));
-                eval.put("train_seconds", seconds);
-                eval.put("first_loss", losses[0]);
-                eval.put("last_loss", losses[1]);
-                writeJson(out.resolve("eval.json"), eval);
-                return new Result(modelDir, tr, losses[0], losses[1], seconds, acc, check);
-            }
+            model = LlamaModel.random(lc, c.seed(), INIT_STD, Device.cpu());
+            model.setTokenizer(tokenizer);
+            long params = model.trainableParameters().stream().mapToLong(p -> p.array().size()).sum();
+            log.accept("model: " + params + " parameters (" + c.layers() + " layers, hidden " + c.hidden() + ")");
+            PretrainTask task = PretrainTask.of(model, tokenizer, splits.get(Split.TRAIN), c.batchSize());
+            double[] losses = {Double.NaN, Double.NaN};
+            Trainer trainer = new Trainer(trainConfig(c)).onMetrics(r -> {
+                double loss = ((Number) r.get("loss")).doubleValue();
+                if (Double.isNaN(losses[0])) losses[0] = loss;
+                losses[1] = loss;
+            });
+            long t0 = System.nanoTime();
+            TrainResult tr = trainer.fit(task, trainDir);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            log.accept(String.format("trained %d steps in %.1f s, loss %.4f -> %.4f", tr.step(), seconds,
+                    losses[0], losses[1]));
+            model.save(modelDir, provenance(c));
+            writeJson(modelDir.resolve("generation_config.json"), generationConfig(lc));
+            writeJson(modelDir.resolve("pretrain_config.json"), Jsonl.MAPPER.valueToTree(c));
+            return new Trained(model, tokenizer, splits, tr, losses[0], losses[1], seconds, modelDir);
+        } catch (RuntimeException e) {
+            boolean owned = model != null && model.tokenizer() == tokenizer;
+            if (model != null) model.close();
+            if (!owned) tokenizer.close();
+            throw e;
         }
     }
 
