@@ -27,11 +27,11 @@ public final class OrganismCommand implements Runnable {
         int minSteps;
         @Option(names = "--max-steps", defaultValue = "4", description = "Most steps (default ${DEFAULT-VALUE}).")
         int maxSteps;
-        @Option(names = "--max-start", defaultValue = "20", description = "Largest starting number (default ${DEFAULT-VALUE}).")
+        @Option(names = "--max-start", defaultValue = "18", description = "Largest starting number (default ${DEFAULT-VALUE}).")
         int maxStart;
         @Option(names = "--max-operand", defaultValue = "9", description = "Largest step operand (default ${DEFAULT-VALUE}).")
         int maxOperand;
-        @Option(names = "--max-value", defaultValue = "99", description = "Largest intermediate value (default ${DEFAULT-VALUE}).")
+        @Option(names = "--max-value", defaultValue = "75", description = "Largest intermediate value (default ${DEFAULT-VALUE}).")
         int maxValue;
         @Option(names = "--distractor-rate", defaultValue = "0.25",
                 description = "Chance of an irrelevant sentence after each sentence (default ${DEFAULT-VALUE}).")
