@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Golden fixtures for ctlab.model: tiny random Llama-3-style (GQA, rope_theta 500000, llama3 rope scaling)
-and Qwen2-style (q/k/v bias, tied embeddings) models saved with transformers' save_pretrained, a tiny
+"""Golden fixtures for ctlab.model: tiny random Llama-3-style (GQA, rope_theta 500000, llama3 rope scaling),
+Mistral-style (sliding window 6) and Qwen2-style (q/k/v bias, tied embeddings) models saved with transformers' save_pretrained, a tiny
 byte-level BPE tokenizer.json, and the reference numbers the Java tests compare against:
 logits and shifted per-token log-probs for a right-padded batch, greedy continuations (HF generate,
 do_sample=False) and a PEFT LoRA adapter with non-zero B plus its logits.
@@ -92,7 +92,8 @@ def greedy(model, prompts, n):
 
 
 def build(kind, tok):
-    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config,
+                              Qwen2ForCausalLM)
     bos, eos = tok.token_to_id(BOS), tok.token_to_id(EOS)
     if kind == "llama":
         cfg = LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
@@ -102,13 +103,20 @@ def build(kind, tok):
                                         "high_freq_factor": 4.0, "original_max_position_embeddings": 64},
                           bos_token_id=bos, eos_token_id=eos, attn_implementation="eager")
         model = LlamaForCausalLM(cfg)
+    elif kind == "mistral":
+        # Mistral-7B-v0.1 style with a tiny sliding_window (6) so the window matters in these short sequences
+        cfg = MistralConfig(vocab_size=VOCAB, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+                            num_attention_heads=4, num_key_value_heads=2, head_dim=12, max_position_embeddings=256,
+                            rms_norm_eps=1e-5, rope_theta=10000.0, sliding_window=6, tie_word_embeddings=False,
+                            bos_token_id=bos, eos_token_id=eos, attn_implementation="eager")
+        model = MistralForCausalLM(cfg)
     else:
         cfg = Qwen2Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                           num_attention_heads=4, num_key_value_heads=1, max_position_embeddings=256,
                           rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=True,
                           bos_token_id=None, eos_token_id=eos, attn_implementation="eager")
         model = Qwen2ForCausalLM(cfg)
-    randomize(model, 0.15, 7 if kind == "llama" else 11)
+    randomize(model, 0.15, {"llama": 7, "qwen2": 11, "mistral": 17}[kind])
     model.eval()
     return model
 
@@ -119,7 +127,7 @@ def main():
     tok = make_tokenizer()
     summary = {"tokenizer": {"texts": TEXTS, "ids": [tok.encode(t).ids for t in TEXTS],
                              "vocab_size": tok.get_vocab_size()}}
-    for kind in ("llama", "qwen2"):
+    for kind in ("llama", "qwen2", "mistral"):
         d = os.path.join(OUT, kind)
         model = build(kind, tok)
         model.save_pretrained(d, safe_serialization=True)
@@ -129,7 +137,7 @@ def main():
             logits = model(input_ids=ids, attention_mask=mask).logits.float()
         lp = shifted_logprobs(logits, ids, mask)
         prompts = [ids[i, :int(mask[i].sum())].tolist() for i in range(ids.shape[0])]
-        prompts = [p if kind == "llama" else p[1:] for p in prompts]  # Qwen2 has no BOS
+        prompts = [p[1:] if kind == "qwen2" else p for p in prompts]  # Qwen2 has no BOS
         cont, margin = greedy(model, prompts, 10)
         assert margin > 1e-3, f"{kind}: greedy top-1/top-2 margin {margin} too small for an exact test"
         tensors = {"input_ids": ids, "attention_mask": mask, "logits": logits.contiguous(), "logprobs": lp}

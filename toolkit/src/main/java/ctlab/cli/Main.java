@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
         description = "Critical tokens and cDPO research toolkit.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                GradeCommand.class,
+                DataCommand.class,
                 OrganismCommand.class,
         })
 public final class Main implements Runnable {

@@ -18,6 +18,8 @@ import java.util.List;
  * {@code torch_dtype}) and the transformers 5 layout ({@code rope_parameters}, {@code dtype}) are read.
  *
  * @param ropeScaling null for plain RoPE, else the Llama-3.1 frequency rescaling
+ * @param slidingWindow Mistral's attention window (a query sees keys less than this many positions back),
+ *                      0 for full causal attention
  * @param bosTokenIds empty when the model has no BOS token (Qwen2)
  */
 public record LlamaConfig(
@@ -38,7 +40,8 @@ public record LlamaConfig(
         boolean mlpBias,
         List<Integer> bosTokenIds,
         List<Integer> eosTokenIds,
-        String torchDtype) {
+        String torchDtype,
+        int slidingWindow) {
 
     /** The model classes we can run; all share one forward pass and differ in bias and tying defaults. */
     public enum Architecture {
@@ -84,6 +87,7 @@ public record LlamaConfig(
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim must be even for RoPE, got " + headDim);
         if (!(rmsNormEps > 0)) throw new IllegalArgumentException("rms_norm_eps must be > 0, got " + rmsNormEps);
         if (!(ropeTheta > 0)) throw new IllegalArgumentException("rope_theta must be > 0, got " + ropeTheta);
+        if (slidingWindow < 0) throw new IllegalArgumentException("sliding_window must be >= 0, got " + slidingWindow);
         bosTokenIds = List.copyOf(bosTokenIds);
         eosTokenIds = List.copyOf(eosTokenIds);
     }
@@ -174,12 +178,19 @@ public record LlamaConfig(
         boolean tieDefault = false;  // transformers' default for all three; Qwen2 small sizes set it to true
         String dtype = root.hasNonNull("torch_dtype") ? root.get("torch_dtype").asText()
                 : root.hasNonNull("dtype") ? root.get("dtype").asText() : "float32";
+        int window = 0;
+        if (arch == Architecture.MISTRAL) {
+            window = r.optInt("sliding_window", 0);
+        } else if (arch == Architecture.QWEN2 && r.optBool("use_sliding_window", false)) {
+            throw new CtlabException(where + ": field 'use_sliding_window': Qwen2 per-layer sliding-window attention "
+                    + "is not supported");
+        }
         try {
             return new LlamaConfig(arch, hidden, r.reqInt("intermediate_size"), r.reqInt("num_hidden_layers"),
                     heads, kvHeads, headDim, r.reqDouble("rms_norm_eps"), theta, scaling, r.reqInt("vocab_size"),
                     r.optInt("max_position_embeddings", 2048), r.optBool("tie_word_embeddings", tieDefault),
                     r.optBool("attention_bias", false), r.optBool("mlp_bias", false),
-                    r.ids("bos_token_id"), r.ids("eos_token_id"), dtype);
+                    r.ids("bos_token_id"), r.ids("eos_token_id"), dtype, window);
         } catch (IllegalArgumentException e) {
             throw new CtlabException(where + ": " + e.getMessage());
         }
@@ -221,6 +232,10 @@ public record LlamaConfig(
         putIds(o, "bos_token_id", bosTokenIds);
         putIds(o, "eos_token_id", eosTokenIds);
         o.put("torch_dtype", torchDtype);
+        if (architecture == Architecture.MISTRAL) {
+            if (slidingWindow > 0) o.put("sliding_window", slidingWindow);
+            else o.putNull("sliding_window");
+        }
         return o;
     }
 

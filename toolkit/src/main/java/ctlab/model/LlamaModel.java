@@ -80,6 +80,9 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
+    /** Loads on the default device ({@link Devices#fromEnvironment()}: ctlab.device, CTLAB_DEVICE, else cpu). */
+    public static LlamaModel load(Path modelDir) { return load(modelDir, Devices.fromEnvironment()); }
+
     /** Builds a model from in-memory weights (HF names); the arrays are moved to the model's manager. */
     public static LlamaModel fromWeights(LlamaConfig cfg, Map<String, NDArray> weights, Device device) {
         NDManager mgr = NDManager.newBaseManager(device);
@@ -248,12 +251,16 @@ public final class LlamaModel implements AutoCloseable {
         this.tokenizer = t;
     }
 
-    /** The attached LoRA adapters, or null. */
+    /** The active LoRA adapters, or null. */
     public Lora lora() { return lora; }
 
-    /** Attaches adapters (replacing any previous ones, which are closed). Used by {@link Lora}. */
+    /**
+     * Makes {@code l} the active adapter set (null: none). The previous set stays alive (it is closed with
+     * {@link Lora#close()}), so two adapters, e.g. the positive and negative SFT models of the contrastive
+     * estimator, can share one base and be switched. A merged previous set is unmerged first.
+     */
     void setLora(Lora l) {
-        if (lora != null && lora != l) lora.closeArrays();
+        if (lora != null && lora != l && lora.isMerged()) lora.unmerge();
         this.lora = l;
     }
 
@@ -364,14 +371,16 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray hidden(NDArray ids, NDArray positions, NDArray keyMask, KvCache cache) {
         long b = ids.getShape().get(0), t = ids.getShape().get(1);
         long s = keyMask.getShape().get(1);
-        NDArray x = ids.getNDArrayInternal().embedding(ids, weights.get("model.embed_tokens.weight"),
+        NDArray idx = ids.getDataType() == DataType.INT64 ? ids : ids.toType(DataType.INT64, false);
+        NDArray x = idx.getNDArrayInternal().embedding(idx, weights.get("model.embed_tokens.weight"),
                 SparseFormat.DENSE).singletonOrThrow();                          // (B, T, H)
+        if (idx != ids) idx.close();
         NDArray cos, sin, bias;
         try (NDScope scope = new NDScope()) {
             NDArray[] cs = rotary(positions);                                    // 2 x (B, 1, T, D)
             cos = cs[0];
             sin = cs[1];
-            bias = attentionBias(keyMask, b, t, s);                              // (B, 1, T, S)
+            bias = attentionBias(keyMask, b, t, s, config.slidingWindow());      // (B, 1, T, S)
             NDScope.unregister(cos, sin, bias);
         }
         for (int i = 0; i < config.numHiddenLayers(); i++) {
@@ -471,13 +480,18 @@ public final class LlamaModel implements AutoCloseable {
         return x.mul(cos).add(rot.mul(sin));
     }
 
-    /** Additive bias (B, 1, T, S): 0 where key s is a real token at or before query t, else {@link #MASKED}. */
-    private static NDArray attentionBias(NDArray keyMask, long b, long t, long s) {
+    /**
+     * Additive bias (B, 1, T, S): 0 where key s is a real token at or before query t (and, with a sliding
+     * window W, fewer than W slots back), else {@link #MASKED}. Slots and positions differ only by the
+     * row's contiguous padding, so slot distances are position distances.
+     */
+    private static NDArray attentionBias(NDArray keyMask, long b, long t, long s, int window) {
         NDManager m = keyMask.getManager();
         NDArray qPos = m.arange(s - t, s, 1, DataType.FLOAT32).reshape(t, 1);    // (T, 1) absolute query slots
         NDArray kPos = m.arange(0, s, 1, DataType.FLOAT32).reshape(1, s);        // (1, S)
-        NDArray causal = kPos.lte(qPos).toType(DataType.FLOAT32, false);         // (T, S)
-        NDArray allowed = keyMask.reshape(b, 1, 1, s).mul(causal);               // (B, 1, T, S)
+        NDArray causal = kPos.lte(qPos);                                         // (T, S)
+        if (window > 0) causal = causal.logicalAnd(kPos.gt(qPos.sub(window)));   // HF: kv_idx > q_idx - window
+        NDArray allowed = keyMask.reshape(b, 1, 1, s).mul(causal.toType(DataType.FLOAT32, false));  // (B, 1, T, S)
         return allowed.sub(1).mul(-MASKED);                                      // 0 or MASKED
     }
 
@@ -543,17 +557,34 @@ public final class LlamaModel implements AutoCloseable {
      * @return (B, V) fp32, attached to {@code nextIds}' manager
      */
     public NDArray step(KvCache cache, NDArray nextIds) {
-        if (!cache.filled()) throw new IllegalStateException("prefill the cache before step");
+        return extend(cache, nextIds.reshape(cache.batchSize(), 1));
+    }
+
+    /**
+     * Feeds {@code T'} new tokens per row (e.g. a forced prefix) in one pass and returns the logits after
+     * the last of them. Every row gets all {@code T'} tokens (no padding inside the extension).
+     *
+     * @param ids (B, T') int64
+     * @return (B, V) fp32, attached to {@code ids}' manager
+     */
+    public NDArray extend(KvCache cache, NDArray ids) {
+        if (!cache.filled()) throw new IllegalStateException("prefill the cache before step/extend");
         long b = cache.batchSize();
+        if (ids.getShape().dimension() != 2 || ids.getShape().get(0) != b) {
+            throw new IllegalArgumentException("ids must be (" + b + ", T'), got " + ids.getShape());
+        }
+        long t = ids.getShape().get(1);
         try (NDScope scope = new NDScope()) {
-            NDArray ids = nextIds.reshape(b, 1);                                 // (B, 1)
-            NDArray ones = ids.getManager().ones(new Shape(b, 1));              // (B, 1)
-            NDArray mask = cache.keyMask.concat(ones, 1);                        // (B, S+1)
-            NDArray positions = cache.nextPositions.reshape(b, 1);               // (B, 1)
-            NDArray logits = lmHead(hidden(ids, positions, mask, cache)).squeeze(1);  // (B, V)
-            logits.attach(nextIds.getManager());
+            NDArray ones = ids.getManager().ones(new Shape(b, t));               // (B, T')
+            NDArray mask = cache.keyMask.concat(ones, 1);                        // (B, S+T')
+            NDArray offsets = ids.getManager().arange(0, t, 1, DataType.INT64).reshape(1, t);  // (1, T')
+            NDArray positions = cache.nextPositions.reshape(b, 1).add(offsets);  // (B, T')
+            NDArray h = hidden(ids, positions, mask, cache);                     // (B, T', H)
+            NDArray last = t == 1 ? h : h.get(":, {}:, :", t - 1);               // (B, 1, H)
+            NDArray logits = lmHead(last).squeeze(1);                            // (B, V)
+            logits.attach(ids.getManager());
             cache.replaceMask(mask);
-            cache.replacePositions(cache.nextPositions.add(1));
+            cache.replacePositions(cache.nextPositions.add(t));
             NDScope.unregister(logits);
             return logits;
         }

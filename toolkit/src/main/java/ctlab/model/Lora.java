@@ -30,9 +30,11 @@ import java.util.regex.Pattern;
  * {@code adapter_config.json} + {@code adapter_model.safetensors} with names like
  * {@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}.
  *
- * <p>Disabled adapters give the reference (base) model, which the preference losses need.
+ * <p>Disabled adapters give the reference (base) model, which the preference losses need. Several adapter
+ * sets may be loaded onto one base; one is active at a time ({@link #activate()}). The matrices live in the
+ * model's weights manager until {@link #close()} (or the model's close).
  */
-public final class Lora {
+public final class Lora implements AutoCloseable {
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
     public static final List<String> ALL_MODULES =
@@ -68,6 +70,7 @@ public final class Lora {
     private final Map<String, NDArray> b = new TreeMap<>();  // module path -> (out, r)
     private boolean enabled = true;
     private boolean merged;
+    private boolean closed;
 
     private Lora(LlamaModel model, Config config) {
         this.model = model;
@@ -87,7 +90,7 @@ public final class Lora {
         return out;
     }
 
-    /** Attaches fresh adapters (PEFT init, seeded) to {@code model}, replacing any it had. */
+    /** Attaches fresh adapters (PEFT init, seeded) to {@code model} and makes them the active set. */
     public static Lora attach(LlamaModel model, Config config, long seed) {
         Lora l = new Lora(model, config);
         SplittableRandom rng = new SplittableRandom(seed);
@@ -105,7 +108,10 @@ public final class Lora {
         return l;
     }
 
-    /** Loads a PEFT adapter folder onto {@code model}; every mismatch names the file and the tensor. */
+    /**
+     * Loads a PEFT adapter folder onto {@code model} and makes it the active set; every mismatch names the
+     * file and the tensor (and leaves the previously active set active).
+     */
     public static Lora load(LlamaModel model, Path adapterDir) {
         Path cfgFile = adapterDir.resolve(CONFIG_FILE);
         Config cfg = readConfig(cfgFile, model.config());
@@ -300,10 +306,26 @@ public final class Lora {
         return y.add(up.mul(config.scale()));
     }
 
-    /** Detaches the adapters from the model and frees them (after unmerging if merged). */
-    public void remove() {
+    /** Makes this the model's active adapter set (the previous one stays loaded, unmerged). */
+    public void activate() {
+        if (closed) throw new IllegalStateException("adapter is closed");
+        model.setLora(this);
+    }
+
+    /** Whether this is the model's active adapter set. */
+    public boolean isActive() { return model.lora() == this; }
+
+    /** Detaches the adapters from the model (unmerging them first) and frees them. */
+    public void remove() { close(); }
+
+    /** Unmerges, deactivates if active, and frees the adapter matrices. */
+    @Override
+    public void close() {
+        if (closed) return;
         unmerge();
-        model.setLora(null);
+        if (isActive()) model.setLora(null);
+        closeArrays();
+        closed = true;
     }
 
     void closeArrays() {

@@ -14,6 +14,8 @@ import java.util.regex.Pattern;
  *     {@code $X$} after the last "final answer is", else the content of the last {@code $...$}. Returned raw
  *     (trimmed, trailing full stop dropped); {@link MathEquivalence} normalises.</li>
  * </ul>
+ * Both first cut the response at the first stop string ({@link Prompts#STOP_STRINGS}): text after it is the
+ * model starting a new few-shot problem, not its answer to this one.
  */
 public final class AnswerExtractor {
     private static final Pattern NUMBER = Pattern.compile("-?(\\d+(\\.\\d+)?|\\.\\d+)");
@@ -26,7 +28,7 @@ public final class AnswerExtractor {
 
     public static String gsm8k(String response) {
         if (response == null) return null;
-        String text = THOUSANDS_COMMA.matcher(response).replaceAll("");
+        String text = THOUSANDS_COMMA.matcher(beforeStop(response)).replaceAll("");
         Matcher is = ANSWER_IS.matcher(text);
         if (is.find()) {
             String n = firstNumber(text.substring(is.end()));
@@ -42,6 +44,7 @@ public final class AnswerExtractor {
 
     public static String math(String response) {
         if (response == null) return null;
+        response = beforeStop(response);
         String boxed = lastBoxed(response);
         if (boxed != null) return clean(boxed);
         Matcher fa = FINAL_ANSWER_IS.matcher(response);
@@ -53,6 +56,16 @@ public final class AnswerExtractor {
         }
         String lastMath = lastMath(response);
         return lastMath == null ? null : clean(lastMath);
+    }
+
+    /** The response up to the first stop string (the whole response when there is none). */
+    static String beforeStop(String response) {
+        int cut = response.length();
+        for (String stop : Prompts.STOP_STRINGS) {
+            int at = response.indexOf(stop);
+            if (at >= 0 && at < cut) cut = at;
+        }
+        return response.substring(0, cut);
     }
 
     /** Content of the last {@code \boxed{...}} or {@code \fbox{...}} (or {@code \boxed x}); null if none. */

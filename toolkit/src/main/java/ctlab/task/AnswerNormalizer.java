@@ -14,7 +14,7 @@ final class AnswerNormalizer {
     /** The canonical text and whether the original carried a percent sign. */
     record Normalized(String text, boolean percent) {}
 
-    private static final Pattern SPACING = Pattern.compile("\\\\[!,;:> ]|~");
+    private static final Pattern SPACING = Pattern.compile("(?<!\\\\)\\\\[!,;:> ]|~");
     private static final Pattern FRAC_VARIANTS = Pattern.compile("\\\\[dtc]frac(?![a-zA-Z])");
     private static final Pattern LEFT_RIGHT = Pattern.compile("\\\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\\.?");
     private static final Pattern DEGREES = Pattern.compile("\\^\\s*\\{\\s*\\\\circ\\s*\\}|\\^\\s*\\\\circ|°|\\\\degree");

@@ -48,6 +48,9 @@ public enum DataFile {
     public String sha256() { return sha256; }
     public List<String> urls() { return urls; }
 
+    /** Loads this file's problems from the configured data folder ({@link DataPaths#resolve(DataFile)}). */
+    public java.util.List<Problem> load() { return task.load(DataPaths.resolve(this)); }
+
     /** The files {@code ctlab data fetch} gets when none are named (the 11 MB MATH train split is opt-in). */
     public static List<DataFile> defaults() { return List.of(GSM8K_TRAIN, GSM8K_TEST, MATH500); }
 

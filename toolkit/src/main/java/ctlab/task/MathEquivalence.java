@@ -65,40 +65,34 @@ public final class MathEquivalence {
     // ---- collections -------------------------------------------------------------------------------------
 
     /** A parsed answer: a single value or a collection of parts. */
-    private record Shape(Kind kind, String text, char open, char close, List<Shape> parts) {
+    private record Shape(Kind kind, String text, char open, char close, int rows, List<Shape> parts) {
         enum Kind { ATOM, TUPLE, SET, LIST, UNION, MATRIX }
 
         static Shape of(String s) {
             Matcher m = MATRIX.matcher(s);
             if (m.matches()) {
                 List<Shape> cells = new ArrayList<>();
-                String[] rows = m.group(2).split("\\\\\\\\");
-                for (String row : rows) {
+                int rows = 0;
+                for (String row : m.group(2).split("\\\\\\\\")) {
                     if (row.isBlank()) continue;
+                    rows++;
                     for (String cell : row.split("&")) cells.add(Shape.of(cell.strip()));
                 }
-                return new Shape(Kind.MATRIX, s, ' ', ' ', List.copyOf(cells)).withDims(rows);
+                return new Shape(Kind.MATRIX, s, ' ', ' ', rows, List.copyOf(cells));
             }
             List<String> union = splitTopLevel(s, "\\cup");
-            if (union.size() > 1) return new Shape(Kind.UNION, s, ' ', ' ', union.stream().map(Shape::of).toList());
+            if (union.size() > 1) return new Shape(Kind.UNION, s, ' ', ' ', 0, union.stream().map(Shape::of).toList());
             if (s.startsWith("\\{") && s.endsWith("\\}") && encloses(s, 1, s.length() - 1)) {
-                return new Shape(Kind.SET, s, '{', '}', parts(s.substring(2, s.length() - 2)));
+                return new Shape(Kind.SET, s, '{', '}', 0, parts(s.substring(2, s.length() - 2)));
             }
             char first = s.isEmpty() ? ' ' : s.charAt(0), last = s.isEmpty() ? ' ' : s.charAt(s.length() - 1);
             if ((first == '(' || first == '[') && (last == ')' || last == ']') && encloses(s, 0, s.length() - 1)) {
                 List<String> items = splitTopLevel(s.substring(1, s.length() - 1), ",");
-                if (items.size() > 1) return new Shape(Kind.TUPLE, s, first, last, items.stream().map(Shape::of).toList());
+                if (items.size() > 1) return new Shape(Kind.TUPLE, s, first, last, 0, items.stream().map(Shape::of).toList());
             }
             List<String> items = splitTopLevel(s, ",");
-            if (items.size() > 1) return new Shape(Kind.LIST, s, ' ', ' ', items.stream().map(Shape::of).toList());
-            return new Shape(Kind.ATOM, s, ' ', ' ', List.of());
-        }
-
-        /** Matrices also compare their row count; it is folded into {@code open} as a small number. */
-        private Shape withDims(String[] rows) {
-            int n = 0;
-            for (String r : rows) if (!r.isBlank()) n++;
-            return new Shape(kind, text, (char) n, close, parts);
+            if (items.size() > 1) return new Shape(Kind.LIST, s, ' ', ' ', 0, items.stream().map(Shape::of).toList());
+            return new Shape(Kind.ATOM, s, ' ', ' ', 0, List.of());
         }
 
         private static List<Shape> parts(String inner) {
@@ -112,7 +106,7 @@ public final class MathEquivalence {
         if (a.kind() == Shape.Kind.ATOM && b.kind() == Shape.Kind.ATOM) return atomsEqual(a.text(), b.text(), percent);
         if (a.kind() == Shape.Kind.ATOM || b.kind() == Shape.Kind.ATOM) return false;
         if (a.unordered() && b.unordered()) return matchUnordered(a.parts(), b.parts(), percent);
-        if (a.kind() != b.kind() || a.open() != b.open() || a.close() != b.close()) return false;
+        if (a.kind() != b.kind() || a.open() != b.open() || a.close() != b.close() || a.rows() != b.rows()) return false;
         if (a.parts().size() != b.parts().size()) return false;
         for (int i = 0; i < a.parts().size(); i++) {
             if (!sameOrText(a.parts().get(i), b.parts().get(i), percent)) return false;

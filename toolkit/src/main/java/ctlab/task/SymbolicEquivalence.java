@@ -1,12 +1,16 @@
 package ctlab.task;
 
 import org.matheclipse.core.basic.Config;
+import org.matheclipse.core.eval.EvalEngine;
 import org.matheclipse.core.eval.ExprEvaluator;
 import org.matheclipse.core.expression.F;
 import org.matheclipse.core.form.tex.TeXParser;
 import org.matheclipse.core.interfaces.IExpr;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -38,7 +42,7 @@ final class SymbolicEquivalence {
     private static final Object LOCK = new Object();
     private static ExecutorService worker;
     private static final ThreadLocal<ExprEvaluator> EVALUATOR =
-            ThreadLocal.withInitial(() -> new ExprEvaluator(false, (short) 100));
+            ThreadLocal.withInitial(SymbolicEquivalence::quietEvaluator);
     private static volatile ExprEvaluator running;  // the evaluator of the comparison in progress
     private static boolean started;
 
@@ -49,9 +53,14 @@ final class SymbolicEquivalence {
     /** True only when Symja shows {@code a} and {@code b} equal within the time limit. */
     static boolean equal(String a, String b) {
         if (!eligible(a) || !eligible(b)) return false;
+        return withinTimeLimit(() -> compare(a, b));
+    }
+
+    /** Runs {@code work} on the worker; false when it fails or runs past the time limit (then abandoned). */
+    static boolean withinTimeLimit(Callable<Boolean> work) {
         synchronized (LOCK) {
             ensureStarted();
-            Future<Boolean> result = worker.submit(() -> compare(a, b));
+            Future<Boolean> result = worker.submit(work);
             try {
                 return result.get(timeoutMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
@@ -88,6 +97,18 @@ final class SymbolicEquivalence {
             return MathEquivalence.close(nx.evalf(), ny.evalf());
         }
         return false;
+    }
+
+    /** An evaluator whose engine prints nothing (Symja otherwise prints messages such as size-limit hits). */
+    private static ExprEvaluator quietEvaluator() {
+        ExprEvaluator ev = new ExprEvaluator(false, (short) 100);
+        PrintStream devNull = new PrintStream(OutputStream.nullOutputStream());
+        for (EvalEngine engine : new EvalEngine[] {ev.getEvalEngine(), EvalEngine.get()}) {
+            engine.setQuietMode(true);
+            engine.setOutPrintStream(devNull);
+            engine.setErrorPrintStream(devNull);
+        }
+        return ev;
     }
 
     private static IExpr parse(String tex) {

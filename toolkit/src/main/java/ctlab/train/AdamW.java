@@ -83,9 +83,10 @@ public final class AdamW implements AutoCloseable {
             throw new IllegalArgumentException(grads.size() + " gradients for " + params.size() + " parameters");
         }
         stepCount++;
-        // Scalars as torch computes them: in double, cast to fp32 when applied to an fp32 tensor.
-        double biasCorrection1 = 1 - Math.pow(beta1, stepCount);
-        double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, stepCount));
+        // Scalars as torch computes them: in double, cast to fp32 when applied to an fp32 tensor. StrictMath:
+        // Math.pow may differ by an ulp between interpreter and JIT, and Adam amplifies such noise.
+        double biasCorrection1 = 1 - StrictMath.pow(beta1, stepCount);
+        double biasCorrection2Sqrt = Math.sqrt(1 - StrictMath.pow(beta2, stepCount));
         double stepSize = lr / biasCorrection1;
         for (int i = 0; i < params.size(); i++) {
             Param p = params.get(i);
@@ -158,8 +159,8 @@ public final class AdamW implements AutoCloseable {
         for (int i = 0; i < params.size(); i++) {
             if (stepCount == 0) continue;
             ensureState(i, params.get(i).array());
-            expAvg[i].set(byName.get(params.get(i).name() + ".exp_avg").toByteBuffer());
-            expAvgSq[i].set(byName.get(params.get(i).name() + ".exp_avg_sq").toByteBuffer());
+            Checkpoint.copyInto(expAvg[i], byName.get(params.get(i).name() + ".exp_avg"));
+            Checkpoint.copyInto(expAvgSq[i], byName.get(params.get(i).name() + ".exp_avg_sq"));
         }
     }
 

@@ -3,6 +3,7 @@ package ctlab.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import ctlab.CtlabException;
@@ -161,9 +162,18 @@ public final class Checkpoint {
                 throw new CtlabException(paramsFile + ": checkpoint does not match the trainable parameters: " + problems);
             }
             for (NDArray a : saved) byName.put(a.getName(), a);
-            for (Param p : params) p.array().set(byName.get(p.name()).toByteBuffer());
+            for (Param p : params) copyInto(p.array(), byName.get(p.name()));
             optimizer.loadState(state.step(), decode(tmp, optimizerFile), optimizerFile.toString());
         }
+    }
+
+    /**
+     * Copies {@code source}'s values into {@code target}'s existing storage. Not {@code target.set(Buffer)}:
+     * in DJL 0.36's PyTorch engine that swaps the tensor's storage (views and tied weights stop sharing it),
+     * and with a direct buffer it would alias memory freed with {@code source}'s manager.
+     */
+    static void copyInto(NDArray target, NDArray source) {
+        target.set(new NDIndex("..."), source);
     }
 
     private static NDList decode(NDManager manager, Path file) {

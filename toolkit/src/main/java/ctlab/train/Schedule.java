@@ -48,7 +48,7 @@ public record Schedule(Kind kind, int warmupSteps, int totalSteps) {
             case CONSTANT -> 1.0;
             case LINEAR -> Math.max(0.0, (totalSteps - step) / decaySteps);
             // HF: 0.5 * (1 + cos(pi * 2 * num_cycles * progress)) with num_cycles = 0.5, floored at 0
-            case COSINE -> Math.max(0.0, 0.5 * (1.0 + Math.cos(Math.PI * 2.0 * 0.5 * ((step - warmupSteps) / decaySteps))));
+            case COSINE -> Math.max(0.0, 0.5 * (1.0 + StrictMath.cos(Math.PI * 2.0 * 0.5 * ((step - warmupSteps) / decaySteps))));
         };
     }
 }

@@ -27,7 +27,7 @@ class LlamaModelGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void logitsAndLogProbsMatchTransformers(String kind) {
         try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu());
              NDManager m = NDManager.newBaseManager(Device.cpu())) {
@@ -47,8 +47,27 @@ class LlamaModelGoldenTest {
         }
     }
 
+    /** The Mistral fixture's window (6) is shorter than its sequences: full attention must not match. */
+    @org.junit.jupiter.api.Test
+    void slidingWindowMatters() {
+        java.nio.file.Path dir = Goldens.dir().resolve("mistral");
+        LlamaConfig cfg = LlamaConfig.load(dir.resolve("config.json"));
+        assertEquals(6, cfg.slidingWindow());
+        com.fasterxml.jackson.databind.node.ObjectNode j = cfg.toJson();
+        j.putNull("sliding_window");
+        LlamaConfig full = LlamaConfig.fromJson(j, "x");
+        try (NDManager m = NDManager.newBaseManager(Device.cpu());
+             LlamaModel model = LlamaModel.fromWeights(full, Safetensors.read(dir.resolve("model.safetensors"), m), Device.cpu())) {
+            Map<String, NDArray> g = Safetensors.read(dir.resolve("golden.safetensors"), m);
+            NDArray ids = g.get("input_ids"), mask = g.get("attention_mask");
+            NDArray realMask = mask.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).expandDims(-1);
+            double err = maxAbsDiff(model.logits(ids, mask).mul(realMask), g.get("logits").mul(realMask));
+            assertTrue(err > 1e-2, "full attention should differ from the windowed reference, err " + err);
+        }
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2"})
+    @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void greedyMatchesHfGenerateExactly(String kind) {
         JsonNode s = Goldens.summary().get(kind);
         List<int[]> prompts = Goldens.intLists(s.get("prompts"));
@@ -68,8 +87,29 @@ class LlamaModelGoldenTest {
         }
     }
 
+    /** prefill(prompt[:k]) + extend(prompt[k:]) + step(...) gives the teacher-forced logits of the whole text. */
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "qwen2"})
+    @ValueSource(strings = {"llama", "mistral"})
+    void cacheExtendAndStepMatchTeacherForcing(String kind) {
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu());
+             NDManager m = NDManager.newBaseManager(Device.cpu());
+             KvCache cache = model.newCache()) {
+            Map<String, NDArray> g = Safetensors.read(Goldens.dir().resolve(kind).resolve("golden.safetensors"), m);
+            NDArray full = g.get("logits");                                      // (3, T, V) right-padded batch
+            NDArray ids = g.get("input_ids").get("1:2, :");                      // row 1 is unpadded (longest)
+            long t = ids.getShape().get(1);
+            NDArray l1 = model.prefill(cache, ids.get(":, :5"), m.ones(new ai.djl.ndarray.types.Shape(1, 5)));
+            assertTrue(maxAbsDiff(l1, full.get("1, 4:5, :")) <= TOL);
+            NDArray l2 = model.extend(cache, ids.get(":, 5:{}", t - 1));
+            assertTrue(maxAbsDiff(l2, full.get("1, {}:{}, :", t - 2, t - 1)) <= TOL);
+            NDArray l3 = model.step(cache, ids.get(":, {}:", t - 1));
+            assertTrue(maxAbsDiff(l3, full.get("1, {}:, :", t - 1)) <= TOL);
+            assertEquals(t, cache.length());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void tokenizerMatchesHfTokenizers(String kind) {
         JsonNode t = Goldens.summary().get("tokenizer");
         try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu())) {
@@ -82,7 +122,7 @@ class LlamaModelGoldenTest {
                 assertEquals(text, tok.decode(ids));
             }
             assertEquals(t.get("vocab_size").asInt(), tok.vocabSize());
-            assertEquals(kind.equals("llama") ? 0 : -1, tok.bosId());
+            assertEquals(kind.equals("qwen2") ? -1 : 0, tok.bosId());
             assertEquals(1, tok.eosId());
         }
     }

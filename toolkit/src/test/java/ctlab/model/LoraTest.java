@@ -97,6 +97,32 @@ class LoraTest {
     }
 
     @Test
+    void twoAdapterSetsOnOneBaseSwitch() {
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve("llama"), Device.cpu());
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Map<String, NDArray> g = golden(m);
+            NDArray ids = g.get("input_ids"), mask = g.get("attention_mask");
+            Lora peft = Lora.load(model, Goldens.dir().resolve("llama-lora"));
+            Lora other = Lora.attach(model, new Lora.Config(2, 4, 0, List.of("up_proj")), 3);
+            other.parameters().forEach(p -> p.array().addi(0.2f));
+            assertTrue(other.isActive() && !peft.isActive());
+            NDArray otherLogits = model.logits(ids, mask);
+            assertTrue(realDiff(otherLogits, g.get("lora_logits"), mask) > 1e-2);
+            peft.activate();
+            assertTrue(realDiff(model.logits(ids, mask), g.get("lora_logits"), mask) <= 1e-4);
+            peft.merge();
+            other.activate();  // unmerges peft on the way
+            assertFalse(peft.isMerged());
+            assertEquals(0.0, maxAbsDiff(model.logits(ids, mask), otherLogits), 1e-5);
+            other.close();
+            assertTrue(model.lora() == null);
+            assertTrue(realDiff(model.logits(ids, mask), g.get("logits"), mask) <= 1e-4, "no adapter: base model");
+            peft.activate();
+            assertTrue(realDiff(model.logits(ids, mask), g.get("lora_logits"), mask) <= 1e-4);
+        }
+    }
+
+    @Test
     void sameSeedSameInit_dropoutOnlyInTraining() {
         try (LlamaModel a = LlamaModel.load(Goldens.dir().resolve("llama"), Device.cpu());
              LlamaModel b = LlamaModel.load(Goldens.dir().resolve("llama"), Device.cpu());
