@@ -247,7 +247,8 @@ public final class PreferenceTraining {
             boolean training = model.isTraining();
             model.setTraining(false);
             try (NDManager m = NDManager.newBaseManager(model.device())) {
-                NDArray logp = b.rows().responseLogProbs(b.rows().logits(model, m), m);   // (2B, R)
+                ResponseBatch.Tensors tensors = b.rows().tensors(m);
+                NDArray logp = b.rows().responseLogProbs(b.rows().logits(model, tensors), tensors);   // (2B, R)
                 float[] flat = logp.toFloatArray();
                 int r = b.rows().responseWidth();
                 double max = 0;
@@ -274,8 +275,9 @@ public final class PreferenceTraining {
         @Override public NDArray loss(NDManager sm, Batch b, Map<String, Double> metrics) {
             int n = b.pairs(), rc = b.chosenWidth(), rr = b.rejectedWidth();
             ResponseBatch rows = b.rows();
-            NDArray logits = rows.logits(model, sm);                                       // (2B, P+R, V)
-            NDArray logp = rows.responseLogProbs(logits, sm);                              // (2B, R)
+            ResponseBatch.Tensors t = rows.tensors(sm);                                    // ids kept alive until backward
+            NDArray logits = rows.logits(model, t);                                        // (2B, P+R, V)
+            NDArray logp = rows.responseLogProbs(logits, t);                               // (2B, R)
             NDArray policyChosen = logp.get("0:" + n + ", 0:" + rc);                       // (B, Rc)
             NDArray policyRejected = logp.get(n + ":" + (2 * n) + ", 0:" + rr);            // (B, Rr)
             NDArray maskC = sm.create(b.chosenMask(), new Shape(n, rc));
@@ -287,7 +289,7 @@ public final class PreferenceTraining {
                 batch = batch.withWeights(b.chosenWeights() == null ? null : sm.create(b.chosenWeights(), new Shape(n, rc)),
                         sm.create(b.rejectedWeights(), new Shape(n, rr)));
             if (type == LossType.TOKEN_DPO) {
-                NDArray referenceLogits = referenceLogits(rows, sm);                       // (2B, P+R, V)
+                NDArray referenceLogits = referenceLogits(rows, t);                        // (2B, P+R, V)
                 NDArray kl = SequenceKl.perToken(rows.responseLogits(referenceLogits), rows.responseLogits(logits)); // (2B, R)
                 batch = batch.withKl(kl.get("0:" + n + ", 0:" + rc).mul(maskC), kl.get(n + ":" + (2 * n) + ", 0:" + rr).mul(maskR));
             }
@@ -298,12 +300,12 @@ public final class PreferenceTraining {
         }
 
         /** The reference model's logits: the same base with this adapter disabled and dropout off. */
-        private NDArray referenceLogits(ResponseBatch rows, NDManager sm) {
+        private NDArray referenceLogits(ResponseBatch rows, ResponseBatch.Tensors t) {
             boolean training = model.isTraining();
             lora.setEnabled(false);
             model.setTraining(false);
             try {
-                return rows.logits(model, sm).stopGradient();
+                return rows.logits(model, t).stopGradient();
             } finally {
                 lora.setEnabled(true);
                 model.setTraining(training);

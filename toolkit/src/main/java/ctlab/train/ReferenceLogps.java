@@ -87,8 +87,9 @@ public record ReferenceLogps(String key, List<float[]> chosen, List<float[]> rej
             for (int from = 0; from < pairs.size(); from += batchSize) {
                 List<PreferenceTraining.EncodedPair> part = pairs.subList(from, Math.min(pairs.size(), from + batchSize));
                 ResponseBatch batch = PreferenceTraining.concatenated(part);
-                try (NDManager m = model.device() == null ? NDManager.newBaseManager() : NDManager.newBaseManager(model.device())) {
-                    NDArray logp = batch.responseLogProbs(batch.logits(model, m), m);       // (2B, R)
+                try (NDManager m = NDManager.newBaseManager(model.device())) {
+                    ResponseBatch.Tensors t = batch.tensors(m);
+                    NDArray logp = batch.responseLogProbs(batch.logits(model, t), t);       // (2B, R)
                     float[] flat = logp.toFloatArray();
                     int r = batch.responseWidth(), b = part.size();
                     for (int i = 0; i < b; i++) {

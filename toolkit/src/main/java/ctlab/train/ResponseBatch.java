@@ -2,7 +2,6 @@ package ctlab.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ctlab.model.LlamaModel;
 
@@ -75,10 +74,18 @@ public record ResponseBatch(int rows, int promptWidth, int responseWidth, long[]
     /** (B, R) float32 response mask in {@code m}. */
     public NDArray responseMaskArray(NDManager m) { return m.create(responseMask, new Shape(rows, responseWidth)); }
 
-    /** Teacher-forced logits of the whole rows: (B, P+R, V) in {@code m}. */
-    public NDArray logits(LlamaModel model, NDManager m) {
-        return model.logits(idsArray(m), attentionArray(m));
-    }
+    /**
+     * The batch's ids and attention mask as arrays of {@code m}. Create them in the manager that outlives the
+     * backward pass (the trainer's step manager): arrays made from Java data may share native memory with the
+     * Java side, and autograd keeps using the ids (the gather index) until backward has run.
+     */
+    public Tensors tensors(NDManager m) { return new Tensors(idsArray(m), attentionArray(m)); }
+
+    /** ids (B, P+R) int64 and attention (B, P+R) float32 of one batch. */
+    public record Tensors(NDArray ids, NDArray attention) {}
+
+    /** Teacher-forced logits of the whole rows: (B, P+R, V), attached to the ids' manager. */
+    public NDArray logits(LlamaModel model, Tensors t) { return model.logits(t.ids(), t.attention()); }
 
     /** Logits at the positions that predict each response token: (B, R, V), a slice of {@code logits}. */
     public NDArray responseLogits(NDArray logits) {
@@ -89,12 +96,8 @@ public record ResponseBatch(int rows, int promptWidth, int responseWidth, long[]
      * Response-aligned log π(y_t): (B, R), 0 at padding, from THE shared per-token log-prob function
      * ({@link LlamaModel#shiftedLogProbs}) over the whole-row logits.
      */
-    public NDArray responseLogProbs(NDArray logits, NDManager m) {
-        try (NDScope scope = new NDScope()) {
-            NDArray shifted = LlamaModel.shiftedLogProbs(logits, idsArray(m), attentionArray(m));   // (B, P+R-1)
-            NDArray out = shifted.get(":, " + (promptWidth - 1) + ":" + (promptWidth - 1 + responseWidth)); // (B, R)
-            NDScope.unregister(out);
-            return out;
-        }
+    public NDArray responseLogProbs(NDArray logits, Tensors t) {
+        NDArray shifted = LlamaModel.shiftedLogProbs(logits, t.ids(), t.attention());        // (B, P+R-1)
+        return shifted.get(":, " + (promptWidth - 1) + ":" + (promptWidth - 1 + responseWidth)); // (B, R)
     }
 }

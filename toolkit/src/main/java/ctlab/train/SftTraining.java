@@ -103,8 +103,9 @@ public final class SftTraining {
         @Override public ResponseBatch microBatch(int index) { return batches.get(index); }
 
         @Override public NDArray loss(NDManager sm, ResponseBatch batch, Map<String, Double> metrics) {
-            NDArray logits = batch.logits(model, sm);                       // (B, P+R, V)
-            NDArray logp = batch.responseLogProbs(logits, sm);              // (B, R)
+            ResponseBatch.Tensors t = batch.tensors(sm);                    // ids kept alive until backward
+            NDArray logits = batch.logits(model, t);                        // (B, P+R, V)
+            NDArray logp = batch.responseLogProbs(logits, t);               // (B, R)
             LossResult r = loss.compute(PreferenceBatch.sft(logp, batch.responseMaskArray(sm)));
             metrics.putAll(r.metrics());
             return r.loss();
