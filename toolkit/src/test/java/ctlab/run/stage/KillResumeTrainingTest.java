@@ -38,7 +38,8 @@ class KillResumeTrainingTest {
         List<String> args = new java.util.ArrayList<>(List.of("run", config.toString(), "--run-dir", runDir,
                 "--pipeline", "ctlab.run.stage.TrainPipeline"));
         args.addAll(SETS);
-        return ChildJvm.ctlab(tmp, List.of(), args.toArray(String[]::new));
+        // one inter-op thread too: intermittent cross-process differences in train-pos were seen with two
+        return ChildJvm.ctlab(tmp, List.of("-Dai.djl.pytorch.num_interop_threads=1"), args.toArray(String[]::new));
     }
 
     static int newestCheckpoint(Path checkpoints) {
@@ -55,8 +56,8 @@ class KillResumeTrainingTest {
         return Jsonl.read(metrics).stream().map(Jsonl.Line::json).mapToDouble(j -> j.get("loss").asDouble()).toArray();
     }
 
-    @Disabled("train-pos is not yet bit-reproducible across processes: in 2 of 3 identical child runs one SFT step "
-            + "logged grad_norm 0.0 (or NaN) where the other run had a normal gradient; under investigation")
+    @Disabled("flaky: passed 1 of 3 runs; uninterrupted child runs were byte-identical 5 of 5, but the resumed "
+            + "train-pos adapter sometimes differs (suspect: restoring LoRA arrays from a checkpoint; under investigation)")
     @Test void sigkillDuringSftAndPreferenceTrainingResumesToTheSameAdapters() throws Exception {
         Process p = ctlab("clean");
         assertEquals(0, ChildJvm.finish(p, tmp, LIMIT), ChildJvm.output(p, tmp));
