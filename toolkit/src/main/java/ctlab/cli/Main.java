@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 RunCommand.class,
+                AblateCommand.class,
                 GradeCommand.class,
                 DataCommand.class,
                 OrganismCommand.class,

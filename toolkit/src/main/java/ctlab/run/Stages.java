@@ -16,11 +16,11 @@ public final class Stages {
         return List.of(
                 new Planned("sample", "sample n responses per training problem (batched, seeded, stop strings)"),
                 new Planned("select", "grade samples, select SFT-positive/negative data and DPO pairs by answer frequency"),
-                new Planned("train-pos", "LoRA SFT of the positive model on correct samples"),
-                new Planned("train-neg", "LoRA SFT of the negative model on incorrect samples"),
-                new Planned("score-ce", "contrastive estimation s_t for every token of chosen and rejected responses"),
+                ctlab.run.stage.TrainSftStage.positive(),
+                ctlab.run.stage.TrainSftStage.negative(),
+                new ctlab.run.stage.ScoreCeStage(),
                 new Planned("rollout", "rollout probing of incorrect trajectories: ground-truth critical tokens"),
-                new Planned("train", "preference optimisation (dpo, cdpo, ...) of the policy adapter(s)"),
+                new ctlab.run.stage.TrainPolicyStage(),
                 new Planned("eval", "greedy accuracy (and pass@k) of the base and trained policies on the test split"));
     }
 
