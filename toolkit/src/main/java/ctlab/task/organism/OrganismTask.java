@@ -1,0 +1,53 @@
+package ctlab.task.organism;
+
+import ctlab.task.AnswerExtractor;
+import ctlab.task.MathEquivalence;
+import ctlab.task.Problem;
+import ctlab.task.Prompts;
+import ctlab.task.Task;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The organism as a {@link Task}: GSM8K's prompt, extraction ("The answer is N") and numeric equivalence, over
+ * the generator's JSONL splits. Zero-shot only — the organism's base model never sees few-shot exemplars.
+ */
+public final class OrganismTask implements Task {
+    public static final OrganismTask INSTANCE = new OrganismTask();
+
+    private OrganismTask() {}
+
+    @Override public String name() { return "organism"; }
+
+    @Override public List<Problem> load(Path file) {
+        List<Problem> out = new ArrayList<>();
+        for (OrganismProblem p : OrganismData.read(file)) out.add(toProblem(p));
+        return out;
+    }
+
+    @Override public String prompt(String question) { return Prompts.gsm8k(question); }
+
+    @Override public String fewShotPrefix() { return ""; }
+
+    @Override public String extractAnswer(String response) { return AnswerExtractor.gsm8k(response); }
+
+    @Override public boolean isEquivalent(String prediction, String reference) {
+        return MathEquivalence.numbersEqual(prediction, reference);
+    }
+
+    /** The shared problem shape; metadata keeps split, steps, ops and the canonical form. */
+    public static Problem toProblem(OrganismProblem p) {
+        Map<String, Object> meta = new LinkedHashMap<>();
+        meta.put("split", p.split().name().toLowerCase());
+        meta.put("steps", p.steps());
+        meta.put("ops", p.ops());
+        meta.put("canonical", p.canonical());
+        return new Problem(p.id(), p.question(), Long.toString(p.answer()), p.solution(), meta);
+    }
+
+    @Override public String toString() { return name(); }
+}
