@@ -14,8 +14,8 @@ public final class Stages {
 
     public static List<Stage> cdpo() {
         return List.of(
-                new Planned("sample", "sample n responses per training problem (batched, seeded, stop strings)"),
-                new Planned("select", "grade samples, select SFT-positive/negative data and DPO pairs by answer frequency"),
+                new ctlab.run.stages.SampleStage(),
+                new ctlab.run.stages.SelectStage(),
                 new Planned("train-pos", "LoRA SFT of the positive model on correct samples"),
                 new Planned("train-neg", "LoRA SFT of the negative model on incorrect samples"),
                 new Planned("score-ce", "contrastive estimation s_t for every token of chosen and rejected responses"),
