@@ -21,7 +21,7 @@ public final class Stages {
                 new Planned("score-ce", "contrastive estimation s_t for every token of chosen and rejected responses"),
                 new Planned("rollout", "rollout probing of incorrect trajectories: ground-truth critical tokens"),
                 new Planned("train", "preference optimisation (dpo, cdpo, ...) of the policy adapter(s)"),
-                new Planned("eval", "greedy accuracy (and pass@k) of the base and trained policies on the test split"));
+                new ctlab.run.stages.EvalStage());
     }
 
     /** Whether {@code stage} has a real implementation. */
