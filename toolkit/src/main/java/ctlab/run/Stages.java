@@ -19,7 +19,7 @@ public final class Stages {
                 new Planned("train-pos", "LoRA SFT of the positive model on correct samples"),
                 new Planned("train-neg", "LoRA SFT of the negative model on incorrect samples"),
                 new Planned("score-ce", "contrastive estimation s_t for every token of chosen and rejected responses"),
-                new Planned("rollout", "rollout probing of incorrect trajectories: ground-truth critical tokens"),
+                new ctlab.run.stages.RolloutStage(),
                 new Planned("train", "preference optimisation (dpo, cdpo, ...) of the policy adapter(s)"),
                 new ctlab.run.stages.EvalStage());
     }
