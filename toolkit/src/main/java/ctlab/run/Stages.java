@@ -14,14 +14,14 @@ public final class Stages {
 
     public static List<Stage> cdpo() {
         return List.of(
-                new ctlab.run.stages.SampleStage(),
-                new ctlab.run.stages.SelectStage(),
-                new Planned("train-pos", "LoRA SFT of the positive model on correct samples"),
-                new Planned("train-neg", "LoRA SFT of the negative model on incorrect samples"),
-                new Planned("score-ce", "contrastive estimation s_t for every token of chosen and rejected responses"),
-                new ctlab.run.stages.RolloutStage(),
-                new Planned("train", "preference optimisation (dpo, cdpo, ...) of the policy adapter(s)"),
-                new ctlab.run.stages.EvalStage());
+                new ctlab.run.stage.SampleStage(),
+                new ctlab.run.stage.SelectStage(),
+                ctlab.run.stage.TrainSftStage.positive(),
+                ctlab.run.stage.TrainSftStage.negative(),
+                new ctlab.run.stage.ScoreCeStage(),
+                new ctlab.run.stage.RolloutStage(),
+                new ctlab.run.stage.TrainPolicyStage(),
+                new ctlab.run.stage.EvalStage());
     }
 
     /** Whether {@code stage} has a real implementation. */

@@ -1,4 +1,4 @@
-package ctlab.run.stages;
+package ctlab.run.stage;
 
 import ctlab.io.Jsonl;
 import ctlab.run.Pipeline;

@@ -1,4 +1,4 @@
-package ctlab.run.stages;
+package ctlab.run.stage;
 
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
@@ -86,7 +86,7 @@ public final class SampleStage implements Stage {
         List<Problem> problems = TaskData.slice(task.load(TaskData.trainFile(c)), 0, cfg.problems());
         SamplingParams params = params(cfg, task, ctx.seed("sampling"));
         int chunk = cfg.batchSize();
-        try (LlamaModel model = TaskData.loadModel(c);
+        try (LlamaModel model = StageSupport.loadModel(c);
              ResumableJsonl out = ctx.resumable(SAMPLES, "problem_id")) {
             Sampler sampler = new Sampler(model).maxBatchRows(chunk * cfg.n());
             int todo = (int) problems.stream().filter(p -> !out.has(p.id())).count();

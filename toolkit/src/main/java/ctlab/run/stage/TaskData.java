@@ -1,9 +1,6 @@
-package ctlab.run.stages;
+package ctlab.run.stage;
 
-import ai.djl.Device;
 import ctlab.CtlabException;
-import ctlab.model.Devices;
-import ctlab.model.LlamaModel;
 import ctlab.run.RunConfig;
 import ctlab.task.DataFile;
 import ctlab.task.DataPaths;
@@ -17,8 +14,7 @@ import java.util.List;
 
 /**
  * What the stages share about the configured task: the {@link Task} object for a config name (organism
- * included), the data file of a split (explicit path, else the task's known file), problem limits and the
- * base model on the configured device.
+ * included), the data file of a split (explicit path, else the task's known file) and problem limits.
  */
 public final class TaskData {
     private TaskData() {}
@@ -67,17 +63,6 @@ public final class TaskData {
         return List.copyOf(problems.subList(from, to));
     }
 
-    /** The base model of the config on its device; the model folder must hold a tokenizer.json. */
-    public static LlamaModel loadModel(RunConfig c) {
-        Path dir = existing(c.model(), "model");
-        Device device = Devices.resolve(c.device(), "device");
-        LlamaModel m = LlamaModel.load(dir, device);
-        if (m.tokenizer() == null) {
-            m.close();
-            throw new CtlabException("model: " + dir + " has no tokenizer.json");
-        }
-        return m;
-    }
 
     private static Path existing(String path, String key) {
         Path p = Path.of(path);

@@ -1,4 +1,4 @@
-package ctlab.run.stages;
+package ctlab.run.stage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.CtlabException;
@@ -145,7 +145,7 @@ class RolloutStageTest {
 
     @Test void scoresThatDoNotCoverTheResponseTokensAreAnError() throws Exception {
         RunConfig c = OrganismFixture.config(CFG);
-        try (LlamaModel model = TaskData.loadModel(c)) {
+        try (LlamaModel model = StageSupport.loadModel(c)) {
             Sampler sampler = new Sampler(model);
             String prompt = "Question: Tom has 3 apples.\nAnswer: ", response = "Tom has 3 apples. The answer is 4.";
             ScoredSide good = FakeScoreCe.side(model.tokenizer(), prompt, response);

@@ -1,4 +1,4 @@
-package ctlab.run.stages;
+package ctlab.run.stage;
 
 import ctlab.run.RunConfig;
 import ctlab.task.organism.OrganismPretrain;

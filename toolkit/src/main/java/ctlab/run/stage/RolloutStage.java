@@ -1,4 +1,4 @@
-package ctlab.run.stages;
+package ctlab.run.stage;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -128,7 +128,7 @@ public final class RolloutStage implements Stage {
         SamplingParams sampling = sampling(c, task, ctx.seed("rollout"));
         List<RolloutProbe.Result> results = new ArrayList<>();
         List<double[]> scores = new ArrayList<>();
-        try (LlamaModel model = TaskData.loadModel(c);
+        try (LlamaModel model = StageSupport.loadModel(c);
              ResumableJsonl out = ctx.resumable(ROLLOUT, "trajectory_id")) {
             Sampler sampler = new Sampler(model).maxBatchRows(c.rollout().batchSize());
             List<Probed> todo = trajectories(scored, pairs, sampler, c.rollout().trajectories());

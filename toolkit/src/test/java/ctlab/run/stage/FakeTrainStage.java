@@ -1,4 +1,4 @@
-package ctlab.run.stages;
+package ctlab.run.stage;
 
 import ai.djl.ndarray.NDArray;
 import ctlab.model.LlamaModel;
@@ -30,7 +30,7 @@ final class FakeTrainStage implements Stage {
 
     @Override public void run(StageContext ctx) {
         RunConfig c = ctx.config();
-        try (LlamaModel model = TaskData.loadModel(c)) {
+        try (LlamaModel model = StageSupport.loadModel(c)) {
             for (String loss : c.train().losses()) {
                 try (Lora l = Lora.attach(model, new Lora.Config(4, 8, 0, Lora.ALL_MODULES), 1)) {
                     if (!loss.equals("dpo")) {

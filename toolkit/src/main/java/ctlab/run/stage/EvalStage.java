@@ -1,4 +1,4 @@
-package ctlab.run.stages;
+package ctlab.run.stage;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,7 +12,6 @@ import ctlab.run.ResumableJsonl;
 import ctlab.run.RunConfig;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
-import ctlab.run.Stages;
 import ctlab.sample.Sampler;
 import ctlab.sample.SamplingParams;
 import ctlab.stats.Accuracy;
@@ -83,17 +82,14 @@ public final class EvalStage implements Stage {
     }
 
     /**
-     * Where a method's adapter lives: the folder of stage {@code train-pos}/{@code train-neg}; for a loss, the
-     * folder of stage {@code train-<loss>} when the pipeline has one, else {@code <loss>/} in the train stage's folder.
-     * The weights file is declared as the input (its hash goes into DONE); the adapter is its folder.
+     * Where a method's adapter lives: the folder of stage {@code train-pos}/{@code train-neg}; for a loss, {@code <loss>/}
+     * in the train stage's folder. The weights file is declared as the input (its hash goes into DONE).
      */
     static Input adapterInput(String method) {
         return switch (method) {
             case SFT_POS -> Input.fromStage("train-pos", Lora.WEIGHTS_FILE);
             case SFT_NEG -> Input.fromStage("train-neg", Lora.WEIGHTS_FILE);
-            default -> Stages.cdpo().stream().anyMatch(s -> s.name().equals("train-" + method))
-                    ? Input.fromStage("train-" + method, Lora.WEIGHTS_FILE)
-                    : Input.fromStage(TRAIN_STAGE, method + "/" + Lora.WEIGHTS_FILE);
+            default -> Input.fromStage(TRAIN_STAGE, method + "/" + Lora.WEIGHTS_FILE);
         };
     }
 
@@ -147,7 +143,7 @@ public final class EvalStage implements Stage {
         SamplingParams greedy = greedyParams(c, task);
         SamplingParams pass = passParams(c, task, ctx.seed("pass@k"));
         Map<String, List<EvalOutcome>> results = new LinkedHashMap<>();
-        try (LlamaModel model = TaskData.loadModel(c)) {
+        try (LlamaModel model = StageSupport.loadModel(c)) {
             int rows = c.eval().batchSize() * (pass == null ? 1 : pass.n());
             Sampler sampler = new Sampler(model).maxBatchRows(rows);
             for (String method : methods(c)) {

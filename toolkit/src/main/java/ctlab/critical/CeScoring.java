@@ -1,0 +1,143 @@
+package ctlab.critical;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ctlab.model.LlamaModel;
+import ctlab.model.Lora;
+import ctlab.model.Tokenizer;
+import ctlab.train.PromptResponse;
+import ctlab.train.TrainingData;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Contrastive-estimation scores of whole token sequences with a positive and a negative LoRA adapter on ONE base
+ * model (adapters switched with {@link Lora#activate()}, dropout off).
+ *
+ * <p>{@link #scoreBatched} runs {@code batchSize} right-padded sequences per forward of each adapter and the
+ * {@link ContrastiveEstimator} log-softmax + gather on the whole batch. {@link #scoreOfficialLoop} is the official
+ * code's method (src/pipeline.py {@code calculate_ce_score}): one sequence at a time, the full-vocabulary softmax of
+ * {@code (1+β) z⁺ − β z⁻} copied to host memory and indexed there; kept for the benchmark and as a cross-check.
+ */
+public final class CeScoring {
+    private CeScoring() {}
+
+    /**
+     * s for tokens 1..L−1 of each sequence (official layout: entry j scores token j+1).
+     *
+     * @param sequences token ids (prompt + response, no EOS, BOS included when the tokenizer has one)
+     */
+    public static List<double[]> scoreBatched(LlamaModel model, Lora positive, Lora negative, List<int[]> sequences,
+                                              ContrastiveEstimator estimator, int batchSize) {
+        List<double[]> out = new ArrayList<>(sequences.size());
+        Lora active = model.lora();
+        boolean training = model.isTraining();
+        model.setTraining(false);
+        try {
+            for (int from = 0; from < sequences.size(); from += batchSize) {
+                List<int[]> part = sequences.subList(from, Math.min(sequences.size(), from + batchSize));
+                int b = part.size(), l = part.stream().mapToInt(s -> s.length).max().orElseThrow();
+                if (l < 2) throw new IllegalArgumentException("a scored sequence needs at least 2 tokens");
+                long[] ids = new long[b * l];
+                float[] mask = new float[b * l];
+                for (int i = 0; i < b; i++) {
+                    int[] s = part.get(i);
+                    for (int j = 0; j < s.length; j++) { ids[i * l + j] = s[j]; mask[i * l + j] = 1; }
+                }
+                try (NDManager m = NDManager.newBaseManager(model.device())) {
+                    NDArray idArr = m.create(ids, new Shape(b, l));                 // (B, L) int64
+                    NDArray maskArr = m.create(mask, new Shape(b, l));              // (B, L)
+                    positive.activate();
+                    NDArray zPos = model.logits(idArr, maskArr);                    // (B, L, V)
+                    negative.activate();
+                    NDArray zNeg = model.logits(idArr, maskArr);                    // (B, L, V)
+                    NDArray s = estimator.sequenceScores(zPos, zNeg, idArr, maskArr);  // (B, L-1)
+                    float[] flat = s.toFloatArray();
+                    for (int i = 0; i < b; i++) {
+                        double[] row = new double[part.get(i).length - 1];
+                        for (int j = 0; j < row.length; j++) row[j] = flat[i * (l - 1) + j];
+                        out.add(row);
+                    }
+                }
+            }
+        } finally {
+            if (active != null) active.activate();
+            model.setTraining(training);
+        }
+        return out;
+    }
+
+    /**
+     * The official loop for one sequence: forward the positive and the negative model on it alone, softmax the full
+     * vocabulary of {@code (1+β) z⁺ − β z⁻}, copy the (L, V) probabilities to host memory, index token j+1 at row j.
+     */
+    public static double[] scoreOfficialLoop(LlamaModel model, Lora positive, Lora negative, int[] sequence, double beta) {
+        Lora active = model.lora();
+        boolean training = model.isTraining();
+        model.setTraining(false);
+        int l = sequence.length;
+        try (NDManager m = NDManager.newBaseManager(model.device())) {
+            long[] ids = new long[l];
+            for (int j = 0; j < l; j++) ids[j] = sequence[j];
+            NDArray idArr = m.create(ids, new Shape(1, l));
+            NDArray maskArr = m.ones(new Shape(1, l));
+            positive.activate();
+            NDArray zPos = model.logits(idArr, maskArr);                                  // (1, L, V)
+            negative.activate();
+            NDArray zNeg = model.logits(idArr, maskArr);                                  // (1, L, V)
+            NDArray cd = zPos.mul((float) (1 + beta)).sub(zNeg.mul((float) beta));        // (1, L, V)
+            float[] probs = cd.softmax(-1).toFloatArray();                                // (L*V) on the host
+            int v = Math.toIntExact(zPos.getShape().get(2));
+            double[] out = new double[l - 1];
+            for (int j = 0; j < l - 1; j++) out[j] = probs[j * v + sequence[j + 1]];
+            return out;
+        } finally {
+            if (active != null) active.activate();
+            model.setTraining(training);
+        }
+    }
+
+    /** prompt + response ids for CE scoring (no EOS, as the official code scores the sampled text). */
+    public static PromptResponse encode(Tokenizer tokenizer, String prompt, String response, String where) {
+        return PromptResponse.encode(tokenizer, prompt, response, false, where);
+    }
+
+    /**
+     * Scores the chosen and rejected responses of {@code pairs} (batched; 2 sequences per pair) into
+     * {@link ScoredPair} records in the official layout.
+     */
+    public static List<ScoredPair> scorePairs(LlamaModel model, Lora positive, Lora negative, Tokenizer tokenizer,
+                                              List<TrainingData.PreferencePair> pairs, ContrastiveEstimator estimator,
+                                              int batchSize, String source, int firstIndex) {
+        List<PromptResponse> enc = new ArrayList<>();
+        List<int[]> seqs = new ArrayList<>();
+        for (int i = 0; i < pairs.size(); i++) {
+            TrainingData.PreferencePair p = pairs.get(i);
+            String where = source + ":" + (firstIndex + i + 1);
+            for (String resp : new String[] {p.chosen(), p.rejected()}) {
+                PromptResponse pr = encode(tokenizer, p.prompt(), resp, where);
+                if (pr.length() < 2) throw new ctlab.CtlabException(where + ": prompt + response has fewer than 2 tokens");
+                enc.add(pr);
+                seqs.add(pr.ids());
+            }
+        }
+        List<double[]> scores = scoreBatched(model, positive, negative, seqs, estimator, batchSize);
+        List<ScoredPair> out = new ArrayList<>(pairs.size());
+        for (int i = 0; i < pairs.size(); i++) {
+            TrainingData.PreferencePair p = pairs.get(i);
+            PromptResponse c = enc.get(2 * i), r = enc.get(2 * i + 1);
+            out.add(new ScoredPair(p.problemId(), p.prompt(), p.chosen(), p.rejected(),
+                    ScoredSide.ofSequence(scores.get(2 * i), c.prompt().length, decode(tokenizer, c.response())),
+                    ScoredSide.ofSequence(scores.get(2 * i + 1), r.prompt().length, decode(tokenizer, r.response()))));
+        }
+        return out;
+    }
+
+    private static String decode(Tokenizer t, int[] ids) {
+        long[] l = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) l[i] = ids[i];
+        return t.decode(l, false);
+    }
+}

@@ -1,0 +1,129 @@
+package ctlab.run.stage;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import ctlab.CtlabException;
+import ctlab.critical.CeScoring;
+import ctlab.critical.ContrastiveEstimator;
+import ctlab.critical.OfficialCeJson;
+import ctlab.critical.ScoredPair;
+import ctlab.io.Jsonl;
+import ctlab.io.Progress;
+import ctlab.model.LlamaModel;
+import ctlab.model.Lora;
+import ctlab.run.RunConfig;
+import ctlab.run.Stage;
+import ctlab.run.StageContext;
+import ctlab.train.TrainingData;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Stage {@code score-ce}: the base model with the positive and the negative adapter (one base, two adapter sets)
+ * scores every token of the chosen and rejected responses of {@code 02-select/pairs.jsonl} with
+ * {@link ContrastiveEstimator}, batched ({@code ce.batch_size} sequences per forward). Output:
+ * {@code pairs-scored.jsonl} ({@link ScoredPair}, one line per pair, in input order) and the official JSON export
+ * {@code pairs-scored.official.json}.
+ *
+ * <p>Resumption: records are written a batch at a time in input order; a re-run keeps the complete lines already
+ * there (checking they are the same pairs) and recomputes from the start of the cut batch, so batch composition,
+ * and thus every number, is the same as in an uninterrupted run.
+ */
+public final class ScoreCeStage implements Stage {
+    public static final String OUTPUT = "pairs-scored.jsonl";
+    public static final String OFFICIAL = "pairs-scored.official.json";
+
+    @Override public String name() { return "score-ce"; }
+
+    @Override public String description() {
+        return "contrastive estimation s_t for every token of chosen and rejected responses";
+    }
+
+    @Override public List<String> configKeys() { return List.of("ce"); }
+
+    @Override public List<Input> inputs(RunConfig c) {
+        return List.of(Input.external(c.model()), Input.fromStage("select", "pairs.jsonl"),
+                Input.fromStage("train-pos", "adapter_model.safetensors"), Input.fromStage("train-pos", "adapter_config.json"),
+                Input.fromStage("train-neg", "adapter_model.safetensors"), Input.fromStage("train-neg", "adapter_config.json"));
+    }
+
+    @Override public List<String> outputs() { return List.of(OUTPUT, OFFICIAL); }
+
+    @Override public void run(StageContext ctx) {
+        RunConfig.Ce ce = ctx.config().ce();
+        Path pairsFile = ctx.input("select", "pairs.jsonl");
+        List<TrainingData.PreferencePair> pairs = TrainingData.readPairs(pairsFile);
+        Path out = ctx.file(OUTPUT);
+        int pairsPerBatch = Math.max(1, ce.batchSize() / 2);
+        int done = checkExisting(out, pairs);
+        int start = done / pairsPerBatch * pairsPerBatch;             // recompute the cut batch whole
+        if (done > 0) ctx.log("resuming after " + done + " scored pairs (from pair " + (start + 1) + ")");
+        ContrastiveEstimator estimator = new ContrastiveEstimator(ce.beta());
+        try (LlamaModel model = StageSupport.loadModel(ctx.config());
+             Lora pos = Lora.load(model, ctx.input("train-pos", Lora.CONFIG_FILE).getParent());
+             Lora neg = Lora.load(model, ctx.input("train-neg", Lora.CONFIG_FILE).getParent());
+             Jsonl.Appender appender = new Jsonl.Appender(out);
+             Progress bar = ctx.progress("pairs", pairs.size())) {
+            long tokens = 0;
+            long t0 = System.nanoTime();
+            for (int from = start; from < pairs.size(); from += pairsPerBatch) {
+                ctx.checkInterrupted();
+                int to = Math.min(pairs.size(), from + pairsPerBatch);
+                List<ScoredPair> scored = CeScoring.scorePairs(model, pos, neg, model.tokenizer(), pairs.subList(from, to),
+                        estimator, 2 * pairsPerBatch, pairsFile.toString(), from);
+                for (int i = 0; i < scored.size(); i++) {
+                    if (from + i < done) continue;                     // already on disk
+                    appender.append(scored.get(i));
+                    tokens += scored.get(i).pos().ceProb().length + scored.get(i).neg().ceProb().length + 2;
+                }
+                double s = (System.nanoTime() - t0) / 1e9;
+                bar.set(to, String.format(Locale.ROOT, "%.0f tok/s", tokens / Math.max(1e-9, s)));
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("pairs", pairs.size());
+            m.put("resumed_from", done);
+            m.put("tokens_scored", tokens);
+            m.put("seconds", seconds);
+            m.put("tokens_per_s", tokens / Math.max(1e-9, seconds));
+            ctx.metrics(m);
+        }
+        List<ScoredPair> all = read(out);
+        OfficialCeJson.write(ctx.file(OFFICIAL), all);
+        ctx.log("scored " + all.size() + " pairs; official export in " + OFFICIAL);
+    }
+
+    /** Complete records already written; each must be the pair at its position (else the file is not ours). */
+    static int checkExisting(Path out, List<TrainingData.PreferencePair> pairs) {
+        List<Jsonl.Line> lines = Jsonl.readLenient(out);
+        if (lines.size() > pairs.size())
+            throw new CtlabException(out + ": has " + lines.size() + " records but the input has " + pairs.size() + " pairs");
+        for (int i = 0; i < lines.size(); i++) {
+            ScoredPair s = parse(lines.get(i));
+            TrainingData.PreferencePair p = pairs.get(i);
+            if (!s.prompt().equals(p.prompt()) || !s.chosen().equals(p.chosen()) || !s.rejected().equals(p.rejected()))
+                throw new CtlabException(lines.get(i).where() + ": not the scores of input pair " + (i + 1)
+                        + "; delete the stage folder (--force score-ce)");
+        }
+        return lines.size();
+    }
+
+    /** Reads pairs-scored.jsonl (strict). */
+    public static List<ScoredPair> read(Path file) {
+        List<ScoredPair> out = new ArrayList<>();
+        for (Jsonl.Line l : Jsonl.read(file)) out.add(parse(l));
+        return out;
+    }
+
+    private static ScoredPair parse(Jsonl.Line l) {
+        try {
+            return Jsonl.MAPPER.treeToValue(l.json(), ScoredPair.class);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new CtlabException(l.where() + ": not a scored pair (" + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+    }
+}

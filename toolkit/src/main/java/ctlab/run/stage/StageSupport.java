@@ -1,0 +1,63 @@
+package ctlab.run.stage;
+
+import ai.djl.Device;
+import ctlab.CtlabException;
+import ctlab.io.Jsonl;
+import ctlab.model.Devices;
+import ctlab.model.LlamaModel;
+import ctlab.model.Lora;
+import ctlab.run.Provenance;
+import ctlab.run.RunConfig;
+import ctlab.run.StageContext;
+import ctlab.train.Schedule;
+import ctlab.train.TrainConfig;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** What the model stages share: device, model loading, config translation, provenance. */
+final class StageSupport {
+    private StageSupport() {}
+
+    static Device device(RunConfig c) { return Devices.resolve(c.device(), "config key 'device'"); }
+
+    /** The base model with its tokenizer; a folder without tokenizer.json is an error naming it. */
+    static LlamaModel loadModel(RunConfig c) {
+        Path dir = Path.of(c.model());
+        if (!Files.isDirectory(dir)) throw new CtlabException("config key 'model': " + dir + " is not a model folder");
+        LlamaModel m = LlamaModel.load(dir, device(c));
+        if (m.tokenizer() == null) {
+            m.close();
+            throw new CtlabException(dir + ": no tokenizer.json; the training stages tokenize prompts and responses");
+        }
+        return m;
+    }
+
+    static Lora.Config lora(RunConfig.Lora l) { return new Lora.Config(l.r(), l.alpha(), l.dropout(), l.targets()); }
+
+    /**
+     * The Trainer config of a stage: checkpoints about every 5% of the run (LoRA checkpoints are small), so a kill
+     * loses little; the two newest are kept.
+     */
+    static TrainConfig trainConfig(double lr, int warmupSteps, double warmupRatio, String schedule, double weightDecay,
+                                   double maxGradNorm, int gradAccum, int epochs, long seed, int microBatches) {
+        int total = epochs * ((microBatches + gradAccum - 1) / gradAccum);
+        return TrainConfig.builder().lr(lr).warmupSteps(warmupSteps).warmupRatio(warmupRatio)
+                .schedule(Schedule.Kind.parse(schedule)).weightDecay(weightDecay).maxGradNorm(maxGradNorm)
+                .gradAccum(gradAccum).epochs(epochs).seed(seed).shuffle(true)
+                .checkpointEvery(Math.max(1, Math.min(100, total / 20))).keepCheckpoints(2).logEvery(1).build();
+    }
+
+    /** Metadata stored in the adapter's safetensors header (string values, as safetensors requires). */
+    static Map<String, String> provenance(StageContext ctx, Map<String, Object> extra) {
+        Map<String, String> p = new TreeMap<>();
+        p.put("ctlab.stage", ctx.stage().name());
+        p.put("ctlab.run_seed", Long.toString(ctx.config().seed()));
+        p.put("ctlab.model", ctx.config().model());
+        p.put("ctlab.versions", Jsonl.toLine(Provenance.versions()));
+        extra.forEach((k, v) -> p.put("ctlab." + k, v instanceof String s ? s : Jsonl.toLine(v)));
+        return p;
+    }
+}

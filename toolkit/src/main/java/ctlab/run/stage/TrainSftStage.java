@@ -1,0 +1,77 @@
+package ctlab.run.stage;
+
+import ctlab.model.LlamaModel;
+import ctlab.run.RunConfig;
+import ctlab.run.Stage;
+import ctlab.run.StageContext;
+import ctlab.train.PromptResponse;
+import ctlab.train.SftTraining;
+import ctlab.train.TrainConfig;
+import ctlab.train.TrainingData;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Stages {@code train-pos} and {@code train-neg}: LoRA SFT of the positive model on {@code 02-select/sft-pos.jsonl}
+ * or the negative model on {@code sft-neg.jsonl} ({@link SftTraining}). Output: the PEFT adapter
+ * ({@code adapter_config.json}, {@code adapter_model.safetensors}), {@code metrics.jsonl} (one record per optimizer
+ * step) and {@code checkpoints/}; a re-run continues from the newest checkpoint.
+ */
+public final class TrainSftStage implements Stage {
+    private final boolean positive;
+
+    private TrainSftStage(boolean positive) { this.positive = positive; }
+
+    public static TrainSftStage positive() { return new TrainSftStage(true); }
+
+    public static TrainSftStage negative() { return new TrainSftStage(false); }
+
+    private String dataFile() { return positive ? "sft-pos.jsonl" : "sft-neg.jsonl"; }
+
+    @Override public String name() { return positive ? "train-pos" : "train-neg"; }
+
+    @Override public String description() {
+        return positive ? "LoRA SFT of the positive model on correct samples" : "LoRA SFT of the negative model on incorrect samples";
+    }
+
+    @Override public List<String> configKeys() { return List.of("seed", "sft"); }
+
+    @Override public List<Input> inputs(RunConfig c) {
+        return List.of(Input.external(c.model()), Input.fromStage("select", dataFile()));
+    }
+
+    @Override public List<String> outputs() {
+        return List.of("adapter_config.json", "adapter_model.safetensors", "metrics.jsonl");
+    }
+
+    @Override public void run(StageContext ctx) {
+        RunConfig.Sft sft = ctx.config().sft();
+        Path data = ctx.input("select", dataFile());
+        List<TrainingData.SftExample> examples = TrainingData.readSft(data);
+        try (LlamaModel model = StageSupport.loadModel(ctx.config())) {
+            List<PromptResponse> encoded = SftTraining.encode(model.tokenizer(), examples, sft.maxLength(), data.toString());
+            int microBatches = (encoded.size() + sft.batchSize() - 1) / sft.batchSize();
+            TrainConfig tc = StageSupport.trainConfig(sft.lr(), sft.warmupSteps(), 0, sft.schedule(), sft.weightDecay(),
+                    sft.maxGradNorm(), sft.gradAccumulation(), sft.epochs(), ctx.seed("trainer"), microBatches);
+            SftTraining.Config config = new SftTraining.Config(StageSupport.lora(sft.lora()), tc, sft.batchSize(),
+                    sft.maxLength(), ctx.seed("lora"));
+            ctx.log((ctx.resumed() ? "resuming: " : "") + examples.size() + " examples from " + data.getFileName() + ", "
+                    + microBatches + " micro-batches of " + sft.batchSize() + ", " + tc.gradAccum() + " per step, "
+                    + tc.epochs() + " epoch(s)");
+            Map<String, Object> prov = new LinkedHashMap<>();
+            prov.put("train_config", tc.toJson());
+            prov.put("lora", sft.lora());
+            prov.put("data", data.getFileName().toString());
+            prov.put("examples", examples.size());
+            SftTraining.Trained t = SftTraining.train(model, encoded, config, ctx.dir(),
+                    StageSupport.provenance(ctx, prov));
+            ctx.log("trained " + t.result().step() + "/" + t.result().totalSteps() + " steps"
+                    + (t.result().resumedFrom() > 0 ? " (resumed from checkpoint at step " + t.result().resumedFrom() + ")" : "")
+                    + ", last loss " + t.result().lastLoss());
+            ctx.checkInterrupted();
+        }
+    }
+}
