@@ -27,11 +27,11 @@ public final class OrganismCommand implements Runnable {
         int minSteps;
         @Option(names = "--max-steps", defaultValue = "4", description = "Most steps (default ${DEFAULT-VALUE}).")
         int maxSteps;
-        @Option(names = "--max-start", defaultValue = "20", description = "Largest starting number (default ${DEFAULT-VALUE}).")
+        @Option(names = "--max-start", defaultValue = "18", description = "Largest starting number (default ${DEFAULT-VALUE}).")
         int maxStart;
         @Option(names = "--max-operand", defaultValue = "9", description = "Largest step operand (default ${DEFAULT-VALUE}).")
         int maxOperand;
-        @Option(names = "--max-value", defaultValue = "99", description = "Largest intermediate value (default ${DEFAULT-VALUE}).")
+        @Option(names = "--max-value", defaultValue = "75", description = "Largest intermediate value (default ${DEFAULT-VALUE}).")
         int maxValue;
         @Option(names = "--distractor-rate", defaultValue = "0.25",
                 description = "Chance of an irrelevant sentence after each sentence (default ${DEFAULT-VALUE}).")
@@ -76,6 +76,8 @@ public final class OrganismCommand implements Runnable {
         @Option(names = "--layers", description = "Decoder layers.") Integer layers;
         @Option(names = "--seed", description = "Init/data-order/sampling seed.") Long seed;
         @Option(names = "--ci", description = "The CI-sized recipe (tiny, seconds).") boolean ci;
+        @picocli.CommandLine.ArgGroup(exclusive = false, heading = "Difficulty (default: the recipe's)%n")
+        DifficultyOptions difficulty;
         @Option(names = "--no-eval", description = "Stop after saving the model.") boolean noEval;
 
         @Override public void run() {
@@ -83,7 +85,8 @@ public final class OrganismCommand implements Runnable {
             int nSteps = steps != null ? steps : c.steps();
             int nWarmup = warmup != null ? warmup : Math.min(c.warmupSteps(), nSteps / 10);
             c = new PretrainConfig(hidden != null ? hidden : c.hidden(), layers != null ? layers : c.layers(),
-                    c.heads(), c.kvHeads(), c.intermediate(), c.difficulty(), c.dataSeed(), c.trainProblems(),
+                    c.heads(), c.kvHeads(), c.intermediate(),
+                    difficulty != null ? difficulty.toDifficulty() : c.difficulty(), c.dataSeed(), c.trainProblems(),
                     c.testProblems(), nSteps, batchSize != null ? batchSize : c.batchSize(),
                     lr != null ? lr : c.lr(), nWarmup, c.weightDecay(), seed != null ? seed : c.seed(),
                     c.sampleProblems(), c.samples(), c.temperature());

@@ -55,7 +55,7 @@ public record PretrainConfig(int hidden, int layers, int heads, int kvHeads, int
     /** The committed base model's recipe (models/organism-base). */
     public static PretrainConfig standard() {
         return new PretrainConfig(128, 4, 4, 2, 352, Difficulty.standard(), 1, 40_000, 500,
-                800, 32, 3e-3, 40, 0.1, 1, 200, 8, 1.0);
+                1000, 32, 3e-3, 50, 0.1, 1, 200, 8, 1.0);
     }
 
     /** A CI-sized run: tiny model, a few dozen steps, seconds on two cores. */
