@@ -7,8 +7,6 @@ import ctlab.task.Grade;
 import ctlab.task.Grader;
 import ctlab.task.Problem;
 import ctlab.task.Task;
-import org.apache.commons.math3.stat.interval.ConfidenceInterval;
-import org.apache.commons.math3.stat.interval.WilsonScoreInterval;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,12 +21,12 @@ public final class OrganismEval {
 
     public record Response(String problemId, String text, String extracted, boolean correct) {}
 
-    /** Accuracy with a 95% Wilson score interval. */
+    /** Accuracy with a 95% Wilson score interval (computed by {@link ctlab.stats.Accuracy}). */
     public record Accuracy(int n, int correct, double accuracy, double lower, double upper) {
         public static Accuracy of(int n, int correct) {
             if (n == 0) return new Accuracy(0, 0, Double.NaN, Double.NaN, Double.NaN);
-            ConfidenceInterval ci = new WilsonScoreInterval().createInterval(n, correct, 0.95);
-            return new Accuracy(n, correct, correct / (double) n, ci.getLowerBound(), ci.getUpperBound());
+            ctlab.stats.Accuracy a = ctlab.stats.Accuracy.of(correct, n);
+            return new Accuracy(n, correct, a.estimate(), a.lower(), a.upper());
         }
 
         @Override public String toString() {

@@ -68,6 +68,6 @@ public record PretrainConfig(int hidden, int layers, int heads, int kvHeads, int
     public LlamaConfig llamaConfig(int vocabSize, int bosId, int eosId) {
         return new LlamaConfig(LlamaConfig.Architecture.LLAMA, hidden, intermediate, layers, heads, kvHeads,
                 hidden / heads, 1e-5, 10_000.0, null, vocabSize, 512, true, false, false,
-                List.of(bosId), List.of(eosId), "float32", 0);
+                List.of(bosId), List.of(eosId), "float32", 0);   // 0: no sliding window
     }
 }
