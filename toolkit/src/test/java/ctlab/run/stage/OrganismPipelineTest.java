@@ -84,7 +84,7 @@ class OrganismPipelineTest {
         JsonNode eval = Jsonl.MAPPER.readTree(Files.readString(run.resolve("08-eval/summary.json")));
         assertEquals(List.of("base", "dpo", "cdpo"), eval.get("methods").findValuesAsText("method"));
         double base = eval.get("methods").get(0).get("accuracy").asDouble();
-        // organism-base: 36.6% greedy on the 500 test problems (models/organism-base/README.md)
+        // organism-base: about 40-50% greedy on the 500 test problems (models/organism-base/README.md)
         assertTrue(base > 0.15 && base < 0.6, "base greedy accuracy on 100 test problems: " + base);
         for (JsonNode m : eval.get("methods")) assertEquals(100, m.get("total").asInt());
         assertEquals(3, eval.get("comparisons").size());
