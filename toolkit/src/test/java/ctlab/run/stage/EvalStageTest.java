@@ -22,6 +22,10 @@ import static org.junit.jupiter.api.Assertions.*;
 class EvalStageTest {
     @TempDir Path tmp;
 
+    @org.junit.jupiter.api.BeforeAll static void oneThread() { OrganismFixture.oneThread(); }
+
+    @org.junit.jupiter.api.AfterAll static void restoreThreads() { OrganismFixture.restoreThreads(); }
+
     static final String EVAL = "train: {losses: [dpo, cdpo]}\n"
             + "eval: {problems: 10, max_new_tokens: 48, batch_size: 4, pass_k: 2, pass_samples: 3}\n"
             + "sample: {few_shot: false}\n";

@@ -17,6 +17,7 @@ import java.util.List;
  */
 public final class OrganismFixture {
     private static Path base;
+    private static int savedThreads = -1;
 
     private OrganismFixture() {}
 
@@ -34,10 +35,25 @@ public final class OrganismFixture {
         return base;
     }
 
+    /**
+     * Pins PyTorch to one intra-op thread for a test class that compares bytes across runs: with 2 threads on this
+     * shared machine under heavy load, same-seed runs were seen to part by an ulp (see TrainerTest), which can
+     * flip a sampled token. Call from {@code @BeforeAll}; {@link #restoreThreads()} from {@code @AfterAll}.
+     */
+    public static synchronized void oneThread() {
+        ai.djl.engine.Engine.getInstance();
+        savedThreads = ai.djl.pytorch.jni.JniUtils.getNumThreads();
+        ai.djl.pytorch.jni.JniUtils.setNumThreads(1);
+    }
+
+    public static synchronized void restoreThreads() {
+        if (savedThreads > 0) ai.djl.pytorch.jni.JniUtils.setNumThreads(savedThreads);
+    }
+
     /** A run config on the fixture: {@code extra} YAML (top-level sections) is appended to the basics. */
     public static String yaml(String extra) {
         Path b = base();
-        return "name: t\nseed: 3\nthreads: 2\ntask: organism\n"
+        return "name: t\nseed: 3\nthreads: 1\ntask: organism\n"
                 + "data: {train: " + b.resolve("data/train.jsonl") + ", test: " + b.resolve("data/test.jsonl") + "}\n"
                 + "model: " + b.resolve("model") + "\n" + extra;
     }

@@ -34,6 +34,10 @@ import static org.junit.jupiter.api.Assertions.*;
 class RolloutStageTest {
     @TempDir Path tmp;
 
+    @org.junit.jupiter.api.BeforeAll static void oneThread() { OrganismFixture.oneThread(); }
+
+    @org.junit.jupiter.api.AfterAll static void restoreThreads() { OrganismFixture.restoreThreads(); }
+
     static final String CFG = "sample: {temperature: 1.0, few_shot: false}\n"
             + "rollout: {trajectories: 2, k: 4, positions: 'first:5', max_new_tokens: 40, batch_size: 16, official_reset_above: 1}\n";
 

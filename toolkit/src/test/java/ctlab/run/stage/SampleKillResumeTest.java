@@ -54,7 +54,11 @@ class SampleKillResumeTest {
         List<String> expected = OrganismTask.INSTANCE.load(Path.of(OrganismFixture.base().resolve("data/train.jsonl").toString()))
                 .subList(0, PROBLEMS).stream().map(ctlab.task.Problem::id).toList();
         assertEquals(expected, ids, "every problem exactly once, in order");
-        assertEquals(Files.readString(cleanFile), Files.readString(samples), "same sampled text as the uninterrupted run");
+        List<String> want = Files.readAllLines(cleanFile), got = Files.readAllLines(samples);
+        for (int i = 0; i < want.size(); i++) {
+            assertEquals(want.get(i), got.get(i), "line " + (i + 1) + " (" + afterKill + " lines were on disk at the kill): "
+                    + "same sampled text as the uninterrupted run");
+        }
         assertTrue(Files.readString(tmp.resolve("cut/01-sample/log.txt")).contains("resuming"));
     }
 }

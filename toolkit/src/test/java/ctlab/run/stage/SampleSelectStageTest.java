@@ -24,6 +24,10 @@ class SampleSelectStageTest {
 
     @TempDir Path tmp;
 
+    @org.junit.jupiter.api.BeforeAll static void oneThread() { OrganismFixture.oneThread(); }
+
+    @org.junit.jupiter.api.AfterAll static void restoreThreads() { OrganismFixture.restoreThreads(); }
+
     static List<Pipeline.Outcome> run(RunConfig c, Path dir, String... only) {
         return Pipeline.cdpo().run(c, dir, new Pipeline.Options(Set.of(only), Set.of(), null));
     }
