@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 GradeCommand.class,
                 DataCommand.class,
                 OrganismCommand.class,
+                DemoCommand.class,
         })
 public final class Main implements Runnable {
     @Override public void run() { CommandLine.usage(this, System.out); }

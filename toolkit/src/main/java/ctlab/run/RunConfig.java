@@ -218,9 +218,12 @@ public record RunConfig(
         public int gradAccumulation() { return effectiveBatch / batchSize; }
     }
 
-    /** Evaluation: greedy accuracy on {@code split}; pass@k from {@code pass_samples} samples when pass_k > 0. */
+    /**
+     * Evaluation: greedy accuracy on {@code split}; pass@k from {@code pass_samples} samples when pass_k > 0;
+     * {@code sft_models} also evaluates the positive and negative SFT adapters.
+     */
     public record Eval(String split, int problems, int maxNewTokens, int passK, int passSamples,
-                       double passTemperature, int batchSize) {
+                       double passTemperature, int batchSize, boolean sftModels) {
         public Eval {
             Check.oneOf("split", split, List.of("test", "validation", "train"));
             Check.atLeast("problems", problems, 0);

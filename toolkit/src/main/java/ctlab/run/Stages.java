@@ -14,14 +14,14 @@ public final class Stages {
 
     public static List<Stage> cdpo() {
         return List.of(
-                new Planned("sample", "sample n responses per training problem (batched, seeded, stop strings)"),
-                new Planned("select", "grade samples, select SFT-positive/negative data and DPO pairs by answer frequency"),
+                new ctlab.run.stage.SampleStage(),
+                new ctlab.run.stage.SelectStage(),
                 ctlab.run.stage.TrainSftStage.positive(),
                 ctlab.run.stage.TrainSftStage.negative(),
                 new ctlab.run.stage.ScoreCeStage(),
-                new Planned("rollout", "rollout probing of incorrect trajectories: ground-truth critical tokens"),
+                new ctlab.run.stage.RolloutStage(),
                 new ctlab.run.stage.TrainPolicyStage(),
-                new Planned("eval", "greedy accuracy (and pass@k) of the base and trained policies on the test split"));
+                new ctlab.run.stage.EvalStage());
     }
 
     /** Whether {@code stage} has a real implementation. */

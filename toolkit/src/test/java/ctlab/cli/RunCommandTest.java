@@ -37,7 +37,7 @@ class RunCommandTest {
         assertTrue(lines[0].startsWith("01-sample"), lines[0]);
         assertTrue(lines[4].startsWith("05-score-ce"), lines[4]);
         assertTrue(lines[7].startsWith("08-eval"), lines[7]);
-        assertTrue(lines[0].endsWith("[not implemented yet]"), lines[0]);
+        assertFalse(out.toString().contains("[not implemented yet]"), "every cdpo stage is real now: " + out);
     }
 
     @Test void runsAPipelineWithOverridesAndPrintsASummary() throws Exception {
@@ -76,7 +76,7 @@ class RunCommandTest {
     }
 
     @Test void stageSubcommandsAreOneRegistrationPerStage() throws Exception {
-        CommandLine cl = Main.commandLine();
+        CommandLine cl = new CommandLine(new Main());           // without the real stages' subcommands
         StageCommand.addAll(cl, new FakeStages().get());
         assertEquals(0, exec(cl, "sample", "--help"));
         assertTrue(out.toString().contains("fake sampling: one record per problem"), out.toString());

@@ -195,8 +195,10 @@ class PipelineTest {
         assertEquals(List.of("sample", "select", "train-pos", "train-neg", "score-ce", "rollout", "train", "eval"),
                 cdpo.stages().stream().map(Stage::name).toList());
         assertEquals("05-score-ce", cdpo.folderName("score-ce"));
+        assertTrue(cdpo.stages().stream().allMatch(Stages::implemented), "every cdpo stage is real");
+        Pipeline planned = new Pipeline(List.of(new Stages.Planned("sample", "not here yet")));
         CtlabException e = assertThrows(CtlabException.class,
-                () -> cdpo.run(config(), tmp.resolve("r"), Pipeline.Options.defaults()));
+                () -> planned.run(config(), tmp.resolve("r"), Pipeline.Options.defaults()));
         assertTrue(e.getMessage().contains("stage sample is not implemented in this build yet"), e.getMessage());
         assertFalse(Files.exists(tmp.resolve("r/01-sample")));
     }

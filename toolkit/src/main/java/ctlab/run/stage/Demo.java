@@ -1,0 +1,115 @@
+package ctlab.run.stage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import ctlab.CtlabException;
+import ctlab.io.Jsonl;
+import ctlab.run.RunConfig;
+import ctlab.task.organism.OrganismData;
+import ctlab.task.organism.PretrainConfig;
+import ctlab.task.organism.ProblemGenerator;
+import ctlab.task.organism.Split;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The pieces of {@code ctlab demo} a notebook can call too: the organism's data splits regenerated from a model
+ * folder's recipe, and the plain-text results table of a finished run.
+ */
+public final class Demo {
+    private Demo() {}
+
+    /**
+     * Writes {@code train.jsonl} ({@code train} problems), {@code validation.jsonl} and {@code test.jsonl} ({@code test}
+     * problems) into {@code dataDir}, generated with the data seed and difficulty in the model's
+     * {@code pretrain_config.json}, so the test split is the one the model's recorded accuracy was measured on.
+     */
+    public static Path organismData(Path modelDir, Path dataDir, int train, int test) {
+        Path recipe = modelDir.resolve("pretrain_config.json");
+        if (!Files.isRegularFile(recipe)) {
+            throw new CtlabException(recipe + ": missing; the demo regenerates the organism's splits from the model's recipe");
+        }
+        PretrainConfig pc;
+        try {
+            pc = Jsonl.MAPPER.readValue(Jsonl.readUtf8(recipe), PretrainConfig.class);
+        } catch (IOException e) {
+            throw new CtlabException(recipe + ": not a pretrain config (" + e.getMessage() + ")", e);
+        }
+        if (Files.isRegularFile(dataDir.resolve(OrganismData.MANIFEST))) return dataDir;   // written by an earlier attempt
+        Map<Split, Integer> counts = new EnumMap<>(Split.class);
+        counts.put(Split.TRAIN, train);
+        counts.put(Split.VALIDATION, 0);
+        counts.put(Split.TEST, test);
+        OrganismData.write(dataDir, new ProblemGenerator(pc.difficulty(), pc.dataSeed()), counts);
+        return dataDir;
+    }
+
+    /** The results of a run as a text table: data, rollout, and accuracy per method with paired tests. */
+    public static String resultsTable(Path runDir, RunConfig c) {
+        StringBuilder sb = new StringBuilder();
+        JsonNode select = lastMetrics(runDir.resolve("02-select/metrics.jsonl"));
+        if (select != null) {
+            sb.append(String.format(Locale.ROOT, "data: %d problems x %d samples, sample accuracy %.1f%%; %d SFT-positive, "
+                            + "%d SFT-negative, %d DPO pairs%n", select.path("problems").asInt(), c.sample().n(),
+                    100 * select.path("sample_accuracy").asDouble(), select.path("sft_pos").asInt(),
+                    select.path("sft_neg").asInt(), select.path("pairs").asInt()));
+        }
+        JsonNode rollout = readJson(runDir.resolve("06-rollout/" + RolloutStage.SUMMARY));
+        if (rollout != null) {
+            JsonNode a = rollout.path("agreement").path("paper").path("critical");
+            sb.append(String.format(Locale.ROOT, "rollout: %d incorrect trajectories, a critical token found in %d; "
+                            + "lowest CE score is the critical token: exact %s, within one %s; AUROC (drop labels) %s; "
+                            + "%d tokens generated in %.0f s%n", rollout.path("trajectories").asInt(),
+                    rollout.path("with_critical").asInt(), pct(a.path("exact_rate")), pct(a.path("within_one_rate")),
+                    num(rollout.path("agreement").path("paper").path("drop").path("pooled_auroc")),
+                    rollout.path("tokens_generated").asLong(), rollout.path("seconds").asDouble()));
+        }
+        JsonNode eval = readJson(runDir.resolve("08-eval/" + EvalStage.SUMMARY));
+        if (eval == null) return sb.append("no eval summary yet (08-eval/summary.json)\n").toString();
+        sb.append(String.format(Locale.ROOT, "%ngreedy accuracy on %d %s problems (95%% Wilson interval; paired: "
+                + "difference in points, 95%% bootstrap CI, exact McNemar p)%n", eval.path("problems").asInt(),
+                eval.path("split").asText()));
+        sb.append(String.format(Locale.ROOT, "%-14s %8s %16s   %-34s %-34s%n", "method", "accuracy", "95% interval",
+                "vs base", "vs dpo"));
+        for (JsonNode m : eval.path("methods")) {
+            String name = m.path("method").asText();
+            sb.append(String.format(Locale.ROOT, "%-14s %7.1f%% %16s   %-34s %-34s%n", name, 100 * m.path("accuracy").asDouble(),
+                    String.format(Locale.ROOT, "[%.1f, %.1f]", 100 * m.path("wilson_lower").asDouble(),
+                            100 * m.path("wilson_upper").asDouble()),
+                    comparison(eval, EvalStage.BASE, name), comparison(eval, EvalStage.DPO, name)));
+        }
+        return sb.toString();
+    }
+
+    private static String comparison(JsonNode eval, String a, String b) {
+        for (JsonNode c : eval.path("comparisons")) {
+            if (c.path("a").asText().equals(a) && c.path("b").asText().equals(b)) {
+                return String.format(Locale.ROOT, "%+.1f [%+.1f, %+.1f] p=%.3g", 100 * c.path("difference").asDouble(),
+                        100 * c.path("ci_lower").asDouble(), 100 * c.path("ci_upper").asDouble(), c.path("mcnemar_p").asDouble());
+            }
+        }
+        return "";
+    }
+
+    private static String pct(JsonNode v) { return v.isNumber() ? String.format(Locale.ROOT, "%.0f%%", 100 * v.asDouble()) : "n/a"; }
+
+    private static String num(JsonNode v) { return v.isNumber() ? String.format(Locale.ROOT, "%.2f", v.asDouble()) : "n/a"; }
+
+    private static JsonNode readJson(Path file) {
+        if (!Files.isRegularFile(file)) return null;
+        try {
+            return Jsonl.MAPPER.readTree(Jsonl.readUtf8(file));
+        } catch (IOException e) {
+            throw new CtlabException(file + ": not JSON (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static JsonNode lastMetrics(Path file) {
+        var lines = Jsonl.readLenient(file);
+        return lines.isEmpty() ? null : lines.get(lines.size() - 1).json();
+    }
+}

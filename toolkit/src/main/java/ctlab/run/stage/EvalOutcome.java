@@ -1,0 +1,49 @@
+package ctlab.run.stage;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import ctlab.CtlabException;
+import ctlab.io.Jsonl;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One line of {@code 08-eval/eval-<method>.jsonl}: a policy's greedy answer to one test problem, graded; and when
+ * pass@k is configured, how many of {@code pass_n} temperature samples were correct ({@code pass_n} 0 otherwise).
+ */
+@JsonPropertyOrder({"problem_id", "method", "correct", "extracted", "reference", "response", "num_tokens",
+        "finish_reason", "pass_n", "pass_correct"})
+public record EvalOutcome(@JsonProperty("problem_id") String problemId,
+                          @JsonProperty("method") String method,
+                          @JsonProperty("correct") boolean correct,
+                          @JsonProperty("extracted") String extracted,
+                          @JsonProperty("reference") String reference,
+                          @JsonProperty("response") String response,
+                          @JsonProperty("num_tokens") int numTokens,
+                          @JsonProperty("finish_reason") String finishReason,
+                          @JsonProperty("pass_n") int passN,
+                          @JsonProperty("pass_correct") int passCorrect) {
+    public EvalOutcome {
+        Objects.requireNonNull(problemId, "problem_id");
+        Objects.requireNonNull(method, "method");
+        Objects.requireNonNull(response, "response");
+        if (passCorrect < 0 || passCorrect > passN) throw new IllegalArgumentException("pass_correct " + passCorrect + " not in [0, " + passN + "]");
+    }
+
+    /** Reads an eval file strictly; errors name file and line. */
+    public static List<EvalOutcome> read(Path file) {
+        List<EvalOutcome> out = new ArrayList<>();
+        for (Jsonl.Line line : Jsonl.read(file)) {
+            try {
+                out.add(Jsonl.MAPPER.treeToValue(line.json(), EvalOutcome.class));
+            } catch (JsonProcessingException | RuntimeException e) {
+                throw new CtlabException(line.where() + ": not an eval record (" + ProblemSamples.rootMessage(e) + ")");
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,216 @@
+package ctlab.run.stage;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import ctlab.CtlabException;
+import ctlab.critical.Agreement;
+import ctlab.critical.RolloutProbe;
+import ctlab.critical.ScoredPair;
+import ctlab.io.AtomicFiles;
+import ctlab.io.Jsonl;
+import ctlab.io.Progress;
+import ctlab.model.LlamaModel;
+import ctlab.run.ResumableJsonl;
+import ctlab.run.RunConfig;
+import ctlab.run.Stage;
+import ctlab.run.StageContext;
+import ctlab.sample.Sampler;
+import ctlab.sample.SamplingParams;
+import ctlab.task.Grader;
+import ctlab.task.Task;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Stage {@code rollout}: ground-truth critical tokens of incorrect trajectories by {@link RolloutProbe}, and how
+ * well the contrastive-estimation scores find them.
+ *
+ * <p>The trajectories are the rejected responses of the first {@code rollout.trajectories} scored pairs
+ * ({@code 05-score-ce/pairs-scored.jsonl}, 0 = all): exactly the token sequences the CE scores cover (prompt and
+ * response tokenized apart and concatenated), so every probed position has its s_t; a count mismatch is an error.
+ * Reading them from the scored pairs rather than {@code pairs.jsonl} is what lets this stage report the agreement
+ * (the issue puts it among the rollout's outputs); the price is that rollout runs after score-ce.
+ *
+ * <p>Continuations sample like the sample stage ({@code sample.temperature/top_p/top_k}, the task's stop strings)
+ * with {@code rollout.max_new_tokens}. Each is graded as the complete response, prefix text + continuation
+ * (the official code grades the continuation alone, which misses an answer already written in the prefix).
+ * A prompt-only baseline (k samples) is probed too, so a drop at position 0 can count as critical.
+ *
+ * <p>Outputs: {@code rollout.jsonl} ({@link RolloutProbe.Result} per trajectory, resumable; {@code seconds} is wall
+ * time, so only that field differs between runs) and {@code summary.json}: trajectories with a critical token under
+ * both rules, mean pass@1..k with and without it (paper Fig. 1/2), cost in generated tokens and seconds, and
+ * {@link Agreement} summaries (critical-token and drop labels) for both rules.
+ */
+public final class RolloutStage implements Stage {
+    public static final String ROLLOUT = "rollout.jsonl", SUMMARY = "summary.json";
+    static final String SCORED = "pairs-scored.jsonl";
+
+    @Override public String name() { return "rollout"; }
+
+    @Override public String description() {
+        return "rollout probing of incorrect trajectories: ground-truth critical tokens, agreement with CE";
+    }
+
+    @Override public List<String> configKeys() {
+        return List.of("seed", "task", "sample.temperature", "sample.top_p", "sample.top_k", "sample.stop", "rollout");
+    }
+
+    @Override public List<Input> inputs(RunConfig c) {
+        return List.of(Input.external(c.model()), Input.fromStage("select", SelectStage.PAIRS),
+                Input.fromStage("score-ce", SCORED));
+    }
+
+    @Override public List<String> outputs() { return List.of(ROLLOUT, SUMMARY); }
+
+    /** A trajectory to probe with the CE scores of its response tokens. */
+    public record Probed(RolloutProbe.Trajectory trajectory, double[] ceScores) {}
+
+    /**
+     * The rejected sides of {@code scored} as trajectories (id {@code <problem_id>/<i>} for the i-th pair of a
+     * problem), the reference answers taken from {@code pairs}.
+     */
+    public static List<Probed> trajectories(List<ScoredPair> scored, List<PreferencePair> pairs, Sampler sampler, int limit) {
+        Map<String, String> reference = new HashMap<>();
+        for (PreferencePair p : pairs) reference.put(p.problemId(), p.reference());
+        Map<String, Integer> seen = new HashMap<>();
+        List<Probed> out = new ArrayList<>();
+        for (int i = 0; i < scored.size() && (limit == 0 || out.size() < limit); i++) {
+            ScoredPair sp = scored.get(i);
+            String pid = sp.problemId() != null ? sp.problemId() : "pair" + i;
+            String ref = reference.get(pid);
+            if (ref == null) throw new CtlabException(SCORED + " record " + (i + 1) + ": problem " + pid + " is not in " + SelectStage.PAIRS);
+            int n = seen.merge(pid, 1, Integer::sum) - 1;
+            RolloutProbe.Trajectory t = RolloutProbe.Trajectory.fromText(pid + "/" + n, sampler.tokenizer(), sp.prompt(),
+                    sp.rejected(), ref);
+            double[] s = sp.neg().alignedResponseScores(t.responseIds().length, SCORED + " record " + (i + 1) + " (rejected)");
+            out.add(new Probed(t, s));
+        }
+        return out;
+    }
+
+    /** The probe settings of a config for a trajectory of {@code responseTokens} tokens. */
+    public static RolloutProbe.Config probeConfig(RunConfig.Rollout r, SamplingParams sampling, int responseTokens) {
+        String pos = r.positions();
+        int stride = pos.startsWith("stride:") ? Integer.parseInt(pos.substring(7)) : 1;
+        int[] positions = null;
+        if (pos.startsWith("first:")) {
+            int n = Math.min(Integer.parseInt(pos.substring(6)), responseTokens);
+            positions = new int[n];
+            for (int i = 0; i < n; i++) positions[i] = i;
+        }
+        double reset = (double) r.officialResetAbove() / r.k();
+        if (reset >= 1) {
+            throw new CtlabException("rollout.official_reset_above: must be < rollout.k (" + r.k() + "), got " + r.officialResetAbove());
+        }
+        return new RolloutProbe.Config(r.k(), sampling, stride, positions, true, reset, false);
+    }
+
+    /** Continuation sampling: the sample stage's knobs, rollout's token budget, a stage-derived seed. */
+    public static SamplingParams sampling(RunConfig c, Task task, long seed) {
+        List<String> stop = c.sample().stop() != null ? c.sample().stop() : task.stopStrings();
+        return new SamplingParams(c.rollout().k(), c.sample().temperature(), c.sample().topP(), c.sample().topK(),
+                c.rollout().maxNewTokens(), stop, seed);
+    }
+
+    @Override public void run(StageContext ctx) {
+        RunConfig c = ctx.config();
+        Task task = TaskData.task(c.task());
+        List<ScoredPair> scored = readScored(ctx.input("score-ce", SCORED));
+        List<PreferencePair> pairs = PreferencePair.read(ctx.input("select", SelectStage.PAIRS));
+        SamplingParams sampling = sampling(c, task, ctx.seed("rollout"));
+        List<RolloutProbe.Result> results = new ArrayList<>();
+        List<double[]> scores = new ArrayList<>();
+        try (LlamaModel model = StageSupport.loadModel(c);
+             ResumableJsonl out = ctx.resumable(ROLLOUT, "trajectory_id")) {
+            Sampler sampler = new Sampler(model).maxBatchRows(c.rollout().batchSize());
+            List<Probed> todo = trajectories(scored, pairs, sampler, c.rollout().trajectories());
+            ctx.log(String.format(Locale.ROOT, "%d trajectories, k=%d, positions %s, %d already done", todo.size(),
+                    c.rollout().k(), c.rollout().positions(), out.resumedCount()));
+            long t0 = System.nanoTime();
+            try (Progress bar = ctx.progress("trajectories", todo.size() - out.resumedCount())) {
+                int done = 0;
+                for (Probed p : todo) {
+                    ctx.checkInterrupted();
+                    if (out.has(p.trajectory().id())) continue;
+                    RolloutProbe probe = new RolloutProbe(sampler,
+                            probeConfig(c.rollout(), sampling, p.trajectory().responseIds().length),
+                            (text, ref) -> Grader.grade(task, ref, text).equal());
+                    out.append(probe.probe(p.trajectory()));
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    bar.set(++done, String.format(Locale.ROOT, "%d tokens, %.0f tok/s", sampler.tokensGenerated(),
+                            sampler.tokensGenerated() / Math.max(secs, 1e-9)));
+                }
+            }
+            Map<String, RolloutProbe.Result> byId = new HashMap<>();
+            for (Jsonl.Line l : Jsonl.read(ctx.file(ROLLOUT))) {
+                try {
+                    RolloutProbe.Result r = Jsonl.MAPPER.treeToValue(l.json(), RolloutProbe.Result.class);
+                    byId.put(r.trajectoryId(), r);
+                } catch (JsonProcessingException e) {
+                    throw new CtlabException(l.where() + ": not a rollout record (" + e.getOriginalMessage() + ")");
+                }
+            }
+            for (Probed p : todo) {
+                results.add(byId.get(p.trajectory().id()));
+                scores.add(p.ceScores());
+            }
+        }
+        ObjectNode summary = summarize(results, scores, c.rollout().k());
+        try {
+            AtomicFiles.writeString(ctx.file(SUMMARY), Jsonl.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(summary) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String key : List.of("trajectories", "with_critical", "with_critical_official", "tokens_generated", "seconds")) {
+            m.put(key, summary.get(key));
+        }
+        ctx.metrics(m);
+        ctx.log("summary: " + m);
+    }
+
+    static List<ScoredPair> readScored(Path file) {
+        List<ScoredPair> out = new ArrayList<>();
+        for (Jsonl.Line l : Jsonl.read(file)) {
+            try {
+                out.add(Jsonl.MAPPER.treeToValue(l.json(), ScoredPair.class));
+            } catch (JsonProcessingException | RuntimeException e) {
+                throw new CtlabException(l.where() + ": not a scored pair (" + ProblemSamples.rootMessage(e) + ")");
+            }
+        }
+        return out;
+    }
+
+    /** Critical-token counts, pass@k curves with/without the critical token, cost, and CE agreement. */
+    public static ObjectNode summarize(List<RolloutProbe.Result> results, List<double[]> ceScores, int k) {
+        ObjectNode s = Jsonl.MAPPER.createObjectNode();
+        s.put("trajectories", results.size());
+        s.put("with_critical", results.stream().filter(r -> r.critical() >= 0).count());
+        s.put("with_critical_official", results.stream().filter(r -> r.criticalOfficial() >= 0).count());
+        s.put("tokens_generated", results.stream().mapToLong(RolloutProbe.Result::tokensGenerated).sum());
+        s.put("seconds", results.stream().mapToDouble(RolloutProbe.Result::seconds).sum());
+        ObjectNode pass = s.putObject("pass_at_k");
+        ObjectNode agree = s.putObject("agreement");
+        for (RolloutProbe.Rule rule : RolloutProbe.Rule.values()) {
+            String name = rule == RolloutProbe.Rule.OFFICIAL ? "official" : "paper";
+            ObjectNode p = pass.putObject(name);
+            p.set("with", Jsonl.MAPPER.valueToTree(RolloutProbe.meanPassAtK(results, rule, true, k)));
+            p.set("without", Jsonl.MAPPER.valueToTree(RolloutProbe.meanPassAtK(results, rule, false, k)));
+            ObjectNode a = agree.putObject(name);
+            if (results.isEmpty()) continue;
+            for (Agreement.Labels labels : Agreement.Labels.values()) {
+                a.set(labels.name().toLowerCase(Locale.ROOT),
+                        Jsonl.MAPPER.valueToTree(Agreement.summarize(ceScores, results, rule, labels)));
+            }
+        }
+        return s;
+    }
+}

@@ -1,0 +1,72 @@
+package ctlab.run.stage;
+
+import ctlab.CtlabException;
+import ctlab.run.RunConfig;
+import ctlab.task.DataFile;
+import ctlab.task.DataPaths;
+import ctlab.task.Problem;
+import ctlab.task.Task;
+import ctlab.task.organism.OrganismTask;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What the stages share about the configured task: the {@link Task} object for a config name (organism
+ * included), the data file of a split (explicit path, else the task's known file) and problem limits.
+ */
+public final class TaskData {
+    private TaskData() {}
+
+    /** The task for a config name: gsm8k, math500 (= MATH format) or organism. */
+    public static Task task(String name) {
+        return "organism".equals(name) ? OrganismTask.INSTANCE : Task.named(name);
+    }
+
+    /** The training problems' file: {@code data.train}, else the task's known training file. */
+    public static Path trainFile(RunConfig c) {
+        if (c.data().train() != null) return existing(c.data().train(), "data.train");
+        return switch (c.task()) {
+            case "gsm8k" -> DataPaths.resolve(DataFile.GSM8K_TRAIN);
+            case "math500" -> DataPaths.resolve(DataFile.MATH_TRAIN);
+            default -> throw new CtlabException("data.train: required for task " + c.task()
+                    + " (the organism's splits are written by 'ctlab organism generate' or 'organism pretrain')");
+        };
+    }
+
+    /** The file of an evaluation split ({@code test}, {@code validation}, {@code train}). */
+    public static Path splitFile(RunConfig c, String split) {
+        switch (split) {
+            case "train": return trainFile(c);
+            case "test":
+                if (c.data().test() != null) return existing(c.data().test(), "data.test");
+                return switch (c.task()) {
+                    case "gsm8k" -> DataPaths.resolve(DataFile.GSM8K_TEST);
+                    case "math500" -> DataPaths.resolve(DataFile.MATH500);
+                    default -> throw new CtlabException("data.test: required for task " + c.task());
+                };
+            case "validation":
+                if (!c.task().equals("organism") || c.data().test() == null) {
+                    throw new CtlabException("eval.split: validation exists only for the organism (next to data.test)");
+                }
+                return existing(Path.of(c.data().test()).resolveSibling("validation.jsonl").toString(), "eval.split");
+            default: throw new CtlabException("eval.split: unknown split '" + split + "'");
+        }
+    }
+
+    /** {@code limit} problems starting at {@code offset} (limit 0 = all remaining), in file order. */
+    public static List<Problem> slice(List<Problem> problems, int offset, int limit) {
+        if (offset < 0 || limit < 0) throw new IllegalArgumentException("offset and limit must be >= 0");
+        int from = Math.min(offset, problems.size());
+        int to = limit == 0 ? problems.size() : Math.min(problems.size(), from + limit);
+        return List.copyOf(problems.subList(from, to));
+    }
+
+
+    private static Path existing(String path, String key) {
+        Path p = Path.of(path);
+        if (!Files.exists(p)) throw new CtlabException(key + ": " + path + " not found");
+        return p;
+    }
+}
