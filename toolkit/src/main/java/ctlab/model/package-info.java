@@ -1,0 +1,24 @@
+/**
+ * The model engine: Llama-family decoders (Llama-3, DeepSeek-math, SmolLM, Mistral, Qwen2) on DJL NDArrays,
+ * with Hugging Face file formats so model folders and adapters move freely between ctlab and Python.
+ *
+ * <ul>
+ *   <li>{@link ctlab.model.LlamaModel#load(java.nio.file.Path, ai.djl.Device)} reads {@code config.json}
+ *       ({@link ctlab.model.LlamaConfig}), safetensors weights ({@link ctlab.model.Safetensors}) and
+ *       {@code tokenizer.json} ({@link ctlab.model.Tokenizer}).</li>
+ *   <li>Teacher forcing: {@link ctlab.model.LlamaModel#logits} (B,T,V) and the one per-token log-prob
+ *       function {@link ctlab.model.LlamaModel#tokenLogProbs} (log_softmax + gather), with the shifted,
+ *       masked convenience {@link ctlab.model.LlamaModel#sequenceLogProbs}.</li>
+ *   <li>Generation: {@link ctlab.model.LlamaModel#newCache()}, {@link ctlab.model.LlamaModel#prefill} on a
+ *       left-padded batch, then {@link ctlab.model.LlamaModel#step} one token per row; samplers build on
+ *       these ({@link ctlab.model.LlamaModel#greedy} is the reference user).</li>
+ *   <li>Training: {@link ctlab.model.LlamaModel#trainableParameters()} ({@link ctlab.model.Param}) are the
+ *       LoRA matrices when {@link ctlab.model.Lora} adapters are active, else every weight;
+ *       {@link ctlab.model.LlamaModel#setTraining} switches LoRA dropout on.</li>
+ *   <li>{@link ctlab.model.Devices} picks cpu/gpu from {@code ctlab.device} / {@code CTLAB_DEVICE}.</li>
+ * </ul>
+ *
+ * <p>Arrays returned by the forward functions attach to the manager of the input ids; the weights' manager
+ * never grows during a forward pass.
+ */
+package ctlab.model;
