@@ -7,7 +7,6 @@ import ctlab.stats.Accuracy;
 import ctlab.stats.PairedComparison;
 import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
 import org.apache.commons.math3.stat.inference.MannWhitneyUTest;
-import tech.tablesaw.api.BooleanColumn;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.Row;
@@ -286,7 +285,10 @@ public final class Analyses {
         List<String> ids = null;
         String first = null;
         Map<String, boolean[]> outcomes = new LinkedHashMap<>();
-        for (var e : evals.entrySet()) {
+        List<Map.Entry<String, List<EvalRecord>>> ordered = new ArrayList<>(evals.entrySet());
+        ordered.sort(java.util.Comparator.comparingInt((Map.Entry<String, List<EvalRecord>> e) -> methodRank(e.getKey()))
+                .thenComparing(Map.Entry::getKey));
+        for (var e : ordered) {
             Map<String, Boolean> byId = new HashMap<>();
             for (EvalRecord r : e.getValue()) {
                 if (byId.put(r.problemId(), r.correct()) != null) {
@@ -331,10 +333,11 @@ public final class Analyses {
         return t;
     }
 
-    /** Convenience: a column of booleans as primitive array. */
-    static boolean[] booleans(BooleanColumn c) {
-        boolean[] out = new boolean[c.size()];
-        for (int i = 0; i < out.length; i++) out[i] = c.get(i);
-        return out;
+    /** The paper's Table 1 order: base, SFT, DPO, TokenDPO, RPO, cDPO; other methods after, by name. */
+    static final List<String> METHOD_ORDER = List.of(BASE, "sft", DPO, "tokendpo", "rpo", "cdpo", "cdpo-official");
+
+    static int methodRank(String method) {
+        int i = METHOD_ORDER.indexOf(method);
+        return i < 0 ? METHOD_ORDER.size() : i;
     }
 }

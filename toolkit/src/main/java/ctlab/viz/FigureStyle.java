@@ -62,7 +62,8 @@ public final class FigureStyle {
         s.setAxisTickLabelsColor(Color.BLACK);
         s.setLegendFont(new Font(FONT, Font.PLAIN, 12));
         s.setLegendBorderColor(new Color(0xC0, 0xC0, 0xC0));
-        s.setLegendPosition(Styler.LegendPosition.InsideNE);
+        s.setLegendPosition(Styler.LegendPosition.OutsideS);     // below the plot: never hides data
+        s.setLegendLayout(Styler.LegendLayout.Horizontal);
         s.setPlotGridLinesColor(new Color(0xE0, 0xE0, 0xE0));
         s.setPlotGridLinesStroke(new BasicStroke(0.8f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_BEVEL, 10f, new float[] {2f, 3f}, 0));
         s.setAxisTickMarkLength(4);

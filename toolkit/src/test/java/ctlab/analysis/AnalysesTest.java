@@ -147,7 +147,7 @@ class AnalysesTest {
     @Test void methodComparisonHasWilsonIntervalsAndPairedTests() throws Exception {
         RunTables t = tables(4, 8);
         Table m = Analyses.methodComparison(t.data().evals(), 5);
-        assertEquals(List.of("base", "cdpo", "dpo", "sft"), m.stringColumn("method").asList());
+        assertEquals(List.of("base", "sft", "dpo", "cdpo"), m.stringColumn("method").asList());
         Row cdpo = m.where(m.stringColumn("method").isEqualTo("cdpo")).row(0);
         assertEquals(60, cdpo.getInt("n"));
         assertTrue(cdpo.getDouble("wilson_lo") < cdpo.getDouble("accuracy") && cdpo.getDouble("accuracy") < cdpo.getDouble("wilson_hi"));
