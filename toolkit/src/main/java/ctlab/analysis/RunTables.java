@@ -77,6 +77,11 @@ public final class RunTables {
         return trajectories;
     }
 
+    /** Trajectory id of a side ("chosen" or "rejected") of the i-th scored pair: {@code <problem>/pair<i>/<side>}. */
+    public static String pairTrajectoryId(ScoredPair p, int i, String side) {
+        return (p.problemId() == null ? "pair" + i : p.problemId()) + "/pair" + i + "/" + side;
+    }
+
     /** Rolled-out trajectories that also have CE scores (for {@link ctlab.critical.Agreement}). */
     public List<ScoredRollout> scoredRollouts() {
         if (scoredRollouts == null) build();
@@ -113,7 +118,7 @@ public final class RunTables {
         for (int i = 0; i < pairs.size(); i++) {
             ScoredPair p = pairs.get(i);
             String problem = p.problemId() == null ? "pair" + i : p.problemId();
-            String base = problem + "/pair" + i;
+            String base = pairTrajectoryId(p, i, "").replaceAll("/$", "");
             Set<String> known = numbersIn(p.prompt() + "\n" + p.chosen());
             all.add(new Traj(base + "/chosen", problem, "chosen", p.pos(), null, null));
             all.add(new Traj(base + "/rejected", problem, "rejected", p.neg(), linked.get(i), known));
