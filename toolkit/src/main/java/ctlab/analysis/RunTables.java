@@ -288,8 +288,8 @@ public final class RunTables {
     }
 
     /**
-     * One row per problem seen in graded samples, pairs or evals: problem_id, samples, correct, accuracy,
-     * answers (distinct extracted answers), pairs, then one boolean column {@code eval:<method>} per evaluation.
+     * One row per training problem (seen in graded samples or scored pairs): problem_id, samples, correct,
+     * accuracy (of the samples), answers (distinct extracted answers), pairs (CE-scored).
      */
     public Table problems() {
         Map<String, int[]> counts = new LinkedHashMap<>();          // samples, correct
@@ -304,21 +304,10 @@ public final class RunTables {
         for (ScoredPair p : data.scoredPairs()) if (p.problemId() != null) pairCount.merge(p.problemId(), 1, Integer::sum);
         Set<String> ids = new LinkedHashSet<>(counts.keySet());
         ids.addAll(pairCount.keySet());
-        Map<String, Map<String, Boolean>> evals = new LinkedHashMap<>();
-        data.evals().forEach((method, recs) -> {
-            Map<String, Boolean> m = new HashMap<>();
-            for (EvalRecord r : recs) {
-                m.put(r.problemId(), r.correct());
-                ids.add(r.problemId());
-            }
-            evals.put(method, m);
-        });
         StringColumn id = StringColumn.create("problem_id");
         IntColumn samples = IntColumn.create("samples"), correct = IntColumn.create("correct"),
                 nAnswers = IntColumn.create("answers"), nPairs = IntColumn.create("pairs");
         DoubleColumn acc = DoubleColumn.create("accuracy");
-        Map<String, BooleanColumn> evalCols = new LinkedHashMap<>();
-        evals.keySet().forEach(m -> evalCols.put(m, BooleanColumn.create("eval:" + m)));
         for (String p : ids) {
             int[] c = counts.getOrDefault(p, new int[2]);
             id.append(p);
@@ -327,13 +316,36 @@ public final class RunTables {
             acc.append(c[0] == 0 ? Double.NaN : (double) c[1] / c[0]);
             nAnswers.append(answers.getOrDefault(p, Set.of()).size());
             nPairs.append(pairCount.getOrDefault(p, 0));
-            evals.forEach((m, outcomes) -> {
-                Boolean o = outcomes.get(p);
-                if (o == null) evalCols.get(m).appendMissing(); else evalCols.get(m).append(o);
-            });
         }
-        Table t = Table.create("problems", id, samples, correct, acc, nAnswers, nPairs);
-        evalCols.values().forEach(t::addColumns);
+        return Table.create("training problems", id, samples, correct, acc, nAnswers, nPairs);
+    }
+
+    /**
+     * One row per evaluated (test) problem: problem_id, then one boolean column {@code <method>} per evaluated
+     * method (in Table 1 order), missing where a method did not evaluate the problem.
+     */
+    public Table evalOutcomes() {
+        Set<String> ids = new LinkedHashSet<>();
+        Map<String, Map<String, Boolean>> evals = new LinkedHashMap<>();
+        List<String> methods = new ArrayList<>(data.evals().keySet());
+        methods.sort(java.util.Comparator.comparingInt(Analyses::methodRank).thenComparing(m -> m));
+        for (String method : methods) {
+            Map<String, Boolean> m = new HashMap<>();
+            for (EvalRecord r : data.evals().get(method)) {
+                m.put(r.problemId(), r.correct());
+                ids.add(r.problemId());
+            }
+            evals.put(method, m);
+        }
+        Table t = Table.create("evaluation outcomes", StringColumn.create("problem_id", ids));
+        evals.forEach((method, outcomes) -> {
+            BooleanColumn c = BooleanColumn.create(method);
+            for (String p : ids) {
+                Boolean o = outcomes.get(p);
+                if (o == null) c.appendMissing(); else c.append(o);
+            }
+            t.addColumns(c);
+        });
         return t;
     }
 

@@ -52,9 +52,9 @@ public final class Figures {
     /** Histogram of s_t for critical vs other tokens (fractions of each group) from {@code Analyses.ceHistogram}. */
     public static CategoryChart ceHistogram(Table hist) {
         CategoryChart c = FigureStyle.apply(new CategoryChartBuilder().width(FigureStyle.WIDTH).height(FigureStyle.HEIGHT)
-                .title("CE score s_t: critical vs other tokens").xAxisTitle("s_t (bin)").yAxisTitle("fraction of tokens").build());
+                .title("CE score s_t: critical vs other tokens").xAxisTitle("s_t (lower edge of bin)").yAxisTitle("fraction of tokens").build());
         List<String> labels = new ArrayList<>();
-        for (Row r : hist) labels.add(String.format(Locale.ROOT, "%.2f", (r.getDouble("bin_lo") + r.getDouble("bin_hi")) / 2));
+        for (Row r : hist) labels.add(String.format(Locale.ROOT, "%.2f", r.getDouble("bin_lo")));
         long crit = hist.intColumn("critical").sum() > 0 ? (long) hist.intColumn("critical").sum() : 0;
         long other = (long) hist.intColumn("other").sum();
         if (!labels.isEmpty()) {

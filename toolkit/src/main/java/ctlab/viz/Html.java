@@ -14,7 +14,7 @@ public final class Html {
 
     /** A Tablesaw table as an HTML table: numbers to 4 significant digits, missing values as "–". */
     public static String table(Table t, int maxRows) {
-        StringBuilder sb = new StringBuilder("<table class=\"data\"><caption>").append(escape(t.name())).append("</caption><thead><tr>");
+        StringBuilder sb = new StringBuilder("<div class=\"scroll\"><table class=\"data\"><caption>").append(escape(t.name())).append("</caption><thead><tr>");
         for (String c : t.columnNames()) sb.append("<th>").append(escape(c)).append("</th>");
         sb.append("</tr></thead><tbody>");
         int rows = Math.min(maxRows, t.rowCount());
@@ -26,7 +26,7 @@ public final class Html {
             }
             sb.append("</tr>");
         }
-        sb.append("</tbody></table>");
+        sb.append("</tbody></table></div>");
         if (t.rowCount() > rows) {
             sb.append("<p class=\"note\">first ").append(rows).append(" of ").append(t.rowCount()).append(" rows</p>");
         }

@@ -99,7 +99,7 @@ public final class RunReport {
         if (!data.rollouts().isEmpty()) rollout(b, tables, o);
         if (!tables.scoredRollouts().isEmpty()) agreement(b, tables, o);
         if (!data.trainMetrics().isEmpty()) training(b, tables, o);
-        if (!data.evals().isEmpty()) evaluation(b, data, o);
+        if (!data.evals().isEmpty()) evaluation(b, tables, o);
         b.append(DECODE_CHECK).append("</body></html>\n");
         return b.toString();
     }
@@ -270,12 +270,14 @@ public final class RunReport {
         b.append(Html.table(last, 20)).append('\n');
     }
 
-    private static void evaluation(StringBuilder b, RunData data, Options o) {
+    private static void evaluation(StringBuilder b, RunTables t, Options o) {
+        RunData data = t.data();
         b.append("<h2 id=\"evaluation\">Evaluation</h2>");
         Table m = Analyses.methodComparison(data.evals(), o.seed());
         b.append("<p>Table 1 analogue: accuracy with 95% Wilson intervals; differences vs base and vs DPO with 95% paired bootstrap "
                 + "intervals (seed ").append(o.seed()).append(") and exact McNemar p-values.</p>");
         b.append(Html.table(m, 20));
+        b.append("<details><summary>per-problem outcomes</summary>").append(Html.table(t.evalOutcomes(), 1000)).append("</details>");
         if (m.rowCount() > 0) {
             b.append(Html.png(Figures.png(Figures.methodComparison(m), o.dpi()), "method comparison", "accuracy by method with 95% Wilson intervals"));
         }
@@ -291,7 +293,7 @@ public final class RunReport {
             pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.8em;overflow:auto;font-size:.85em}
             figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:.85em;color:#555}
             .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:.5em}
-            .partial{background:#fff4e5;border:1px solid #e69f00;padding:.6em 1em;border-radius:4px}.note{color:#666;font-size:.85em}
+            .scroll{overflow-x:auto}.partial{background:#fff4e5;border:1px solid #e69f00;padding:.6em 1em;border-radius:4px}.note{color:#666;font-size:.85em}
             """;
 
     /** Records in the DOM whether every embedded image decoded (for automated checks; no effect on the page). */

@@ -153,6 +153,11 @@ class AnalysesTest {
         assertTrue(cdpo.getDouble("wilson_lo") < cdpo.getDouble("accuracy") && cdpo.getDouble("accuracy") < cdpo.getDouble("wilson_hi"));
         // outcomes are nested (same uniform per problem): cdpo only ever adds correct problems over base
         Row base = m.where(m.stringColumn("method").isEqualTo("base")).row(0);
+        Table outcomes = t.evalOutcomes();
+        assertEquals(List.of("problem_id", "base", "sft", "dpo", "cdpo"), outcomes.columnNames());
+        assertEquals(60, outcomes.rowCount());
+        assertEquals(cdpo.getInt("correct"), outcomes.booleanColumn("cdpo").isTrue().size());
+        assertEquals(4, t.problems().rowCount(), "training problems only");
         assertEquals(cdpo.getDouble("accuracy") - base.getDouble("accuracy"), cdpo.getDouble("diff_vs_base"), 1e-12);
         assertTrue(cdpo.getDouble("mcnemar_p_vs_base") < 0.05);
         assertTrue(cdpo.getDouble("diff_lo_vs_base") > 0);

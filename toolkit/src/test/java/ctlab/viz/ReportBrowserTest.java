@@ -77,6 +77,9 @@ class ReportBrowserTest {
         assertEquals(1200, img.getWidth());
         assertTrue(Pixels.stddev(img) > 20, "screenshot not blank (grey-level sd " + Pixels.stddev(img) + ")");
         String keep = System.getProperty("ctlab.figures.out");
-        if (keep != null) Files.copy(shot, Path.of(keep).resolve("report-screenshot.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        if (keep != null) {            // for a human look at the page
+            Files.copy(shot, Path.of(keep).resolve("report-screenshot.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(report, Path.of(keep).resolve("report.html"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 }
