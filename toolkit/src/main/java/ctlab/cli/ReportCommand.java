@@ -14,8 +14,8 @@ import java.util.concurrent.Callable;
 
 /** {@code ctlab report RUN_DIR [--output FILE]}: one self-contained HTML report of a (possibly partial) run. */
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = {"Write one self-contained HTML report of a run directory: figures, tables, config and",
-                "environment. A partial run gives a partial report, labelled as such."})
+        description = {"Write one self-contained HTML report of a run directory: figures, tables, config and environment.",
+                "A partial run gives a partial report, labelled as such."})
 final class ReportCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
