@@ -175,6 +175,32 @@ public final class Analyses {
     }
 
     /**
+     * s_t by response side over all CE-scored tokens (no rollout needed): for chosen and rejected responses, n,
+     * mean, median, sd, and the share of tokens with s_t &lt; 0.5 (the pos model less likely than the neg model).
+     */
+    public static Table ceBySide(Table tokens) {
+        StringColumn side = StringColumn.create("side");
+        IntColumn n = IntColumn.create("n");
+        DoubleColumn mean = DoubleColumn.create("mean_s"), median = DoubleColumn.create("median_s"),
+                sd = DoubleColumn.create("sd_s"), low = DoubleColumn.create("share_below_half");
+        for (String sd0 : List.of("chosen", "rejected")) {
+            DescriptiveStatistics d = new DescriptiveStatistics();
+            for (Row r : tokens.where(tokens.stringColumn("side").isEqualTo(sd0))) {
+                double s = r.getDouble("s");
+                if (!Double.isNaN(s)) d.addValue(s);
+            }
+            long below = java.util.Arrays.stream(d.getValues()).filter(v -> v < 0.5).count();
+            side.append(sd0);
+            n.append((int) d.getN());
+            mean.append(d.getN() == 0 ? Double.NaN : d.getMean());
+            median.append(d.getN() == 0 ? Double.NaN : d.getPercentile(50));
+            sd.append(d.getN() < 2 ? Double.NaN : d.getStandardDeviation());
+            low.append(d.getN() == 0 ? Double.NaN : (double) below / d.getN());
+        }
+        return Table.create("CE scores by response side", side, n, mean, median, sd, low);
+    }
+
+    /**
      * ROC of the CE score (1 − s_t ranks tokens, low s_t = predicted critical) against rollout labels, pooled
      * over the probed tokens of the scored rollouts: threshold, fpr, tpr, from (0, 0) to (1, 1); tied scores
      * move together. Empty when one class is missing.

@@ -136,8 +136,10 @@ public final class RunTables {
             int crit = t.rollout == null ? -1 : t.rollout.critical();
             int critOff = t.rollout == null ? -1 : t.rollout.criticalOfficial();
             int newlines = 0;
+            Map<Integer, RolloutProbe.TokenRow> rows = new HashMap<>();
+            if (t.rollout != null) for (RolloutProbe.TokenRow r : t.rollout.tokens()) rows.put(r.position(), r);
             for (int pos = 0; pos < n; pos++) {
-                RolloutProbe.TokenRow row = t.rollout == null ? null : t.rollout.row(pos);
+                RolloutProbe.TokenRow row = rows.get(pos);
                 if (s == null && row == null) continue;      // rollout-only trajectory: probed tokens only
                 String tok = toks != null ? toks.get(pos) : row != null ? row.token() : null;
                 tProblem.append(t.problem);

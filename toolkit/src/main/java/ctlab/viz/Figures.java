@@ -42,7 +42,7 @@ public final class Figures {
             int n = passAtK.intColumn("trajectories").get(0);
             line(c.addSeries("critical token kept", k, passAtK.doubleColumn("pass_with").asDoubleArray()), 0, SeriesLines.SOLID);
             line(c.addSeries("critical token replaced", k, passAtK.doubleColumn("pass_without").asDoubleArray()), 1, SeriesLines.DASH_DASH);
-            c.setTitle("pass@k with vs without the critical token (" + n + " trajectories)");
+            c.setTitle("pass@k with vs without the critical token (" + n + (n == 1 ? " trajectory)" : " trajectories)"));
         }
         c.getStyler().setYAxisMin(0.0).setYAxisMax(1.0).setXAxisMin(1.0);
         c.getStyler().setXAxisDecimalPattern("0");

@@ -205,6 +205,7 @@ public final class RunReport {
         b.append(Html.png(img.png(o.dpi()), "token heat map", "Fig. 3 analogue: tokens coloured by s_t"
                 + (haveTexts ? "" : " (token texts unavailable: no tokenizer; dots stand for tokens)") + "; hover the interactive version below."));
         b.append("<details><summary>interactive heat map</summary>").append(map.title(title).toHtml()).append("</details>\n");
+        b.append(Html.table(Analyses.ceBySide(tokens), 5));
         if (!t.data().rollouts().isEmpty() && !t.scoredRollouts().isEmpty()) {
             b.append(Html.table(Analyses.ceSummary(tokens), 10));
             b.append(Html.png(Figures.png(Figures.ceHistogram(Analyses.ceHistogram(tokens, 20)), o.dpi()), "CE histogram",

@@ -109,6 +109,19 @@ class AnalysesTest {
         assertEquals("critical", crit.getString("group"));
         assertTrue(crit.getDouble("mean_s") < other.getDouble("mean_s"));
         assertTrue(crit.getDouble("mann_whitney_p") < 0.01, "planted separation is significant");
+        Table bySide = Analyses.ceBySide(t.tokens());
+        assertEquals(List.of("chosen", "rejected"), bySide.stringColumn("side").asList());
+        int rejected = t.tokens().where(t.tokens().stringColumn("side").isEqualTo("rejected")).rowCount();
+        assertEquals(rejected, bySide.intColumn("n").get(1));
+        long below = 0, all = 0;
+        for (var p : t.data().scoredPairs()) {
+            for (double v : p.pos().responseScores()) {
+                all++;
+                if (v < 0.5) below++;
+            }
+        }
+        assertEquals((double) below / all, bySide.doubleColumn("share_below_half").get(0), 1e-12);
+        assertTrue(bySide.doubleColumn("mean_s").get(1) < bySide.doubleColumn("mean_s").get(0));
     }
 
     @Test void agreementAndRoc() throws Exception {
