@@ -31,12 +31,21 @@ final class ReportCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Bootstrap seed of the method comparison (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--figures", paramLabel = "DIR", description = "Also write every figure as PNG and SVG into DIR (for papers).")
+    Path figures;
+
+    @Option(names = "--figures-dpi", paramLabel = "N", defaultValue = "300", description = "Resolution of the PNG files in --figures (default: ${DEFAULT-VALUE}).")
+    int figuresDpi;
+
     @Override public Integer call() {
         if (!Files.isDirectory(runDir)) throw new CtlabException(runDir + ": no such run directory");
         if (dpi < 36 || dpi > 600) throw new CtlabException("--dpi must be in 36..600, got " + dpi);
         Path out = output != null ? output : runDir.resolve("report.html");
-        RunReport.write(runDir, out, new RunReport.Options(dpi, seed, null));
+        if (figuresDpi < 36 || figuresDpi > 1200) throw new CtlabException("--figures-dpi must be in 36..1200, got " + figuresDpi);
+        RunReport.Options options = new RunReport.Options(dpi, seed, null);
+        RunReport.write(runDir, out, figures == null ? options : options.withFigures(figures, figuresDpi));
         spec.commandLine().getOut().println("report written to " + out);
+        if (figures != null) spec.commandLine().getOut().println("figures written to " + figures);
         spec.commandLine().getOut().flush();
         return 0;
     }

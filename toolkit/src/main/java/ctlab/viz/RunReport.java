@@ -40,18 +40,32 @@ public final class RunReport {
      * @param seed      bootstrap seed of the method comparison
      * @param texts     token splitter for token texts (null: try the run's tokenizer, else without token texts)
      */
-    public record Options(int dpi, long seed, TokenTexts texts) {
+    public record Options(int dpi, long seed, TokenTexts texts, Path figuresDir, int figuresDpi) {
         public Options {
             if (dpi < 36 || dpi > 600) throw new IllegalArgumentException("dpi must be in 36..600, got " + dpi);
+            if (figuresDpi < 36 || figuresDpi > 1200) throw new IllegalArgumentException("figure dpi must be in 36..1200, got " + figuresDpi);
         }
 
+        /** Report only, no figure files. */
+        public Options(int dpi, long seed, TokenTexts texts) { this(dpi, seed, texts, null, 300); }
+
         public static Options defaults() { return new Options(110, 0, null); }
+
+        /** Also writes every figure as {@code NAME.png} (at {@code dpi}) and {@code NAME.svg} into {@code dir}. */
+        public Options withFigures(Path dir, int dpi) { return new Options(this.dpi, seed, texts, dir, dpi); }
     }
 
     private RunReport() {}
 
     /** Writes the report of {@code runDir} to {@code output} atomically and returns the output path. */
     public static Path write(Path runDir, Path output, Options options) {
+        if (options.figuresDir() != null) {
+            try {
+                Files.createDirectories(options.figuresDir());
+            } catch (java.io.IOException e) {
+                throw new ctlab.CtlabException(options.figuresDir() + ": cannot create the figures folder (" + e.getMessage() + ")");
+            }
+        }
         String html = html(runDir, options);
         AtomicFiles.writeString(output, html);
         return output;
@@ -202,13 +216,17 @@ public final class RunReport {
         TokenHeatMap map = TokenHeatMap.of(toks, s).range(0, 1);
         String title = "CE scores s_t of a rejected response" + (critical >= 0 ? " (rollout critical token at position " + critical + ")" : "");
         TokenHeatMapImage img = new TokenHeatMapImage(map, title, "s_t (CE score)", 900);
+        if (o.figuresDir() != null) {
+            img.savePng(o.figuresDir().resolve("ce-heatmap.png"), o.figuresDpi());
+            img.saveSvg(o.figuresDir().resolve("ce-heatmap.svg"));
+        }
         b.append(Html.png(img.png(o.dpi()), "token heat map", "Fig. 3 analogue: tokens coloured by s_t"
                 + (haveTexts ? "" : " (token texts unavailable: no tokenizer; dots stand for tokens)") + "; hover the interactive version below."));
         b.append("<details><summary>interactive heat map</summary>").append(map.title(title).toHtml()).append("</details>\n");
         b.append(Html.table(Analyses.ceBySide(tokens), 5));
         if (!t.data().rollouts().isEmpty() && !t.scoredRollouts().isEmpty()) {
             b.append(Html.table(Analyses.ceSummary(tokens), 10));
-            b.append(Html.png(Figures.png(Figures.ceHistogram(Analyses.ceHistogram(tokens, 20)), o.dpi()), "CE histogram",
+            b.append(figure(o, "ce-histogram", Figures.ceHistogram(Analyses.ceHistogram(tokens, 20)), "CE histogram",
                     "s_t of rollout critical tokens vs all other tokens of the rolled-out responses"));
         }
         b.append(Html.table(t.trajectories(), 20)).append('\n');
@@ -222,9 +240,14 @@ public final class RunReport {
                 rs.size(), withCrit, rs.stream().filter(r -> r.criticalOfficial() >= 0).count()));
         Table pass = Analyses.passAtK(rs);
         if (pass.rowCount() > 0) {
-            b.append(Html.png(Figures.png(Figures.passAtK(pass), o.dpi()), "pass@k with vs without",
+            b.append(figure(o, "pass-at-k", Figures.passAtK(pass), "pass@k with vs without",
                     "Fig. 1/2 analogue: mean pass@k of continuations keeping vs replacing the critical token"));
             b.append(Html.table(pass, 16));
+            RolloutProbe.Result one = rs.stream().filter(r -> r.critical() >= 0).findFirst().orElseThrow();
+            org.knowm.xchart.XYChart single = Figures.passAtK(Analyses.passAtK(List.of(one)));
+            single.setTitle("pass@k of trajectory " + one.trajectoryId() + " at its critical token (position " + one.critical() + ")");
+            b.append(figure(o, "pass-at-k-example", single, "pass@k of one trajectory",
+                    "Fig. 1 analogue: one trajectory, continuations keeping vs replacing its critical token"));
         }
         b.append(Html.table(Analyses.criticalByClass(t.tokens()), 10));
         b.append(Html.table(Analyses.criticalPlacement(t), 25)).append('\n');
@@ -236,7 +259,7 @@ public final class RunReport {
         b.append(Html.table(ag, 5));
         Table roc = Analyses.roc(t, RolloutProbe.Rule.FIRST_DROP, Agreement.Labels.CRITICAL);
         if (roc.rowCount() > 0) {
-            b.append(Html.png(Figures.png(Figures.roc(roc, ag.doubleColumn("pooled_auroc").get(0)), o.dpi()), "ROC",
+            b.append(figure(o, "roc", Figures.roc(roc, ag.doubleColumn("pooled_auroc").get(0)), "ROC",
                     "ROC of 1 − s_t against the rollout critical token (first-drop rule), pooled over probed tokens"));
         }
         b.append('\n');
@@ -258,7 +281,7 @@ public final class RunReport {
         b.append("<div class=\"grid\">");
         CURVES.forEach((metric, label) -> {
             if (tm.columnNames().contains(metric) && tm.doubleColumn(metric).countMissing() < tm.rowCount()) {
-                b.append(Html.png(Figures.png(Figures.trainingCurve(tm, metric, label), o.dpi()), label, label + " per logged step"));
+                b.append(figure(o, "training-" + metric.replace('/', '-'), Figures.trainingCurve(tm, metric, label), label, label + " per logged step"));
             }
         });
         b.append("</div>");
@@ -280,9 +303,18 @@ public final class RunReport {
         b.append(Html.table(m, 20));
         b.append("<details><summary>per-problem outcomes</summary>").append(Html.table(t.evalOutcomes(), 1000)).append("</details>");
         if (m.rowCount() > 0) {
-            b.append(Html.png(Figures.png(Figures.methodComparison(m), o.dpi()), "method comparison", "accuracy by method with 95% Wilson intervals"));
+            b.append(figure(o, "method-comparison", Figures.methodComparison(m), "method comparison", "accuracy by method with 95% Wilson intervals"));
         }
         b.append('\n');
+    }
+
+    /** The chart as an embedded PNG; also saved as PNG + SVG when the options ask for figure files. */
+    private static String figure(Options o, String name, org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, String alt, String caption) {
+        if (o.figuresDir() != null) {
+            Figures.savePng(chart, o.figuresDir().resolve(name + ".png"), o.figuresDpi());
+            Figures.saveSvg(chart, o.figuresDir().resolve(name + ".svg"));
+        }
+        return Html.png(Figures.png(chart, o.dpi()), alt, caption);
     }
 
     private static final String CSS = """

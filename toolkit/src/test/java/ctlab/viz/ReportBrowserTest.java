@@ -67,7 +67,7 @@ class ReportBrowserTest {
         String dom = run(browser.get(), tmp.resolve("profile1"), "--virtual-time-budget=10000", "--dump-dom", url);
         Matcher m = Pattern.compile("data-images=\"(\\d+)/(\\d+)\"").matcher(dom);
         assertTrue(m.find(), "the page's load handler ran");
-        assertEquals(10, Integer.parseInt(m.group(2)));
+        assertEquals(11, Integer.parseInt(m.group(2)));
         assertEquals(m.group(2), m.group(1), "every embedded figure decoded");
 
         Path shot = tmp.resolve("shot.png");

@@ -32,8 +32,8 @@ class RunReportTest {
         for (String id : new String[] {"stages", "config", "environment", "selection", "contrastive", "rollout", "agreement", "training", "evaluation"}) {
             assertTrue(html.contains("<h2 id=\"" + id + "\""), id);
         }
-        // heat map, CE histogram, pass@k, ROC, 5 training curves, method bars
-        assertEquals(10, count(html, "src=\"data:image/png;base64,"));
+        // heat map, CE histogram, pass@k (mean and one trajectory), ROC, 5 training curves, method bars
+        assertEquals(11, count(html, "src=\"data:image/png;base64,"));
         assertFalse(Pattern.compile("(src|href)=\"(https?:|file:|/)").matcher(html).find(), "no external resources");
         assertTrue(html.contains("seed: 1234"), "config shown");
         assertTrue(html.contains("2.7.1") && html.contains("0.36.0"), "versions from DONE markers");
@@ -66,6 +66,15 @@ class RunReportTest {
         assertTrue(Files.exists(run.resolve("report.html")));
         assertTrue(out.toString().contains("report written to"));
         assertTrue(Files.readString(run.resolve("report.html")).contains("Partial run"));
+        Path figs = tmp.resolve("figs");
+        assertEquals(0, cl.execute("report", run.toString(), "--dpi", "72", "--figures", figs.toString(), "--figures-dpi", "144"));
+        for (String f : new String[] {"ce-heatmap", "ce-histogram", "pass-at-k", "pass-at-k-example", "roc"}) {
+            java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(figs.resolve(f + ".png").toFile());
+            assertTrue(png.getWidth() >= 1280, f + " at 144 dpi is twice its point width");
+            assertTrue(Files.readString(figs.resolve(f + ".svg")).contains("<svg"), f);
+        }
+        assertFalse(Files.exists(figs.resolve("method-comparison.png")), "stage 8 absent: no method figure");
+        assertEquals(2, cl.execute("report", run.toString(), "--figures-dpi", "5"));
         assertEquals(2, cl.execute("report", tmp.resolve("nope").toString()));
         assertTrue(err.toString().contains("nope: no such run directory"), err.toString());
     }
