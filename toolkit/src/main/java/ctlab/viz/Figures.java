@@ -155,6 +155,27 @@ public final class Figures {
         return c;
     }
 
+    /** Stand-in text of a token whose text is unknown (no tokenizer at hand). */
+    public static final String UNKNOWN_TOKEN = "·";
+
+    /**
+     * The CE heat map of one trajectory of {@link ctlab.analysis.RunTables#tokens()} (e.g. {@code p3/pair0/rejected}):
+     * its tokens coloured by s_t on a fixed 0..1 scale; render it with {@link TokenHeatMap#toHtml()} in notebooks
+     * or {@link TokenHeatMapImage} for papers. Tokens without text show as {@value #UNKNOWN_TOKEN}.
+     */
+    public static TokenHeatMap ceHeatMap(ctlab.analysis.RunTables tables, String trajectory) {
+        Table tokens = tables.tokens();
+        Table rows = tokens.where(tokens.stringColumn("trajectory").isEqualTo(trajectory));
+        if (rows.rowCount() == 0) throw new ctlab.CtlabException("no trajectory '" + trajectory + "' in the run's token table");
+        List<String> texts = new ArrayList<>();
+        double[] s = new double[rows.rowCount()];
+        for (int i = 0; i < s.length; i++) {
+            texts.add(rows.stringColumn("token").isMissing(i) ? UNKNOWN_TOKEN : rows.stringColumn("token").get(i));
+            s[i] = rows.doubleColumn("s").get(i);
+        }
+        return TokenHeatMap.of(texts, s).range(0, 1).title("CE scores s_t: " + trajectory);
+    }
+
     private static XYChart xy(String title, String x, String y) {
         return FigureStyle.apply(new XYChartBuilder().width(FigureStyle.WIDTH).height(FigureStyle.HEIGHT)
                 .title(title).xAxisTitle(x).yAxisTitle(y).build());

@@ -198,22 +198,17 @@ public final class RunReport {
                 + "low s_t marks a candidate critical token.</p>");
         // the heat map of a rolled-out trajectory with a critical token, else of the first rejected response
         String traj = RunTables.pairTrajectoryId(pairs.get(0), 0, "rejected");
-        double[] s = pairs.get(0).neg().responseScores();
         int critical = -1;
         for (RunTables.ScoredRollout sr : t.scoredRollouts()) {
             if (sr.rollout().critical() >= 0) {
                 traj = sr.trajectory();
-                s = sr.s();
                 critical = sr.rollout().critical();
                 break;
             }
         }
         Table tokens = t.tokens();
-        Table rows = tokens.where(tokens.stringColumn("trajectory").isEqualTo(traj));
-        boolean haveTexts = rows.rowCount() == s.length && rows.stringColumn("token").countMissing() == 0;
-        List<String> toks = new ArrayList<>();
-        for (int i = 0; i < s.length; i++) toks.add(haveTexts ? rows.stringColumn("token").get(i) : "·");
-        TokenHeatMap map = TokenHeatMap.of(toks, s).range(0, 1);
+        TokenHeatMap map = Figures.ceHeatMap(t, traj);
+        boolean haveTexts = !map.tokens().contains(Figures.UNKNOWN_TOKEN);
         String title = "CE scores s_t of a rejected response" + (critical >= 0 ? " (rollout critical token at position " + critical + ")" : "");
         TokenHeatMapImage img = new TokenHeatMapImage(map, title, "s_t (CE score)", 900);
         if (o.figuresDir() != null) {

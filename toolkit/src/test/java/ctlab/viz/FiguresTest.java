@@ -83,6 +83,17 @@ class FiguresTest {
         img.saveSvg(outDir().resolve("heatmap.svg"));
     }
 
+    @Test void ceHeatMapOfATrajectoryFromTheTokenTable() {
+        TokenHeatMap map = Figures.ceHeatMap(tables, "p0/pair0/rejected");
+        double[] s = tables.data().scoredPairs().get(0).neg().responseScores();
+        assertArrayEquals(s, map.scores(), 0);
+        assertEquals(SyntheticRuns.TEXTS.split(tables.data().scoredPairs().get(0).rejected()), map.tokens());
+        assertEquals(0, map.min());
+        assertEquals(1, map.max());
+        assertTrue(map.toHtml().contains("owed"));
+        assertThrows(ctlab.CtlabException.class, () -> Figures.ceHeatMap(tables, "nope"));
+    }
+
     static Document xml(String svg) throws Exception {
         DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
         f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", false);
