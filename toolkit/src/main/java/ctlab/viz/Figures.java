@@ -52,9 +52,16 @@ public final class Figures {
     /** Histogram of s_t for critical vs other tokens (fractions of each group) from {@code Analyses.ceHistogram}. */
     public static CategoryChart ceHistogram(Table hist) {
         CategoryChart c = FigureStyle.apply(new CategoryChartBuilder().width(FigureStyle.WIDTH).height(FigureStyle.HEIGHT)
-                .title("CE score s_t: critical vs other tokens").xAxisTitle("s_t (lower edge of bin)").yAxisTitle("fraction of tokens").build());
+                .title("CE score s_t: critical vs other tokens").xAxisTitle("s_t (bin centre)").yAxisTitle("fraction of tokens").build());
         List<String> labels = new ArrayList<>();
-        for (Row r : hist) labels.add(String.format(Locale.ROOT, "%.2f", r.getDouble("bin_lo")));
+        for (Row r : hist) {
+            double centre = (r.getDouble("bin_lo") + r.getDouble("bin_hi")) / 2;   // exact: 0.025, not a rounded 0.03
+            labels.add(new java.math.BigDecimal(centre).setScale(4, java.math.RoundingMode.HALF_EVEN).stripTrailingZeros().toPlainString());
+        }
+        if (!labels.isEmpty()) {
+            double width = hist.doubleColumn("bin_hi").get(0) - hist.doubleColumn("bin_lo").get(0);
+            c.setXAxisTitle(String.format(Locale.ROOT, "s_t (bin centre, bin width %.3g)", width));
+        }
         long crit = hist.intColumn("critical").sum() > 0 ? (long) hist.intColumn("critical").sum() : 0;
         long other = (long) hist.intColumn("other").sum();
         if (!labels.isEmpty()) {

@@ -37,6 +37,10 @@ class FiguresTest {
     static Map<String, Chart<?, ?>> charts() {
         Map<String, Chart<?, ?>> c = new LinkedHashMap<>();
         c.put("pass-at-k", Figures.passAtK(Analyses.passAtK(tables.data().rollouts())));
+        RolloutProbe.Result one = tables.data().rollouts().get(0);
+        org.knowm.xchart.XYChart single = Figures.passAtK(Analyses.passAtK(List.of(one)));
+        single.setTitle("pass@k of trajectory " + one.trajectoryId() + " at its critical token (position " + one.critical() + ")");
+        c.put("pass-at-k-example", single);
         c.put("ce-histogram", Figures.ceHistogram(Analyses.ceHistogram(tables.tokens(), 10)));
         double auroc = Analyses.agreement(tables).doubleColumn("pooled_auroc").get(0);
         c.put("roc", Figures.roc(Analyses.roc(tables, RolloutProbe.Rule.FIRST_DROP, Agreement.Labels.CRITICAL), auroc));
