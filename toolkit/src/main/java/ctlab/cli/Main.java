@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 DataCommand.class,
                 OrganismCommand.class,
                 DemoCommand.class,
+                ReportCommand.class,
         })
 public final class Main implements Runnable {
     @Override public void run() { CommandLine.usage(this, System.out); }

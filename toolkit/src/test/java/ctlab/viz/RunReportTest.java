@@ -1,0 +1,81 @@
+package ctlab.viz;
+
+import ctlab.analysis.SyntheticRuns;
+import ctlab.cli.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class RunReportTest {
+    @TempDir Path tmp;
+
+    static int count(String s, String needle) {
+        int n = 0;
+        for (int i = s.indexOf(needle); i >= 0; i = s.indexOf(needle, i + 1)) n++;
+        return n;
+    }
+
+    @Test void fullRunHasEverySectionAndFiguresAndIsSelfContained() throws Exception {
+        Path run = SyntheticRuns.write(tmp.resolve("run"), 10, 8);
+        Path out = RunReport.write(run, tmp.resolve("r.html"), new RunReport.Options(72, 3, SyntheticRuns.TEXTS));
+        String html = Files.readString(out);
+        assertFalse(html.contains("Partial run"));
+        for (String id : new String[] {"stages", "config", "environment", "selection", "contrastive", "rollout", "agreement", "training", "evaluation"}) {
+            assertTrue(html.contains("<h2 id=\"" + id + "\""), id);
+        }
+        // heat map, CE histogram, pass@k (mean and one trajectory), ROC, 5 training curves, method bars
+        assertEquals(11, count(html, "src=\"data:image/png;base64,"));
+        assertFalse(Pattern.compile("(src|href)=\"(https?:|file:|/)").matcher(html).find(), "no external resources");
+        assertTrue(html.contains("seed: 1234"), "config shown");
+        assertTrue(html.contains("2.7.1") && html.contains("0.36.0"), "versions from DONE markers");
+        assertTrue(html.contains(">owed<"), "token texts in the interactive heat map");
+        assertTrue(html.contains("mcnemar_p_vs_base"));
+    }
+
+    @Test void partialRunIsLabelledAndOmitsLaterSections() throws Exception {
+        Path run = SyntheticRuns.write(tmp.resolve("run"), 4, 2);
+        Files.createDirectories(run.resolve("03-train-pos"));          // started, cut off
+        String html = RunReport.html(run, new RunReport.Options(72, 0, null));
+        assertTrue(html.contains("Partial run"));
+        Matcher m = Pattern.compile("Not finished: ([^.]*)\\.").matcher(html);
+        assertTrue(m.find());
+        assertEquals("train-pos, train-neg, score-ce, rollout, train, eval", m.group(1));
+        assertTrue(html.contains("started, not finished"));
+        assertTrue(html.contains("<h2 id=\"selection\""));
+        assertFalse(html.contains("<h2 id=\"contrastive\""));
+        assertFalse(html.contains("<h2 id=\"evaluation\""));
+        assertEquals(0, count(html, "<img"));
+    }
+
+    @Test void cliWritesTheReportAndRejectsAMissingRunDir() throws Exception {
+        Path run = SyntheticRuns.write(tmp.resolve("run"), 3, 6);
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        assertEquals(0, cl.execute("report", run.toString(), "--dpi", "72"));
+        assertTrue(Files.exists(run.resolve("report.html")));
+        assertTrue(out.toString().contains("report written to"));
+        assertTrue(Files.readString(run.resolve("report.html")).contains("Partial run"));
+        Path figs = tmp.resolve("figs");
+        assertEquals(0, cl.execute("report", run.toString(), "--dpi", "72", "--figures", figs.toString(), "--figures-dpi", "144"));
+        for (String f : new String[] {"ce-heatmap", "ce-histogram", "pass-at-k", "pass-at-k-example", "roc"}) {
+            java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(figs.resolve(f + ".png").toFile());
+            assertTrue(png.getWidth() >= 1280, f + " at 144 dpi is twice its point width");
+            assertTrue(Files.readString(figs.resolve(f + ".svg")).contains("<svg"), f);
+        }
+        assertFalse(Files.exists(figs.resolve("method-comparison.png")), "stage 8 absent: no method figure");
+        assertEquals(2, cl.execute("report", run.toString(), "--figures-dpi", "5"));
+        assertEquals(2, cl.execute("report", tmp.resolve("nope").toString()));
+        assertTrue(err.toString().contains("nope: no such run directory"), err.toString());
+    }
+}
