@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 RunCommand.class,
                 GradeCommand.class,
                 DataCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
     @Override public void run() { CommandLine.usage(this, System.out); }
