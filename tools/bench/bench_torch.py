@@ -11,7 +11,8 @@ Phases (same definitions as the Java side, ctlab.bench.JavaEngineBench):
   forward     logits of a (batch, seq) batch under torch.no_grad()            tokens = batch*seq
   train       fwd + causal-LM CE + bwd + clip_grad_norm_(1.0) + AdamW step     tokens = batch*seq
   decode_bN   model.generate(greedy, KV cache) of `new` tokens after a prompt  tokens = N*new
-Each phase: `warmup` untimed iterations, then `iters` timed ones; the median iteration gives tokens/s.
+Each phase: `warmup` untimed iterations, then `iters` timed ones; tokens/s of the fastest iteration (on a
+shared machine contention only slows iterations down) and of the median one.
 Peak RSS per phase: VmHWM from /proc/self/status after resetting it (echo 5 > /proc/self/clear_refs).
 
 Prints one line `CTLAB_BENCH_RESULT <json>` per attention implementation (and a readable summary on stderr).
@@ -49,7 +50,7 @@ def rss_mb(field):
 
 
 def measure(fn, warmup, iters, tokens_per_iter):
-    """Runs fn warmup+iters times; tokens/s of the median timed iteration and the phase's peak RSS."""
+    """Runs fn warmup+iters times; tokens/s of the fastest and the median timed iteration, the phase's peak RSS."""
     can_reset = reset_peak_rss()
     for _ in range(warmup):
         fn()
@@ -60,7 +61,8 @@ def measure(fn, warmup, iters, tokens_per_iter):
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
     return {
-        "tokens_per_s": tokens_per_iter / med,
+        "tokens_per_s": tokens_per_iter / min(times),
+        "tokens_per_s_median": tokens_per_iter / med,
         "median_s": med,
         "min_s": min(times),
         "max_s": max(times),
@@ -69,6 +71,23 @@ def measure(fn, warmup, iters, tokens_per_iter):
         "tokens_per_iter": tokens_per_iter,
         "peak_rss_mb": rss_mb("VmHWM"),
         "peak_rss_scope": "phase" if can_reset else "process",
+    }
+
+
+def summarize_profile(averages, wall_ms, iters):
+    """Self time per op, in the shape ctlab's side reports (ctlab.bench.OpProfile): only `ns::op` events count
+    as time inside ops; user scopes (optimizer step, generate) are Python time and stay in the remainder."""
+    ops = [e for e in averages if "::" in e.key]
+    in_ops_ms = sum(e.self_cpu_time_total for e in ops) / 1000.0
+    ops.sort(key=lambda e: e.self_cpu_time_total, reverse=True)
+    return {
+        "iters": iters,
+        "wall_ms_per_iter": wall_ms / iters,
+        "in_ops_ms_per_iter": in_ops_ms / iters,
+        "outside_ops_ms_per_iter": (wall_ms - in_ops_ms) / iters,
+        "ops": [{"op": e.key, "calls_per_iter": e.count / iters,
+                 "self_ms_per_iter": e.self_cpu_time_total / 1000.0 / iters,
+                 "total_ms_per_iter": e.cpu_time_total / 1000.0 / iters} for e in ops[:25]],
     }
 
 
@@ -136,9 +155,11 @@ def main():
                 for _ in range(warmup):
                     fn()
                 with profile(activities=[ProfilerActivity.CPU]) as prof:
+                    t0 = time.perf_counter()
                     for _ in range(iters):
                         fn()
-                profiles[name] = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25)
+                    wall_ms = (time.perf_counter() - t0) * 1000
+                profiles[name] = summarize_profile(prof.key_averages(), wall_ms, iters)
             results[name] = measure(fn, warmup, iters, tokens)
 
         if "forward" in phases:
@@ -209,8 +230,12 @@ def main():
         for name, r in results.items():
             print("torch %-6s %-10s %12.0f tok/s  peak RSS %6.0f MB" % (attn, name, r["tokens_per_s"], r["peak_rss_mb"] or -1),
                   file=sys.stderr)
-        for name, table in profiles.items():
-            print("profile of %s (attn=%s):\n%s" % (name, attn, table), file=sys.stderr)
+        for name, prof in profiles.items():
+            print("profile of %s (attn=%s): %.2f ms/iter wall, %.2f ms in ops" % (
+                name, attn, prof["wall_ms_per_iter"], prof["in_ops_ms_per_iter"]), file=sys.stderr)
+            for op in prof["ops"]:
+                print("  %-40s %8.1f calls %10.3f ms self" % (op["op"], op["calls_per_iter"], op["self_ms_per_iter"]),
+                      file=sys.stderr)
         del model
 
 

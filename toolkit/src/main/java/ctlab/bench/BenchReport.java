@@ -36,7 +36,12 @@ public final class BenchReport {
         this.torchSkipped = torchSkipped;
     }
 
-    void add(ThreadSetting s, List<ObjectNode> results) { runs.addAll(results); }
+    void add(int round, List<ObjectNode> results) {
+        for (ObjectNode r : results) {
+            r.put("round", round);
+            runs.add(r);
+        }
+    }
 
     public List<ObjectNode> runs() { return List.copyOf(runs); }
 
@@ -88,16 +93,17 @@ public final class BenchReport {
         }
         sb.append("threads: each setting sets OMP_NUM_THREADS = MKL_NUM_THREADS = intra-op threads, inter-op threads 1; "
                 + "ctlab via -Dai.djl.pytorch.num_threads, torch via torch.set_num_threads\n");
-        sb.append("tokens/s of the median timed iteration; forward/train: batch x seq tokens per iteration, decode: "
+        sb.append("tokens/s of the fastest timed iteration over all rounds (other load on the machine only slows "
+                + "iterations down; medians are in --json); forward/train: batch x seq tokens per iteration, decode: "
                 + "batch x new tokens per generate (prefill included); peak RSS per phase in MB\n\n");
 
         sb.append("all runs (tokens/s, peak RSS MB in brackets):\n");
-        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-6s %-17s %-34s", "side", "setting", "variant"));
+        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-5s %-6s %-17s %-34s", "round", "side", "setting", "variant"));
         for (String p : phases) head.append(String.format(Locale.ROOT, " %20s", p));
         head.append("  load before -> after");
         sb.append(head).append('\n');
         for (ObjectNode r : runs) {
-            sb.append(String.format(Locale.ROOT, "%-6s %-17s %-34s", r.path("side").asText(), r.path("setting").asText(),
+            sb.append(String.format(Locale.ROOT, "%-5d %-6s %-17s %-34s", r.path("round").asInt(), r.path("side").asText(), r.path("setting").asText(),
                     shorten(r.path("variant").asText(), 34)));
             for (String p : phases) {
                 sb.append(r.path("phases").has(p)

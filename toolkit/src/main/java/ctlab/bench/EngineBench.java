@@ -38,10 +38,12 @@ public final class EngineBench {
      * @param torchAttn    HF attention implementations to try (comma-separated, e.g. {@code sdpa,eager})
      * @param profilePhase phase to also run under each side's profiler ("" for none)
      * @param jvmArgs      extra JVM options of the ctlab worker (heap, GC)
+     * @param rounds       repeats of the whole interleaved sweep; the best iteration over all rounds counts
      */
     public record Options(BenchConfig config, List<ThreadSetting> settings, String python, Path torchScript,
-                          String torchAttn, String profilePhase, List<String> jvmArgs, Duration timeout) {
+                          String torchAttn, String profilePhase, List<String> jvmArgs, Duration timeout, int rounds) {
         public Options {
+            if (rounds < 1) throw new CtlabException("bench: --rounds must be >= 1, got " + rounds);
             Objects.requireNonNull(config, "config");
             settings = List.copyOf(settings);
             if (settings.isEmpty()) throw new CtlabException("bench: no thread settings");
@@ -80,13 +82,13 @@ public final class EngineBench {
             }
             if (skipped != null) log.println("bench: PyTorch reference skipped: " + skipped);
             BenchReport report = new BenchReport(o.config(), skipped);
-            for (ThreadSetting s : o.settings()) {
-                log.println("bench: ctlab, " + s.label() + " ...");
-                report.add(s, runChild(javaCommand(o, s, benchConfig), s, work, "ctlab", o.timeout()));
-                if (skipped == null) {
-                    log.println("bench: torch, " + s.label() + " ...");
-                    for (ObjectNode r : runChild(pythonCommand(o, s, script, hfConfig), s, work, "torch", o.timeout())) {
-                        report.add(s, List.of(r));
+            for (int round = 1; round <= o.rounds(); round++) {
+                for (ThreadSetting s : o.settings()) {
+                    log.println("bench: round " + round + "/" + o.rounds() + ", ctlab, " + s.label() + " (load " + loadAverage() + ")");
+                    report.add(round, runChild(javaCommand(o, s, benchConfig), s, work, "ctlab", o.timeout()));
+                    if (skipped == null) {
+                        log.println("bench: round " + round + "/" + o.rounds() + ", torch, " + s.label() + " (load " + loadAverage() + ")");
+                        report.add(round, runChild(pythonCommand(o, s, script, hfConfig), s, work, "torch", o.timeout()));
                     }
                 }
             }

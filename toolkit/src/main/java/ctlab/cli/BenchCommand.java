@@ -42,6 +42,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--settings", defaultValue = "2:PASSIVE,2,1",
             description = "thread settings, each THREADS[:PASSIVE|:ACTIVE] (no policy: OMP_WAIT_POLICY unset); default ${DEFAULT-VALUE}")
     String settings;
+    @Option(names = "--rounds", defaultValue = "1", description = "repeat the whole sweep; the fastest iteration over "
+            + "all rounds counts (default ${DEFAULT-VALUE})") int rounds;
     @Option(names = "--python", description = "Python with torch + transformers for the reference "
             + "(default: $CTLAB_BENCH_PYTHON, else python3)") String python;
     @Option(names = "--no-python", description = "measure ctlab only") boolean noPython;
@@ -67,7 +69,7 @@ public final class BenchCommand implements Callable<Integer> {
         String py = noPython ? null : python != null ? python
                 : System.getenv("CTLAB_BENCH_PYTHON") != null ? System.getenv("CTLAB_BENCH_PYTHON") : "python3";
         EngineBench.Options o = new EngineBench.Options(config, ThreadSetting.parseList(settings), py, torchScript,
-                torchAttn, profile, EngineBench.inheritedJvmArgs(), Duration.ofMinutes(timeoutMin));
+                torchAttn, profile, EngineBench.inheritedJvmArgs(), Duration.ofMinutes(timeoutMin), rounds);
         BenchReport report = EngineBench.run(o, System.err);
         System.out.print(report.render());
         if (json != null) {
