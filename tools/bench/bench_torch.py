@@ -74,10 +74,19 @@ def measure(fn, warmup, iters, tokens_per_iter):
     }
 
 
-def summarize_profile(averages, wall_ms, iters):
+def summarize_profile(prof, wall_ms, iters):
     """Self time per op, in the shape ctlab's side reports (ctlab.bench.OpProfile): only `ns::op` events count
     as time inside ops; user scopes (optimizer step, generate) are Python time and stay in the remainder."""
-    ops = [e for e in averages if "::" in e.key]
+    def top_level(e):
+        p = e.cpu_parent
+        while p is not None:
+            if "::" in p.name:
+                return False
+            p = p.cpu_parent
+        return True
+
+    top_calls = sum(1 for e in prof.events() if "::" in e.name and top_level(e))
+    ops = [e for e in prof.key_averages() if "::" in e.key]
     in_ops_ms = sum(e.self_cpu_time_total for e in ops) / 1000.0
     ops.sort(key=lambda e: e.self_cpu_time_total, reverse=True)
     return {
@@ -85,6 +94,7 @@ def summarize_profile(averages, wall_ms, iters):
         "wall_ms_per_iter": wall_ms / iters,
         "in_ops_ms_per_iter": in_ops_ms / iters,
         "outside_ops_ms_per_iter": (wall_ms - in_ops_ms) / iters,
+        "top_level_ops_per_iter": top_calls / iters,
         "ops": [{"op": e.key, "calls_per_iter": e.count / iters,
                  "self_ms_per_iter": e.self_cpu_time_total / 1000.0 / iters,
                  "total_ms_per_iter": e.cpu_time_total / 1000.0 / iters} for e in ops[:25]],
@@ -159,7 +169,7 @@ def main():
                     for _ in range(iters):
                         fn()
                     wall_ms = (time.perf_counter() - t0) * 1000
-                profiles[name] = summarize_profile(prof.key_averages(), wall_ms, iters)
+                profiles[name] = summarize_profile(prof, wall_ms, iters)
             results[name] = measure(fn, warmup, iters, tokens)
 
         if "forward" in phases:

@@ -145,9 +145,12 @@ public final class BenchReport {
     private static String renderProfile(ObjectNode run, String phase, JsonNode prof) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%nprofile of %s, %s, %s: %.2f ms wall per iteration, %.2f ms inside ops, "
-                        + "%.2f ms outside ops (framework overhead)%n", phase, run.path("side").asText(),
+                        + "%.2f ms outside ops (framework overhead)%s%n", phase, run.path("side").asText(),
                 run.path("setting").asText() + ", " + shortVariant(run), prof.path("wall_ms_per_iter").asDouble(),
-                prof.path("in_ops_ms_per_iter").asDouble(), prof.path("outside_ops_ms_per_iter").asDouble()));
+                prof.path("in_ops_ms_per_iter").asDouble(), prof.path("outside_ops_ms_per_iter").asDouble(),
+                prof.has("top_level_ops_per_iter")
+                        ? String.format(Locale.ROOT, ", %.0f top-level op calls", prof.path("top_level_ops_per_iter").asDouble())
+                        : ""));
         sb.append(String.format(Locale.ROOT, "  %-44s %10s %12s %12s%n", "op (self time order)", "calls/iter", "self ms/iter", "total ms/iter"));
         for (JsonNode op : prof.path("ops")) {
             sb.append(String.format(Locale.ROOT, "  %-44s %10.1f %12.3f %12.3f%n", shorten(op.path("op").asText(), 44),

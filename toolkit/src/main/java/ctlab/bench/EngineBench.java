@@ -139,6 +139,8 @@ public final class EngineBench {
         s.applyTo(pb.environment());
         String loadBefore = loadAverage();
         Process p = pb.start();
+        Thread killChild = new Thread(p::destroyForcibly);   // Ctrl-C on the bench must not orphan a worker
+        Runtime.getRuntime().addShutdownHook(killChild);
         try {
             if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
                 p.destroyForcibly();
@@ -149,6 +151,12 @@ public final class EngineBench {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new CtlabException("bench interrupted");
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(killChild);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running already
+            }
         }
         String loadAfter = loadAverage();
         List<ObjectNode> results = new ArrayList<>();

@@ -28,10 +28,12 @@ final class OpProfile {
 
     private final List<Op> ops;
     private final double topLevelUs;
+    private final long topLevelCalls;
 
-    private OpProfile(List<Op> ops, double topLevelUs) {
+    private OpProfile(List<Op> ops, double topLevelUs, long topLevelCalls) {
         this.ops = ops;
         this.topLevelUs = topLevelUs;
+        this.topLevelCalls = topLevelCalls;
     }
 
     private record Event(String name, String tid, double ts, double dur) {}
@@ -53,6 +55,7 @@ final class OpProfile {
         }
         Map<String, double[]> acc = new HashMap<>();   // name -> {calls, self, total}
         double topLevel = 0;
+        long topLevelCalls = 0;
         for (List<Event> list : byThread.values()) {
             list.sort(Comparator.comparingDouble(Event::ts).thenComparing(Comparator.comparingDouble(Event::dur).reversed()));
             Deque<double[]> stack = new ArrayDeque<>();      // {end, childTime, index}
@@ -60,8 +63,10 @@ final class OpProfile {
             for (int i = 0; i < list.size(); i++) {
                 Event ev = list.get(i);
                 while (!stack.isEmpty() && stack.peek()[0] <= ev.ts()) stack.pop();
-                if (stack.isEmpty()) topLevel += ev.dur();
-                else self[(int) stack.peek()[2]] -= ev.dur();
+                if (stack.isEmpty()) {
+                    topLevel += ev.dur();
+                    topLevelCalls++;
+                } else self[(int) stack.peek()[2]] -= ev.dur();
                 self[i] += ev.dur();
                 stack.push(new double[] {ev.ts() + ev.dur(), 0, i});
             }
@@ -75,7 +80,7 @@ final class OpProfile {
         List<Op> ops = new ArrayList<>();
         acc.forEach((name, a) -> ops.add(new Op(name, (long) a[0], a[1], a[2])));
         ops.sort(Comparator.comparingDouble(Op::selfUs).reversed());
-        return new OpProfile(ops, topLevel);
+        return new OpProfile(ops, topLevel, topLevelCalls);
     }
 
     /** Top ops by self time per iteration, the time inside ops and the rest of the wall time. */
@@ -85,6 +90,7 @@ final class OpProfile {
         n.put("wall_ms_per_iter", wallMs / iters);
         n.put("in_ops_ms_per_iter", topLevelUs / 1000 / iters);
         n.put("outside_ops_ms_per_iter", wallMs / iters - topLevelUs / 1000 / iters);
+        n.put("top_level_ops_per_iter", (double) topLevelCalls / iters);   // calls into libtorch
         ArrayNode top = n.putArray("ops");
         for (Op op : ops.subList(0, Math.min(25, ops.size()))) {
             ObjectNode o = top.addObject();

@@ -46,5 +46,6 @@ class OpProfileTest {
         // top level: A 100 + B 10 + E 30 = 140 us over 2 iterations = 0.07 ms; wall 0.5 ms per iteration
         assertEquals(0.07, json.path("in_ops_ms_per_iter").asDouble(), 1e-12);
         assertEquals(0.43, json.path("outside_ops_ms_per_iter").asDouble(), 1e-12);
+        assertEquals(1.5, json.path("top_level_ops_per_iter").asDouble(), 1e-12);   // A, B, E over 2 iterations
     }
 }
