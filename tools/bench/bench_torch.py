@@ -55,10 +55,12 @@ def measure(fn, warmup, iters, tokens_per_iter):
     for _ in range(warmup):
         fn()
     times = []
+    cpu0 = time.process_time()   # all threads of the process, as ctlab's getProcessCpuTime
     for _ in range(iters):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+    cpu = time.process_time() - cpu0
     med = statistics.median(times)
     return {
         "tokens_per_s": tokens_per_iter / min(times),
@@ -69,6 +71,7 @@ def measure(fn, warmup, iters, tokens_per_iter):
         "iters": iters,
         "warmup": warmup,
         "tokens_per_iter": tokens_per_iter,
+        "tokens_per_cpu_s": tokens_per_iter * iters / cpu,
         "peak_rss_mb": rss_mb("VmHWM"),
         "peak_rss_scope": "phase" if can_reset else "process",
     }

@@ -65,6 +65,18 @@ public final class BenchReport {
         return best;
     }
 
+    /** The run of {@code side} with the highest {@code field} in {@code phase} (runs without it are skipped), or null. */
+    ObjectNode bestBy(String side, String phase, String field) {
+        ObjectNode best = null;
+        for (ObjectNode r : runs) {
+            if (!side.equals(r.path("side").asText()) || !r.path("phases").path(phase).has(field)) continue;
+            if (best == null || metric(r, phase, field) > metric(best, phase, field)) best = r;
+        }
+        return best;
+    }
+
+    private static double metric(JsonNode run, String phase, String field) { return run.path("phases").path(phase).path(field).asDouble(); }
+
     /** ctlab tokens/s over torch tokens/s at each side's best setting; NaN without a torch run. */
     public double ratio(String phase) {
         ObjectNode c = best("ctlab", phase), t = best("torch", phase);
@@ -133,6 +145,19 @@ public final class BenchReport {
                     Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.2fx", ratio), verdict,
                     c == null ? "-" : String.format(Locale.ROOT, "%.0f", rss(c, p)),
                     t == null ? "-" : String.format(Locale.ROOT, "%.0f", rss(t, p))));
+        }
+        sb.append("\nefficiency, tokens per CPU-second of the whole process (all threads; less sensitive to other load "
+                + "than wall time, but blind to parallel speed-up), best run per side:\n");
+        sb.append(String.format(Locale.ROOT, "%-11s %14s %-17s %14s %-36s %7s%n", "phase", "ctlab tok/cpu-s",
+                "ctlab setting", "torch tok/cpu-s", "torch setting", "ratio"));
+        for (String p : phases) {
+            ObjectNode c = bestBy("ctlab", p, "tokens_per_cpu_s"), t = bestBy("torch", p, "tokens_per_cpu_s");
+            if (c == null) continue;
+            double cv = metric(c, p, "tokens_per_cpu_s"), tv = t == null ? Double.NaN : metric(t, p, "tokens_per_cpu_s");
+            sb.append(String.format(Locale.ROOT, "%-11s %14.0f %-17s %14s %-36s %7s%n", p, cv, c.path("setting").asText(),
+                    t == null ? "-" : String.format(Locale.ROOT, "%.0f", tv),
+                    t == null ? "-" : t.path("setting").asText() + ", " + shortVariant(t),
+                    t == null ? "-" : String.format(Locale.ROOT, "%.2fx", cv / tv)));
         }
         if (torchSkipped != null) sb.append("\nPyTorch reference skipped: ").append(torchSkipped).append('\n');
         for (ObjectNode r : runs) {

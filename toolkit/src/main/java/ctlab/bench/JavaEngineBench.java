@@ -115,15 +115,22 @@ public final class JavaEngineBench {
         boolean phasePeak = Rss.resetPeak();
         for (int i = 0; i < warmup; i++) fn.run();
         double[] seconds = new double[iters];
+        long cpu0 = cpuNanos();
         for (int i = 0; i < iters; i++) {
             long t0 = System.nanoTime();
             fn.run();
             seconds[i] = (System.nanoTime() - t0) / 1e9;
         }
-        return phaseResult(seconds, warmup, tokensPerIter, phasePeak);
+        return phaseResult(seconds, (cpuNanos() - cpu0) / 1e9, warmup, tokensPerIter, phasePeak);
     }
 
-    static ObjectNode phaseResult(double[] seconds, int warmup, long tokensPerIter, boolean phasePeak) {
+    /** CPU time of this process, all threads (libtorch workers, JIT and GC included). */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    static ObjectNode phaseResult(double[] seconds, double cpuSeconds, int warmup, long tokensPerIter, boolean phasePeak) {
         double[] sorted = seconds.clone();
         Arrays.sort(sorted);
         int n = sorted.length;
@@ -137,6 +144,7 @@ public final class JavaEngineBench {
         r.put("iters", n);
         r.put("warmup", warmup);
         r.put("tokens_per_iter", tokensPerIter);
+        r.put("tokens_per_cpu_s", tokensPerIter * n / cpuSeconds);    // less sensitive to other load than wall time
         r.put("peak_rss_mb", Rss.peakMb());
         r.put("peak_rss_scope", phasePeak ? "phase" : "process");
         return r;
@@ -202,13 +210,17 @@ public final class JavaEngineBench {
             }
             boolean phasePeak = Rss.resetPeak();
             long[] stamps = new long[warmup + iters];
+            long[] cpu = new long[warmup + iters];
             int[] calls = {0};
             new Trainer(trainConfig(warmup + iters))
-                    .onMetrics(r -> stamps[calls[0]++] = System.nanoTime())
+                    .onMetrics(r -> {
+                        stamps[calls[0]] = System.nanoTime();
+                        cpu[calls[0]++] = cpuNanos();
+                    })
                     .fit(task, dir.resolve("timed"));
             double[] seconds = new double[iters];
             for (int i = 0; i < iters; i++) seconds[i] = (stamps[warmup + i] - stamps[warmup + i - 1]) / 1e9;
-            return phaseResult(seconds, warmup, (long) b * t, phasePeak);
+            return phaseResult(seconds, (cpu[warmup + iters - 1] - cpu[warmup - 1]) / 1e9, warmup, (long) b * t, phasePeak);
         } finally {
             model.setTraining(false);
             deleteTree(dir);
