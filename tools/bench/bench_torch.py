@@ -198,7 +198,7 @@ def main():
                     assert out.shape[1] == args.prompt + args.new, out.shape
                     return out
 
-                run_phase("decode_b%d" % b, decode, 1, args.decode_iters, b * args.new)
+                run_phase("decode_b%d" % b, decode, args.warmup, args.decode_iters, b * args.new)
 
         if "train" in phases:
             model.train()

@@ -23,7 +23,7 @@ import java.util.List;
  * @param prompt       prompt tokens per row in the decode phases
  * @param newTokens    generated tokens per row in the decode phases (greedy, no EOS)
  * @param decodeBatches batch sizes of the decode phases
- * @param warmup       untimed iterations before the forward and train phases (one for decode)
+ * @param warmup       untimed iterations (generations for decode) before each phase; the JVM's JIT needs a few
  * @param iters        timed iterations of the forward and train phases
  * @param decodeIters  timed generations per decode phase
  * @param seed         weights and token ids

@@ -101,7 +101,7 @@ public final class JavaEngineBench {
                     if (gen.get(0).length != config.newTokens()) throw new IllegalStateException("short generation");
                 };
                 String name = "decode_b" + db;
-                phases.set(name, timed(name, decode, 1, config.decodeIters(), (long) db * config.newTokens(), profiles));
+                phases.set(name, timed(name, decode, config.warmup(), config.decodeIters(), (long) db * config.newTokens(), profiles));
             }
 
             phases.set("train", train(model, rng, profiles));
