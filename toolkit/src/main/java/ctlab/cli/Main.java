@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 OrganismCommand.class,
                 DemoCommand.class,
                 ReportCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
     @Override public void run() { CommandLine.usage(this, System.out); }

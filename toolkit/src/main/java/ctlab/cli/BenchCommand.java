@@ -1,0 +1,82 @@
+package ctlab.cli;
+
+import ctlab.CtlabException;
+import ctlab.bench.BenchConfig;
+import ctlab.bench.BenchReport;
+import ctlab.bench.EngineBench;
+import ctlab.bench.JavaEngineBench;
+import ctlab.bench.ThreadSetting;
+import ctlab.io.AtomicFiles;
+import ctlab.io.Jsonl;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+
+/** {@code ctlab bench}: engine throughput and peak RSS, ctlab vs PyTorch eager side by side (see BENCHMARKS.md). */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Benchmarks the engine: forward, train step (fwd+bwd+AdamW) and KV-cache decode tokens/s and "
+                + "peak RSS, ctlab vs PyTorch eager (HF LlamaForCausalLM via tools/bench/bench_torch.py), each side in "
+                + "fresh processes per thread setting, compared at its best setting."})
+public final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--layers", defaultValue = "2") int layers;
+    @Option(names = "--hidden", defaultValue = "128") int hidden;
+    @Option(names = "--heads", defaultValue = "4") int heads;
+    @Option(names = "--kv-heads", defaultValue = "4") int kvHeads;
+    @Option(names = "--intermediate", defaultValue = "512") int intermediate;
+    @Option(names = "--vocab", defaultValue = "512") int vocab;
+    @Option(names = "--batch", defaultValue = "32", description = "forward/train batch rows (default ${DEFAULT-VALUE})") int batch;
+    @Option(names = "--seq", defaultValue = "128", description = "forward/train tokens per row (default ${DEFAULT-VALUE})") int seq;
+    @Option(names = "--prompt", defaultValue = "16", description = "decode prompt tokens (default ${DEFAULT-VALUE})") int prompt;
+    @Option(names = "--new-tokens", defaultValue = "64", description = "decode new tokens per row (default ${DEFAULT-VALUE})") int newTokens;
+    @Option(names = "--decode-batches", defaultValue = "1,32", split = ",") int[] decodeBatches;
+    @Option(names = "--warmup", defaultValue = "3") int warmup;
+    @Option(names = "--iters", defaultValue = "10", description = "timed forward/train iterations (default ${DEFAULT-VALUE})") int iters;
+    @Option(names = "--decode-iters", defaultValue = "5") int decodeIters;
+    @Option(names = "--seed", defaultValue = "1234") long seed;
+    @Option(names = "--settings", defaultValue = "2:PASSIVE,2,1",
+            description = "thread settings, each THREADS[:PASSIVE|:ACTIVE] (no policy: OMP_WAIT_POLICY unset); default ${DEFAULT-VALUE}")
+    String settings;
+    @Option(names = "--rounds", defaultValue = "1", description = "repeat the whole sweep; the fastest iteration over "
+            + "all rounds counts (default ${DEFAULT-VALUE})") int rounds;
+    @Option(names = "--python", description = "Python with torch + transformers for the reference "
+            + "(default: $CTLAB_BENCH_PYTHON, else python3)") String python;
+    @Option(names = "--no-python", description = "measure ctlab only") boolean noPython;
+    @Option(names = "--torch-script", description = "path of bench_torch.py (default: tools/bench of this checkout)") Path torchScript;
+    @Option(names = "--torch-attn", defaultValue = "sdpa,eager", description = "HF attention implementations to try (default ${DEFAULT-VALUE})")
+    String torchAttn;
+    @Option(names = "--profile", defaultValue = "", description = "also profile this phase on both sides (forward, train, decode_b1, ...)")
+    String profile;
+    @Option(names = "--json", description = "also write every number to this JSON file") Path json;
+    @Option(names = "--timeout-min", defaultValue = "30", description = "per worker process (default ${DEFAULT-VALUE})") int timeoutMin;
+    @Option(names = "--worker", hidden = true, description = "internal: measure the ctlab side in this process") Path worker;
+
+    @Override
+    public Integer call() throws IOException {
+        if (worker != null) {
+            BenchConfig c = Jsonl.MAPPER.readValue(Files.readString(worker), BenchConfig.class);
+            System.out.println(EngineBench.RESULT_MARKER + Jsonl.MAPPER.writeValueAsString(new JavaEngineBench(c, profile).run()));
+            return 0;
+        }
+        BenchConfig config = new BenchConfig(layers, hidden, heads, kvHeads, intermediate, vocab, batch, seq, prompt,
+                newTokens, Arrays.stream(decodeBatches).boxed().toList(), warmup, iters, decodeIters, seed);
+        if (timeoutMin <= 0) throw new CtlabException("bench: --timeout-min must be > 0");
+        String py = noPython ? null : python != null ? python
+                : System.getenv("CTLAB_BENCH_PYTHON") != null ? System.getenv("CTLAB_BENCH_PYTHON") : "python3";
+        EngineBench.Options o = new EngineBench.Options(config, ThreadSetting.parseList(settings), py, torchScript,
+                torchAttn, profile, EngineBench.inheritedJvmArgs(), Duration.ofMinutes(timeoutMin), rounds);
+        BenchReport report = EngineBench.run(o, System.err);
+        System.out.print(report.render());
+        if (json != null) {
+            AtomicFiles.writeString(json, report.toJson().toPrettyString());
+            System.out.println("\nwrote " + json);
+        }
+        return 0;
+    }
+
+}
