@@ -16,14 +16,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntPredicate;
 
 /**
  * Next-token training of LoRA adapters (rank 4, all seven projections, dropout 0.1 drawn from the engine RNG)
  * through the real model code: the loss is the token mean of {@code -LlamaModel.sequenceLogProbs}. Data:
  * {@code numBatches} micro-batches of (B, T) ids from a noisy "next = 7·prev + 3 mod V" stream drawn from a
  * Java RNG, so two instances are identical. Two models: {@link Size#GOLDEN}, the committed tiny Llama
- * (2 layers, hidden 64, vocab 300), where every op is below PyTorch's parallel grain (so the intra-op thread
- * count cannot change a number), and {@link Size#WIDE}, a random 2-layer Llama (hidden 256, MLP 1024, vocab
+ * (2 layers, hidden 64, vocab 300), where no op is big enough to be split across threads (1 and 2 intra-op
+ * threads give the same numbers), and {@link Size#WIDE}, a random 2-layer Llama (hidden 256, MLP 1024, vocab
  * 2048) on (8, 64) batches, large enough that GEMMs and reductions run multi-threaded.
  */
 final class LlamaLoraTask implements TrainingTask<long[]>, AutoCloseable {
@@ -36,7 +37,7 @@ final class LlamaLoraTask implements TrainingTask<long[]>, AutoCloseable {
     private final int batchSize;
     private final int seqLen;
     /** Test hook: after the forward pass of these loss calls, run garbage collections before the backward. */
-    java.util.function.IntPredicate gcBeforeBackward = call -> false;
+    IntPredicate gcBeforeBackward = call -> false;
     private int lossCalls;
 
     /** {@code numBatches} micro-batches of the size's shape. */
