@@ -430,7 +430,7 @@ public final class LlamaModel implements AutoCloseable {
         }
         long s = k.getShape().get(2);
         // GQA without repeating K/V: query heads of one KV group are stacked along the time axis.
-        NDArray qg = q.mul(1.0 / Math.sqrt(d)).reshape(b, nkv, g * t, d);       // (B, KV, G*T, D)
+        NDArray qg = Scalars.mul(q, 1.0 / Math.sqrt(d)).reshape(b, nkv, g * t, d);  // (B, KV, G*T, D)
         NDArray scores = qg.matMul(k.transpose(0, 1, 3, 2))                     // (B, KV, G*T, S)
                 .reshape(b, nh, t, s).add(bias);                                 // (B, NH, T, S)
         NDArray probs = scores.softmax(-1).reshape(b, nkv, g * t, s);            // (B, KV, G*T, S)
@@ -459,7 +459,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray rmsNorm(NDArray x, NDArray w) {
-        NDArray inv = x.square().mean(new int[] {-1}, true).add(config.rmsNormEps()).pow(-0.5);  // (B, T, 1)
+        NDArray inv = Scalars.pow(x.square().mean(new int[] {-1}, true).add(config.rmsNormEps()), -0.5);  // (B, T, 1)
         return x.mul(inv).mul(w);
     }
 

@@ -303,7 +303,7 @@ public final class Lora implements AutoCloseable {
                 ? x.getNDArrayInternal().dropout(x, (float) config.dropout(), true).singletonOrThrow() : x;
         NDArray down = LlamaModel.linear(xd, la, null);                          // (B, T, r)
         NDArray up = LlamaModel.linear(down, b.get(module), null);               // (B, T, out)
-        return y.add(up.mul(config.scale()));
+        return y.add(Scalars.mul(up, config.scale()));
     }
 
     /** Makes this the model's active adapter set (the previous one stays loaded, unmerged). */

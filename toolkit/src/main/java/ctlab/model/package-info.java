@@ -20,5 +20,9 @@
  *
  * <p>Arrays returned by the forward functions attach to the manager of the input ids; the weights' manager
  * never grows during a forward pass.
+ *
+ * <p>On any path a GradientCollector records, multiply, divide or raise by a constant with
+ * {@link ctlab.model.Scalars}, never DJL's {@code x.mul(Number)}/{@code div}/{@code pow}: those free the
+ * scalar autograd keeps, and a GC before backward corrupts the gradient (docs/determinism.md).
  */
 package ctlab.model;

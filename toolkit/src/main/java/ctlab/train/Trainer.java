@@ -10,6 +10,7 @@ import ctlab.CtlabException;
 import ctlab.io.Jsonl;
 import ctlab.io.Progress;
 import ctlab.model.Param;
+import ctlab.model.Scalars;
 
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -159,7 +160,7 @@ public final class Trainer {
                                     zeroGrads(params);
                                     throw diverged(metrics, step, loss, Double.NaN, lr, lastCheckpoint);
                                 }
-                                collector.backward(k == 1 ? lossArray : lossArray.div(k));
+                                collector.backward(k == 1 ? lossArray : Scalars.div(lossArray, k));
                             }
                             lossSum += loss;
                             tokens += task.tokens(batch);

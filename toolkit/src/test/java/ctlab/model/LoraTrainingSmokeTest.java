@@ -46,7 +46,7 @@ class LoraTrainingSmokeTest {
                     id.attach(s);
                     mk.attach(s);
                     try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        NDArray loss = model.sequenceLogProbs(id, mk).sum().neg().div(14);
+                        NDArray loss = Scalars.div(model.sequenceLogProbs(id, mk).sum().neg(), 14);
                         gc.backward(loss);
                         curve[step] = loss.getFloat();
                         if (step == 0) first = curve[0];

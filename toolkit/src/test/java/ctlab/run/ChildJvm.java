@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -22,17 +23,28 @@ public final class ChildJvm {
 
     /** Starts {@code java [jvmArgs] -cp <test classpath> ctlab.cli.Main args...} in {@code workDir}. */
     public static Process ctlab(Path workDir, List<String> jvmArgs, String... args) throws IOException {
+        return java(workDir, Map.of(), jvmArgs, "ctlab.cli.Main", args);
+    }
+
+    /**
+     * Starts {@code java [jvmArgs] -cp <test classpath> mainClass args...} in {@code workDir}, with {@code env}
+     * added to this process's environment (e.g. a test's own entry point under other OpenMP settings).
+     */
+    public static Process java(Path workDir, Map<String, String> env, List<String> jvmArgs, String mainClass,
+                               String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx512m");
         cmd.addAll(jvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add("ctlab.cli.Main");
+        cmd.add(mainClass);
         cmd.addAll(List.of(args));
         Path log = workDir.resolve("child-" + System.nanoTime() + ".log");
-        return new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        return pb.start();
     }
 
     /** The child's combined stdout/stderr so far (for failure messages). */

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ctlab.model.Param;
+import ctlab.model.Scalars;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -97,13 +98,13 @@ final class ToyLmTask implements TrainingTask<ToyLmTask.Batch> {
         h = Activation.relu(h.add(p(2)));                                          // (B, H)
         if (dropout > 0) {
             NDArray keep = sm.randomUniform(0, 1, h.getShape()).gte(dropout).toType(DataType.FLOAT32, false);
-            h = h.mul(keep).div(1 - dropout);                                      // (B, H)
+            h = Scalars.div(h.mul(keep), 1 - dropout);                             // (B, H)
         }
         NDArray logits = h.matMul(p(3)).add(p(4));                                 // (B, V)
         NDArray logp = logits.logSoftmax(1);                                       // (B, V)
         NDArray y = sm.create(b.targets()).oneHot(V);                              // (B, V)
-        NDArray loss = logp.mul(y).sum().neg().div(b.inputs().length);             // ()
-        if (nanGradAt.test(call)) loss = loss.add(h.mul(0).sqrt().sum());          // finite loss, NaN gradient
+        NDArray loss = Scalars.div(logp.mul(y).sum().neg(), b.inputs().length);    // ()
+        if (nanGradAt.test(call)) loss = loss.add(Scalars.mul(h, 0).sqrt().sum()); // finite loss, NaN gradient
         if (nanLossAt.test(call)) loss = loss.mul(Float.NaN);
         metrics.put("accuracy", (double) logits.argMax(1).toType(DataType.INT32, false)
                 .eq(sm.create(b.targets())).sum().getLong() / b.inputs().length);

@@ -26,19 +26,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Trainer tests on a tiny next-token LM. They pin PyTorch to one intra-op thread (override with
- * -Dctlab.test.threads=N): with 2 threads on this shared 2-core machine under heavy load (load average 9-15),
- * 3 of ~12 runs of this class saw two same-seed runs part at some step (cause not found; Adam's normalisation
- * turns any ulp difference into a visible one); at lower load 2 threads passed 10 of 10, 1 thread every run.
+ * Trainer tests on a tiny next-token LM, at the engine's default intra-op thread count (pin one with
+ * -Dctlab.test.threads=N). Same-seed runs once parted at random steps (3 of ~12 runs under load, first blamed
+ * on 2 threads): the cause was DJL freeing {@code x.div(Number)} scalars autograd still needed when a GC ran
+ * between forward and backward; it is fixed by {@link ctlab.model.Scalars} (see docs/determinism.md).
  */
 class TrainerTest {
     private static int savedThreads;
     @TempDir Path dir;
 
-    @BeforeAll static void oneIntraOpThread() {
+    @BeforeAll static void threadsFromProperty() {
         Engine.getInstance();
         savedThreads = JniUtils.getNumThreads();
-        JniUtils.setNumThreads(Integer.getInteger("ctlab.test.threads", 1));   // override to study other counts
+        JniUtils.setNumThreads(Integer.getInteger("ctlab.test.threads", savedThreads));
     }
 
     @AfterAll static void restoreThreads() { JniUtils.setNumThreads(savedThreads); }

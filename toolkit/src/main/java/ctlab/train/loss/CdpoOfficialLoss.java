@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import ctlab.model.Scalars;
 
 /**
  * {@code cdpo-official}: the computation of the official cDPO trainer (chenzhiling9954/Critical-Tokens-Matter,
@@ -44,7 +45,7 @@ final class CdpoOfficialLoss implements PreferenceLoss {
         long batch = b.batchSize();
         long positions = b.officialPositions() == null ? width : b.officialPositions();
         double constantPart = batch * (positions - width) * LN2;
-        NDArray loss = lossSum.add((float) constantPart).div((float) (batch * positions));
+        NDArray loss = Scalars.div(lossSum.add((float) constantPart), (float) (batch * positions));
         return new LossResult(loss, LossMath.rewardMetrics(b, beta));
     }
 

@@ -3,6 +3,7 @@ package ctlab.train.loss;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Activation;
+import ctlab.model.Scalars;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,10 +28,10 @@ final class LossMath {
      * softplus(u) = −log σ(−u) so it stays finite for large |βz|. ε = 0 is plain DPO (Rafailov et al. 2023, Eq. 7).
      */
     static NDArray logisticLoss(NDArray z, double beta, double labelSmoothing) {
-        NDArray scaled = z.mul((float) beta); // float scalars keep float32 (a double would promote 0-d results)
+        NDArray scaled = Scalars.mul(z, (float) beta); // fp32 scalar (a double would promote 0-d results)
         NDArray loss = Activation.softPlus(scaled.neg());
         if (labelSmoothing == 0) return loss;
-        return loss.mul((float) (1 - labelSmoothing)).add(Activation.softPlus(scaled).mul((float) labelSmoothing));
+        return Scalars.mul(loss, (float) (1 - labelSmoothing)).add(Scalars.mul(Activation.softPlus(scaled), (float) labelSmoothing));
     }
 
     /** Global token mean of −log π over the chosen tokens (TRL's "sft" term and HF cross-entropy). */

@@ -1,6 +1,7 @@
 package ctlab.train.loss;
 
 import ai.djl.ndarray.NDArray;
+import ctlab.model.Scalars;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -32,6 +33,6 @@ final class RpoLoss implements PreferenceLoss {
         Map<String, Double> m = new LinkedHashMap<>(LossMath.rewardMetrics(b, beta));
         m.put("dpo", LossMath.scalar(dpo));
         m.put("nll", LossMath.scalar(nll));
-        return new LossResult(dpo.add(nll.mul((float) alpha)), m);
+        return new LossResult(dpo.add(Scalars.mul(nll, (float) alpha)), m);
     }
 }

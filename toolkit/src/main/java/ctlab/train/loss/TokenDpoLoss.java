@@ -1,6 +1,7 @@
 package ctlab.train.loss;
 
 import ai.djl.ndarray.NDArray;
+import ctlab.model.Scalars;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -44,7 +45,7 @@ final class TokenDpoLoss implements PreferenceLoss {
         NDArray klRejected = LossMath.maskedSum(b.rejectedKl(), b.rejectedMask()); // (B,) D⁻
         NDArray margin = chosen.sub(rejected);
         NDArray z = tdpo2
-                ? margin.add(klChosen.stopGradient().sub(klRejected).mul((float) alpha))
+                ? margin.add(Scalars.mul(klChosen.stopGradient().sub(klRejected), (float) alpha))
                 : margin.add(klChosen.sub(klRejected));
         NDArray loss = LossMath.logisticLoss(z, beta, labelSmoothing).mean();
         Map<String, Double> m = new LinkedHashMap<>(LossMath.rewardMetrics(b, beta));
