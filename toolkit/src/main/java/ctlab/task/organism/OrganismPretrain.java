@@ -234,7 +234,7 @@ public final class OrganismPretrain {
             NDArray lossMask = sm.create(batch.lossMask(), new Shape(b, t - 1));        // (B, T-1)
             NDArray logits = model.logits(ids, mask);                                   // (B, T, V)
             NDArray logp = LlamaModel.shiftedLogProbs(logits, ids, mask);               // (B, T-1)
-            return logp.mul(lossMask).sum().div(-batch.lossTokens());                   // scalar: mean NLL
+            return ctlab.model.Scalars.div(logp.mul(lossMask).sum(), -batch.lossTokens());                   // scalar: mean NLL
         }
 
         @Override public long tokens(Batch batch) {
