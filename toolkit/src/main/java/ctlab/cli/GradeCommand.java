@@ -11,7 +11,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-/** {@code ctlab grade --task gsm8k|math --input pairs.jsonl --output results.jsonl}. */
+/** {@code ctlab grade --task gsm8k|math|organism --input pairs.jsonl --output results.jsonl}. */
 @Command(name = "grade", mixinStandardHelpOptions = true,
         description = {"Grade model answers against references.",
                 "Input lines: {\"id\", \"reference\", \"response\"} (the final answer is extracted) or "
@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 final class GradeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--task", required = true, paramLabel = "gsm8k|math", description = "Answer format: gsm8k or math.")
+    @Option(names = "--task", required = true, paramLabel = "gsm8k|math|organism", description = "Answer format: gsm8k, math (math500) or organism.")
     String task;
 
     @Option(names = "--input", required = true, paramLabel = "pairs.jsonl", description = "JSONL to grade.")

@@ -9,7 +9,8 @@ import java.util.Locale;
 /**
  * A reasoning task: how its problems are loaded, how a prompt is built, where sampling stops, how the final
  * answer is pulled out of a response and when two answers count as the same. Implementations: {@link #GSM8K},
- * {@link #MATH} (MATH500 and the MATH splits share one format).
+ * {@link #MATH} (MATH500 and the MATH splits share one format), and the model organism's
+ * {@link ctlab.task.organism.OrganismTask}.
  */
 public interface Task {
     Task GSM8K = new Gsm8kTask();
@@ -36,12 +37,13 @@ public interface Task {
     /** Stop strings for sampling (shared by both tasks in the official code). */
     default List<String> stopStrings() { return Prompts.STOP_STRINGS; }
 
-    /** The task called {@code name} ({@code gsm8k}, {@code math} or {@code math500}). */
+    /** The task called {@code name} ({@code gsm8k}, {@code math}, {@code math500} or {@code organism}). */
     static Task named(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "gsm8k" -> GSM8K;
             case "math", "math500" -> MATH;
-            default -> throw new CtlabException("unknown task '" + name + "' (expected gsm8k or math)");
+            case "organism" -> ctlab.task.organism.OrganismTask.INSTANCE;
+            default -> throw new CtlabException("unknown task '" + name + "' (expected gsm8k, math, math500 or organism)");
         };
     }
 }

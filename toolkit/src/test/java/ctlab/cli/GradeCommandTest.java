@@ -62,6 +62,21 @@ class GradeCommandTest {
     }
 
     @Test
+    void organismTaskIsAvailableByName() throws Exception {
+        Path in = write("o.jsonl", """
+                {"id": "o1", "reference": "42", "response": "Adam has 40. 40 + 2 = 42. The answer is 42."}
+                {"id": "o2", "reference": "7", "response": "9 - 3 = 6. The answer is 6."}
+                """);
+        Path results = dir.resolve("o-results.jsonl");
+        assertEquals(0, grade("organism", in, results), err.toString());
+        List<Jsonl.Line> lines = Jsonl.read(results);
+        assertEquals("42", lines.get(0).json().get("extracted").asText());
+        assertTrue(lines.get(0).json().get("equal").booleanValue());
+        assertEquals("6", lines.get(1).json().get("extracted").asText());
+        assertFalse(lines.get(1).json().get("equal").booleanValue());
+    }
+
+    @Test
     void gsm8kResponsesUseTheAnswerIsRule() throws Exception {
         Path in = write("g.jsonl", """
                 {"id": "q1", "reference": "1,080", "response": "3 * 360 = 1080. The answer is 1,080.\\n\\nQuestion: next"}
