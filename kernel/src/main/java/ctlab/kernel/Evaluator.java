@@ -114,6 +114,7 @@ final class Evaluator implements AutoCloseable {
             Snippet s = e.snippet();
             if (e.causeSnippet() != null) {                    // an older snippet updated by this one
                 if (e.status() == Snippet.Status.OVERWRITTEN) release(e.previousStatus(), s);
+                else if (s instanceof VarSnippet v && e.status() == Snippet.Status.VALID) carryOver(v);
                 continue;
             }
             if (e.status() == Snippet.Status.REJECTED) {
@@ -154,6 +155,32 @@ final class Evaluator implements AutoCloseable {
             VarSnippet old = results.removeFirst();
             clearStaticField(old);
             shell.drop(old);
+        }
+    }
+
+    /**
+     * A variable JShell recompiled because a later snippet changed what its declaration resolves against (an
+     * import, a redefined type). JShell's own agent hot-swaps the wrapper class and keeps the value; in-process
+     * execution cannot redefine classes, so the variable lives in a new wrapper whose field starts as null. Copy
+     * the value over from the old wrapper (when the field type still accepts it).
+     */
+    private void carryOver(VarSnippet v) {
+        String oldWrapper = wrapperOf.get(v), newWrapper = wrapperClass(v);
+        if (oldWrapper == null || newWrapper == null || oldWrapper.equals(newWrapper)) return;
+        try {
+            Field from = control.findClassForKernel(oldWrapper).getDeclaredField(v.name());
+            Field to = control.findClassForKernel(newWrapper).getDeclaredField(v.name());
+            if (!Modifier.isStatic(from.getModifiers()) || !Modifier.isStatic(to.getModifiers()) || Modifier.isFinal(to.getModifiers())) return;
+            from.setAccessible(true);
+            to.setAccessible(true);
+            Object value = from.get(null);
+            if (to.getType().isPrimitive() ? from.getType() == to.getType() : value == null || to.getType().isInstance(value)) {
+                to.set(null, value);
+                if (!from.getType().isPrimitive()) from.set(null, null);   // the old wrapper no longer holds it
+            }
+            wrapperOf.put(v, newWrapper);
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError ignored) {
+            // best effort: the variable stays null as JShell left it
         }
     }
 

@@ -36,6 +36,20 @@ class EvaluatorTest {
         assertEquals(3, ev.eval("new P(3).x()"));
     }
 
+    @Test void anImportAfterAVariableKeepsItsValue() {
+        // an import makes JShell recompile earlier declarations; that update must not be taken for a redeclaration
+        ev.eval("var keptList = new ArrayList<>(List.of(1, 2));");
+        ev.eval("var keptBuilder = new StringBuilder(\"abc\");");
+        ev.eval("var keptTask = ctlab.lab.Lab.task(\"gsm8k\");");
+        ev.eval("import java.util.concurrent.*;");
+        ev.eval("import ctlab.sample.*;\nimport ctlab.task.*;\nvar sameTask = keptTask;");
+        assertNotNull(ev.eval("keptTask"));
+        assertEquals(List.of(1, 2), ev.eval("keptList"));
+        assertEquals("abc", ev.eval("keptBuilder").toString());
+        ev.eval("var keptList = new ArrayList<>(List.of(3));");   // a real redeclaration still replaces it
+        assertEquals(List.of(3), ev.eval("keptList"));
+    }
+
     @Test void compileErrorNamesTheCellLine() {
         CellError e = assertThrows(CellError.class, () -> ev.eval("int ok1 = 1;\n\nint bad = \"s\";"));
         assertEquals("CompilationError", e.ename);

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Executes the ctlab notebooks through a real Jupyter client (papermill on nbclient) and checks their outputs.
+
+    notebooks/run.py --fast [NAME ...]        fast mode (the test command): parameters fast = true; executed copies
+                                              go to target/notebooks/executed/, the notebooks are not touched
+    notebooks/run.py --full [NAME ...]        the committed outputs: the notebooks' own parameters (fast = false, the
+                                              full organism run in runs/organism); each notebook is rewritten in place
+                                              (temp file + rename) only when it executed cleanly
+
+Needs the "Java (ctlab)" kernel (bin/ctlab kernel install) and papermill (kernel/test/requirements.txt).
+Exit status 1 when a cell fails, or when a cell tagged expect-html / expect-png lacks an HTML table / a decodable
+PNG. The first cell tagged "parameters" holds the defaults; papermill adds the injected values after it.
+"""
+import argparse
+import base64
+import json
+import os
+import struct
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import papermill
+from papermill.translators import Translator, papermill_translators
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+NOTEBOOKS = sorted(p.stem for p in HERE.glob("[0-9][0-9]-*.ipynb"))
+
+
+class JavaTranslator(Translator):
+    """Papermill has no Java translator; JShell accepts `var name = value;` redeclarations of the defaults."""
+
+    @classmethod
+    def translate_escaped_str(cls, s):
+        return json.dumps(s)  # a JSON string literal is a valid Java string literal for these values
+
+    @classmethod
+    def translate_none(cls, val):
+        return "null"
+
+    @classmethod
+    def translate_bool(cls, val):
+        return "true" if val else "false"
+
+    @classmethod
+    def translate_int(cls, val):
+        return str(val) if -2**31 <= val < 2**31 else f"{val}L"
+
+    @classmethod
+    def translate_float(cls, val):
+        return repr(float(val))
+
+    @classmethod
+    def translate_list(cls, val):
+        return "List.of(" + ", ".join(cls.translate(v) for v in val) + ")"
+
+    @classmethod
+    def translate_dict(cls, val):
+        raise ValueError("map parameters are not supported for Java notebooks")
+
+    @classmethod
+    def comment(cls, cmt_str):
+        return f"// {cmt_str}".strip()
+
+    @classmethod
+    def assign(cls, name, str_val):
+        return f"var {name} = {str_val};"
+
+
+papermill_translators.register("java", JavaTranslator)
+
+
+def png_ok(b64):
+    raw = base64.b64decode(b64)
+    if raw[:8] != b"\x89PNG\r\n\x1a\n" or raw[12:16] != b"IHDR":
+        return False
+    w, h = struct.unpack(">II", raw[16:24])
+    return w > 0 and h > 0
+
+
+def problems(nb):
+    """What is wrong with an executed notebook: error outputs and missing expected outputs, by cell."""
+    found = []
+    n = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        n += 1
+        tags = set(cell.metadata.get("tags", []))
+        outs = cell.get("outputs", [])
+        for o in outs:
+            if o.output_type == "error":
+                found.append(f"code cell {n}: {o.ename}: {o.evalue}")
+        data = [o.data for o in outs if "data" in o]
+        if "expect-html" in tags and not any("<table" in d.get("text/html", "") or "<span" in d.get("text/html", "")
+                                             for d in data):
+            found.append(f"code cell {n}: expected an HTML table or heat map, got {[sorted(d) for d in data]}")
+        if "expect-png" in tags and not any("image/png" in d and png_ok(d["image/png"]) for d in data):
+            found.append(f"code cell {n}: expected a PNG figure, got {[sorted(d) for d in data]}")
+    return found
+
+
+def execute(name, fast, timeout):
+    src = HERE / f"{name}.ipynb"
+    if fast:
+        out_dir = ROOT / "target" / "notebooks" / "executed"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / f"{name}.ipynb"
+    else:
+        target = src
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".ipynb", dir=target.parent)
+    os.close(fd)
+    try:
+        error = None
+        try:
+            papermill.execute_notebook(str(src), tmp, parameters={"fast": True} if fast else {},
+                                       kernel_name="ctlab", language="java", cwd=str(HERE),
+                                       execution_timeout=timeout, progress_bar=False)
+        except papermill.PapermillExecutionError as e:
+            error = f"{e.ename}: {e.evalue}"
+        nb = nbformat.read(tmp, as_version=4)
+        found = problems(nb)
+        if error and not found:
+            found.append(error)
+        if not found:
+            os.replace(tmp, target)
+            tmp = None
+        return found, target
+    finally:
+        if tmp and os.path.exists(tmp):
+            if fast:  # keep the failed execution for reading
+                os.replace(tmp, target)
+            else:
+                os.unlink(tmp)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--fast", action="store_true", help="fast mode (CI): fast = true, executed copies under target/")
+    mode.add_argument("--full", action="store_true", help="full mode: rewrite the notebooks with their outputs")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    ap.add_argument("names", nargs="*", help=f"notebooks (default: all of {', '.join(NOTEBOOKS)})")
+    a = ap.parse_args(argv)
+    names = a.names or NOTEBOOKS
+    for n in names:
+        if n not in NOTEBOOKS:
+            ap.error(f"unknown notebook '{n}' (expected one of {', '.join(NOTEBOOKS)})")
+    failed = 0
+    for n in names:
+        print(f"{n}: executing ({'fast' if a.fast else 'full'} mode)...", flush=True)
+        found, target = execute(n, a.fast, a.timeout)
+        if found:
+            failed += 1
+            print(f"{n}: FAILED ({target})", *[f"  {f}" for f in found], sep="\n", flush=True)
+        else:
+            print(f"{n}: ok ({target})", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
