@@ -15,6 +15,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import papermill
+from papermill.models import Parameter
 from papermill.translators import Translator, papermill_translators
 
 HERE = Path(__file__).resolve().parent
@@ -67,6 +69,18 @@ class JavaTranslator(Translator):
     @classmethod
     def assign(cls, name, str_val):
         return f"var {name} = {str_val};"
+
+    DECLARATION = re.compile(r"^\s*([\w.<>\[\], ]+?)\s+(\w+)\s*=\s*(.+?);\s*(?://\s*(.*))?$")
+
+    @classmethod
+    def inspect(cls, parameters_cell):
+        """`type name = value; // help` lines of the parameters cell (papermill --help-notebook, unknown names)."""
+        found = []
+        for line in parameters_cell.source.splitlines():
+            m = cls.DECLARATION.match(line)
+            if m:
+                found.append(Parameter(name=m[2], inferred_type_name=m[1].strip(), default=m[3].strip(), help=m[4] or ""))
+        return found
 
 
 papermill_translators.register("java", JavaTranslator)

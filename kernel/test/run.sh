@@ -19,7 +19,7 @@ trap 'rm -rf "$TMP"' EXIT
 "$ROOT/bin/ctlab" kernel install --prefix "$TMP/prefix" >&2
 export JUPYTER_PATH="$TMP/prefix/share/jupyter"
 export JUPYTER_DATA_DIR="$TMP/data" JUPYTER_RUNTIME_DIR="$TMP/runtime" JUPYTER_CONFIG_DIR="$TMP/config"
-export CTLAB_JVM_OPTS="${CTLAB_TEST_JVM_OPTS:--Xmx1g}"
+export CTLAB_JVM_OPTS="${CTLAB_TEST_JVM_OPTS:--Xmx2g}"
 export CTLAB_TEST_TMP="$TMP"
 cd "$HERE"
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider -q -rfE "$HERE/test_kernel.py" "$@"
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider -q -rfE "$HERE/test_kernel.py" "$HERE/test_notebooks.py" "$@"

@@ -206,9 +206,18 @@ public final class RunTables {
         Map<String, Integer> pairByRejected = new HashMap<>();
         List<ScoredPair> pairs = data.scoredPairs();
         for (int i = 0; i < pairs.size(); i++) pairByRejected.putIfAbsent(pairs.get(i).problemId() + "\u0000" + pairs.get(i).rejected(), i);
+        // the rollout stage names the rejected response of the n-th scored pair of a problem "<problem>/<n>"
+        // (RolloutStage.trajectories)
+        Map<String, Integer> pairByRolloutId = new HashMap<>();
+        Map<String, Integer> seen = new HashMap<>();
+        for (int i = 0; i < pairs.size(); i++) {
+            String pid = pairs.get(i).problemId() != null ? pairs.get(i).problemId() : "pair" + i;
+            int n = seen.merge(pid, 1, Integer::sum) - 1;
+            pairByRolloutId.put(pid + "/" + n, i);
+        }
         for (RolloutProbe.Result r : data.rollouts()) {
-            Integer idx = null;
-            GradedSample g = gradedById().get(r.trajectoryId());
+            Integer idx = pairByRolloutId.get(r.trajectoryId());
+            GradedSample g = idx == null ? gradedById().get(r.trajectoryId()) : null;
             if (g != null) idx = pairByRejected.get(g.problemId() + "\u0000" + g.response());
             if (idx == null) {
                 for (int i = 0; i < pairs.size() && idx == null; i++) {

@@ -142,9 +142,11 @@ public final class Lab {
         }
         RunConfig resolved = RunConfig.load(cfg, all);
         List<Pipeline.Outcome> outcomes = Pipeline.cdpo().run(resolved, dir, Pipeline.Options.defaults().withConsole(System.out::println));
+        StringBuilder table = new StringBuilder();
         for (Pipeline.Outcome o : outcomes) {
-            System.out.printf(Locale.ROOT, "%-16s %-8s %8.1f s%n", o.folder(), o.status().name().toLowerCase(Locale.ROOT), o.seconds());
+            table.append(String.format(Locale.ROOT, "%-16s %-8s %8.1f s%n", o.folder(), o.status().name().toLowerCase(Locale.ROOT), o.seconds()));
         }
+        System.out.print(table);   // one write: a notebook shows it as one block
         return dir;
     }
 

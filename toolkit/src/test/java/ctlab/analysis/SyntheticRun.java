@@ -76,7 +76,8 @@ final class SyntheticRun {
                 int without = i == critical ? 4 + rng.nextInt(4) : i < critical ? 5 : 0;
                 rows.add(new RolloutProbe.TokenRow(i, 100 + i, rt.get(i), 0.5, with, k, without, k));
             }
-            rollouts.add(new RolloutProbe.Result(id + "-s1", rt.size(), k, 6, critical, critical, 1000, 1.5, 99, rows));
+            // named as RolloutStage names them: the rejected response of the problem's first scored pair
+            rollouts.add(new RolloutProbe.Result(id + "/0", rt.size(), k, 6, critical, critical, 1000, 1.5, 99, rows));
         }
         if (lastStage >= 1) stage(root, 1, "sample", Map.of());
         if (lastStage >= 2) stage(root, 2, "select", Map.of("graded.jsonl", graded));
