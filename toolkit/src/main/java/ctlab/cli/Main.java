@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 OrganismCommand.class,
                 DemoCommand.class,
                 ReportCommand.class,
+                CompareCommand.class,
                 BenchCommand.class,
         })
 public final class Main implements Runnable {
