@@ -62,10 +62,10 @@ public final class Demo {
         if (rollout != null) {
             JsonNode a = rollout.path("agreement").path("paper").path("critical");
             sb.append(String.format(Locale.ROOT, "rollout: %d incorrect trajectories, a critical token found in %d; "
-                            + "lowest CE score is the critical token: exact %s, within one %s; AUROC (drop labels) %s; "
-                            + "%d tokens generated in %.0f s%n", rollout.path("trajectories").asInt(),
+                            + "lowest CE score is the critical token: exact %s, within one %s; AUROC of 1 - s_t for the critical "
+                            + "token %s (for every token whose rate drops: %s); %d tokens generated in %.0f s%n", rollout.path("trajectories").asInt(),
                     rollout.path("with_critical").asInt(), pct(a.path("exact_rate")), pct(a.path("within_one_rate")),
-                    num(rollout.path("agreement").path("paper").path("drop").path("pooled_auroc")),
+                    num(a.path("pooled_auroc")), num(rollout.path("agreement").path("paper").path("drop").path("pooled_auroc")),
                     rollout.path("tokens_generated").asLong(), rollout.path("seconds").asDouble()));
         }
         JsonNode eval = readJson(runDir.resolve("08-eval/" + EvalStage.SUMMARY));
