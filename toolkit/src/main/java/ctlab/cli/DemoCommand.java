@@ -51,13 +51,10 @@ public final class DemoCommand implements Callable<Integer> {
                 : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         RunConfig c = RunConfig.load(cfgFile, sets);
         List<String> all = new ArrayList<>(sets);
-        if (c.task().equals("organism") && c.data().train() == null) {
-            int test = c.eval().problems() > 0 ? c.eval().problems() : 500;
-            int train = c.sample().problems() > 0 ? c.sample().problems() : 1000;
-            Path data = Demo.organismData(Path.of(c.model()), dir.resolve("data"), train, test);
-            all.add("data.train=" + data.resolve("train.jsonl"));
-            all.add("data.test=" + data.resolve("test.jsonl"));
-            out.println("organism data (regenerated from " + c.model() + "/pretrain_config.json) in " + data);
+        List<String> data = Demo.organismDataOverrides(c, Path.of(c.model()), dir);
+        if (!data.isEmpty()) {
+            all.addAll(data);
+            out.println("organism data (regenerated from " + c.model() + "/pretrain_config.json) in " + dir.resolve("data"));
         }
         RunOptions o = new RunOptions();
         o.config = cfgFile;

@@ -130,13 +130,9 @@ public final class Lab {
         List<String> all = new ArrayList<>(List.of(sets));
         RunConfig c = RunConfig.load(cfg, all);
         if (!Path.of(c.model()).isAbsolute()) all.add("model=" + path(c.model()));
-        if (c.task().equals("organism") && c.data().train() == null) {
-            int test = c.eval().problems() > 0 ? c.eval().problems() : 500;
-            int train = c.sample().problems() > 0 ? c.sample().problems() : 1000;
-            Path data = Demo.organismData(path(c.model()), dir.resolve("data"), train, test);
-            all.add("data.train=" + data.resolve("train.jsonl"));
-            all.add("data.test=" + data.resolve("test.jsonl"));
-        } else {
+        List<String> organismData = Demo.organismDataOverrides(c, path(c.model()), dir);
+        all.addAll(organismData);
+        if (organismData.isEmpty()) {
             if (c.data().train() != null && !Path.of(c.data().train()).isAbsolute()) all.add("data.train=" + path(c.data().train()));
             if (c.data().test() != null && !Path.of(c.data().test()).isAbsolute()) all.add("data.test=" + path(c.data().test()));
         }

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -46,6 +47,19 @@ public final class Demo {
         counts.put(Split.TEST, test);
         OrganismData.write(dataDir, new ProblemGenerator(pc.difficulty(), pc.dataSeed()), counts);
         return dataDir;
+    }
+
+    /**
+     * The {@code data.train}/{@code data.test} overrides for an organism config without data files: its splits
+     * regenerated into {@code runDir/data} (train = sample.problems or 1000, test = eval.problems or 500). Empty for
+     * any other config. Shared by {@code ctlab demo} and {@code Lab.run}.
+     */
+    public static List<String> organismDataOverrides(RunConfig c, Path modelDir, Path runDir) {
+        if (!c.task().equals("organism") || c.data().train() != null) return List.of();
+        int test = c.eval().problems() > 0 ? c.eval().problems() : 500;
+        int train = c.sample().problems() > 0 ? c.sample().problems() : 1000;
+        Path data = organismData(modelDir, runDir.resolve("data"), train, test);
+        return List.of("data.train=" + data.resolve("train.jsonl"), "data.test=" + data.resolve("test.jsonl"));
     }
 
     /** The results of a run as a text table: data, rollout, and accuracy per method with paired tests. */
