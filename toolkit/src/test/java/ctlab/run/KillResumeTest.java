@@ -3,6 +3,7 @@ package ctlab.run;
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.io.Jsonl;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * during sampling and again during training; re-running the same command must leave exactly the records
  * and the trained state of an uninterrupted run, with training continuing from its checkpoint.
  */
+@Tag("slow")
 class KillResumeTest {
     static final int PROBLEMS = 30;
     static final String CONFIG = "task: organism\nmodel: unused\nsample:\n  problems: " + PROBLEMS + "\n  n: 3\n"

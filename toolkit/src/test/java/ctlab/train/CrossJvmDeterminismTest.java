@@ -1,6 +1,7 @@
 package ctlab.train;
 
 import ctlab.run.ChildJvm;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,7 +14,6 @@ import java.util.Map;
 import static ctlab.train.LoraTrainerDeterminismTest.assertSameCheckpoint;
 import static ctlab.train.LoraTrainerDeterminismTest.column;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 /**
  * The standard "same seed and thread count give the same numbers" across processes: two child JVMs train LoRA
@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
  * ({@code MALLOC_PERTURB_}), and GCs forced between forward and backward; its heap and native allocations
  * (hence tensor alignments) differ from A's. See docs/determinism.md.
  */
+@Tag("slow")
 class CrossJvmDeterminismTest {
     static final Duration TIMEOUT = Duration.ofMinutes(3);
     @TempDir Path dir;
@@ -40,10 +41,12 @@ class CrossJvmDeterminismTest {
     }
 
     /**
-     * A model wide enough that GEMMs and reductions run on both threads: still exact across JVMs with the same
-     * thread count, while 1 and 2 threads differ (in the last bits), which shows the threads are really used.
+     * A model wide enough that GEMMs and reductions are split across both threads: still exact across JVMs with the
+     * same thread count. Whether 1 and 2 threads round differently is a property of the CPU's math library (they
+     * differ on some Intel machines and are identical on some AMD EPYC ones), so it is printed, not asserted; what
+     * is asserted is that each run really trained with the thread count it asked for (recorded in its checkpoint).
      */
-    @Test void wideLlamaTwoThreadsIsExactAndDiffersFromOneThread() throws Exception {
+    @Test void wideLlamaTwoThreadsIsExactAcrossJvms() throws Exception {
         Path one = dir.resolve("wide-1");
         Process p = start(one, "wide", 1, 10, Map.of(), List.of(), 0);     // runs beside the two 2-thread children
         List<Double> twoThreads;
@@ -55,12 +58,18 @@ class CrossJvmDeterminismTest {
         }
         assertEquals(0, ChildJvm.finish(p, dir, TIMEOUT), ChildJvm.output(p, dir));
         List<Double> oneThread = column(one, "loss");
-        assertNotEquals(oneThread, twoThreads, "1 and 2 threads are expected to round differently on the wide model");
+        assertEquals(1, intraOpThreads(one, 10), "the 1-thread run's recorded intra-op threads");
+        assertEquals(2, intraOpThreads(dir.resolve("wide-2-a"), 10), "the 2-thread run's recorded intra-op threads");
         double maxRel = 0;
         for (int i = 0; i < oneThread.size(); i++) {
             maxRel = Math.max(maxRel, Math.abs(oneThread.get(i) - twoThreads.get(i)) / Math.abs(oneThread.get(i)));
         }
-        System.out.printf("wide model: max relative loss difference 1 vs 2 threads over 10 steps = %.2e%n", maxRel);
+        System.out.printf("wide model: max relative loss difference 1 vs 2 threads over 10 steps = %.2e"
+                + " (0 is possible: it depends on the CPU's math library)%n", maxRel);
+    }
+
+    private static int intraOpThreads(Path run, int step) {
+        return Checkpoint.readState(Checkpoint.dirFor(run.resolve(Trainer.CHECKPOINTS_DIR), step)).threads().get("intra_op");
     }
 
     /** Runs children A and B (see class comment) concurrently and asserts identical numbers; returns the losses. */

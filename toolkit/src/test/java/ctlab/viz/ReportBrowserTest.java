@@ -2,6 +2,7 @@ package ctlab.viz;
 
 import ctlab.analysis.SyntheticRuns;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * embedded image decoded (naturalWidth &gt; 0, recorded into the DOM by the report's load handler) and a
  * screenshot that is not blank. Skips when no Chromium is installed.
  */
+@Tag("slow")
 class ReportBrowserTest {
     @TempDir Path tmp;
 

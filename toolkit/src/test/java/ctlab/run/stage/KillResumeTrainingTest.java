@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.io.Jsonl;
 import ctlab.run.ChildJvm;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * checkpoint; the same command then finishes. Training must continue from the checkpoint and end with the same
  * adapter bytes and the same per-step losses as an uninterrupted run (one PyTorch thread, config threads: 1).
  */
+@Tag("slow")
 class KillResumeTrainingTest {
     static final Duration LIMIT = Duration.ofSeconds(240);
     static final List<String> SETS = List.of("--set", "sft.epochs=20", "--set", "train.epochs=12", "--set", "train.losses=[dpo]");

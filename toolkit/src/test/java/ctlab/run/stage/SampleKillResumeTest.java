@@ -3,6 +3,7 @@ package ctlab.run.stage;
 import ctlab.io.Jsonl;
 import ctlab.run.ChildJvm;
 import ctlab.task.organism.OrganismTask;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * must finish with every problem exactly once, in order, and the same sampled text, byte for byte, as an
  * uninterrupted run.
  */
+@Tag("slow")
 class SampleKillResumeTest {
     static final int PROBLEMS = 24;
     static final Duration LIMIT = Duration.ofSeconds(240);
