@@ -6,6 +6,9 @@
     notebooks/run.py --full [NAME ...]        the committed outputs: the notebooks' own parameters (fast = false, the
                                               full organism run in runs/organism); each notebook is rewritten in place
                                               (temp file + rename) only when it executed cleanly
+    notebooks/run.py --run-all [NAME ...]     Run All as a user does it: the notebook as committed, nothing injected,
+                                              stop_on_error (without runs/organism the notebooks fall back to the
+                                              fast run); executed copies go to target/notebooks/run-all/
 
 Needs the "Java (ctlab)" kernel (bin/ctlab kernel install) and papermill (kernel/test/requirements.txt).
 Exit status 1 when a cell fails, or when a cell tagged expect-html / expect-png lacks an HTML table / a decodable
@@ -23,6 +26,8 @@ from pathlib import Path
 
 import nbformat
 import papermill
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from papermill.models import Parameter
 from papermill.translators import Translator, papermill_translators
 
@@ -116,6 +121,35 @@ def problems(nb):
     return found
 
 
+def relative_paths(nb):
+    """Papermill records absolute input/output paths; the committed notebooks keep them relative to the root."""
+    pm = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if pm.get(key) and Path(pm[key]).is_absolute():
+            pm[key] = os.path.relpath(pm[key], ROOT)
+
+
+def run_all(name, timeout):
+    """Run All: the committed notebook as it is (its own parameters), through nbclient with stop_on_error, as
+    JupyterLab sends it. Returns (problems, executed copy, executed notebook)."""
+    nb = nbformat.read(HERE / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(nb, kernel_name="ctlab", timeout=timeout, allow_errors=False,
+                            resources={"metadata": {"path": str(HERE)}})
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        error = f"{e.ename}: {e.evalue}"
+    out_dir = ROOT / "target" / "notebooks" / "run-all"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{name}.ipynb"
+    nbformat.write(nb, target)
+    found = problems(nb)
+    if error and not found:
+        found.append(error)
+    return found, target, nb
+
+
 def execute(name, fast, timeout):
     src = HERE / f"{name}.ipynb"
     if fast:
@@ -139,6 +173,9 @@ def execute(name, fast, timeout):
         if error and not found:
             found.append(error)
         if not found:
+            if not fast:
+                relative_paths(nb)
+                nbformat.write(nb, tmp)
             os.replace(tmp, target)
             tmp = None
         return found, target
@@ -155,6 +192,7 @@ def main(argv=None):
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--fast", action="store_true", help="fast mode (CI): fast = true, executed copies under target/")
     mode.add_argument("--full", action="store_true", help="full mode: rewrite the notebooks with their outputs")
+    mode.add_argument("--run-all", action="store_true", help="Run All on the notebooks as committed (stop on error)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
     ap.add_argument("names", nargs="*", help=f"notebooks (default: all of {', '.join(NOTEBOOKS)})")
     a = ap.parse_args(argv)
@@ -164,8 +202,8 @@ def main(argv=None):
             ap.error(f"unknown notebook '{n}' (expected one of {', '.join(NOTEBOOKS)})")
     failed = 0
     for n in names:
-        print(f"{n}: executing ({'fast' if a.fast else 'full'} mode)...", flush=True)
-        found, target = execute(n, a.fast, a.timeout)
+        print(f"{n}: executing ({'fast' if a.fast else 'run-all' if a.run_all else 'full'} mode)...", flush=True)
+        found, target = run_all(n, a.timeout)[:2] if a.run_all else execute(n, a.fast, a.timeout)
         if found:
             failed += 1
             print(f"{n}: FAILED ({target})", *[f"  {f}" for f in found], sep="\n", flush=True)

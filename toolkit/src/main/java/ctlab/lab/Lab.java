@@ -159,6 +159,25 @@ public final class Lab {
         return dir;
     }
 
+    /**
+     * The run a notebook reads: {@code runDir} when it is there (it must be finished, see {@link #finishedRun});
+     * when it is not (a fresh clone), one line says so and the fast run is made from {@code fastConfig} into
+     * {@code fastRunDir} instead ({@link #run}: about a minute, stages already done are skipped).
+     */
+    public static Path finishedRunOr(String runDir, String fastConfig, String fastRunDir) {
+        if (Files.exists(path(runDir))) return finishedRun(runDir);
+        System.out.println(relative(path(runDir)) + " is not here (make it with: bin/ctlab demo --config "
+                + "configs/organism.yaml --run-dir " + runDir + "); using the fast run " + fastRunDir + " of "
+                + fastConfig + " instead");
+        return run(fastConfig, fastRunDir);
+    }
+
+    /** {@code p} relative to {@link #root()} when it lies under it (what a notebook shows: the same on every clone). */
+    public static String relative(Path p) {
+        Path abs = p.toAbsolutePath().normalize(), root = root();
+        return abs.startsWith(root) ? root.relativize(abs).toString() : abs.toString();
+    }
+
     /** The run's files as Tablesaw tables and analyses, tokens split with the run's own tokenizer. */
     public static RunTables open(Path runDir) {
         RunData data = RunData.load(runDir);
