@@ -140,6 +140,8 @@ def run_all(name, timeout):
         client.execute()
     except CellExecutionError as e:
         error = f"{e.ename}: {e.evalue}"
+    except Exception as e:  # a cell timeout or a dead kernel: still keep the executed copy for reading
+        error = f"{type(e).__name__}: {e}"
     out_dir = ROOT / "target" / "notebooks" / "run-all"
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.ipynb"
