@@ -85,6 +85,30 @@ public final class Hashes {
         }
     }
 
+    /** Names of the files besides {@code *.safetensors} that a model folder's model is made of. */
+    private static final java.util.Set<String> MODEL_FILES = java.util.Set.of("config.json", "generation_config.json",
+            "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+            "merges.txt", "tokenizer.model");
+
+    /**
+     * The files of model folder {@code dir} that the model is made of, sorted: config, weights ({@code *.safetensors}
+     * and their index) and tokenizer files; documentation (README.md), evaluation notes and the like are left out,
+     * so editing them does not count as a different model. A folder without {@code config.json} is a CtlabException.
+     */
+    public static List<Path> modelFiles(Path dir) {
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new CtlabException(dir + ": not a model folder (no config.json)");
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile).filter(p -> {
+                String n = p.getFileName().toString();
+                return MODEL_FILES.contains(n) || n.endsWith(".safetensors") || n.endsWith(".safetensors.index.json");
+            }).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing " + dir, e);
+        }
+    }
+
     private static String ofDirectory(Path dir) {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {

@@ -113,18 +113,28 @@ public final class Pipeline {
         for (Stage s : selected) {
             if (!forced(s, options)) checkConfig(s, config, root.resolve(folderName(s.name())));
         }
-        run.writeConfig(config);
+        // Every file a selected stage reads from outside the run (model, data) is checked, and hashed, before
+        // anything is moved, deleted or written: a typo in --set model=... must not cost a finished stage.
+        for (Stage s : selected) preflight(s, config);
         applyThreads(config, run);
         run.log(null, null, "run " + config.name() + " in " + root.toAbsolutePath() + " (stages: "
                 + String.join(", ", selected.stream().map(Stage::name).toList()) + ")");
+        // config.yaml is replaced only when a stage really starts (or the run ends well), so a run refused by
+        // its checks leaves the previous invocation's config in place.
+        boolean[] configWritten = {false};
+        Runnable configWriter = () -> {
+            if (!configWritten[0]) run.writeConfig(config);
+            configWritten[0] = true;
+        };
         List<Outcome> outcomes = new ArrayList<>();
         for (Stage s : selected) {
             if (Thread.currentThread().isInterrupted()) {
                 run.log(null, null, "interrupted before stage " + s.name());
                 throw new RunInterrupted("interrupted before stage " + s.name() + "; re-run the same command to resume");
             }
-            outcomes.add(runStage(s, config, run, forced(s, options)));
+            outcomes.add(runStage(s, config, run, forced(s, options), configWriter));
         }
+        configWriter.run();         // every stage skipped: still record the latest invocation
         run.log(null, null, "run finished");
         return outcomes;
     }
@@ -167,20 +177,46 @@ public final class Pipeline {
 
     private static boolean forced(Stage s, Options o) { return o.force().contains("all") || o.force().contains(s.name()); }
 
-    private Outcome runStage(Stage stage, RunConfig config, RunDir run, boolean force) {
+    /** Checks what can be checked before anything is written: the stage exists and its outside inputs are there. */
+    private void preflight(Stage stage, RunConfig config) {
         if (!Stages.implemented(stage)) {
             throw new CtlabException("stage " + stage.name() + " is not implemented in this build yet"
                     + " (see --list-stages)");
         }
+        Map<String, String> ignored = new LinkedHashMap<>();
+        for (Stage.Input in : stage.inputs(config)) {
+            if (in.isExternal()) hashExternal(stage, config, in, ignored);
+        }
+    }
+
+    private Outcome runStage(Stage stage, RunConfig config, RunDir run, boolean force, Runnable beforeStart) {
+        preflight(stage, config);
         String folder = folderName(stage.name());
         Path dir = run.root().resolve(folder);
-        if (force && Files.exists(dir)) {
-            run.deleteStageDir(dir);
-            run.log(null, stage.name(), "--force: deleted " + folder + "/");
-        }
         JsonNode slice = configSlice(config, stage.configKeys());
         String configHash = Hashes.sha256(ConfigLoader.canonical(slice));
         Map<String, String> inputs = hashInputs(stage, config, run);
+        if (!force || !Files.exists(dir)) return runChecked(stage, config, run, dir, slice, configHash, inputs, beforeStart);
+
+        // --force: the finished folder is moved aside, not deleted, until this attempt finishes; any failure
+        // (a crash, a bad model file, an interrupt) puts it back, so forcing never loses a finished stage.
+        Path aside = run.moveAside(dir);
+        run.log(null, stage.name(), "--force: moved " + folder + "/ aside; it is deleted when this attempt finishes");
+        Outcome o;
+        try {
+            o = runChecked(stage, config, run, dir, slice, configHash, inputs, beforeStart);
+        } catch (RuntimeException | Error e) {
+            run.restoreAside(aside, dir);
+            run.log(null, stage.name(), "--force: this attempt did not finish; restored the previous " + folder + "/");
+            throw e;
+        }
+        run.deleteAside(aside);
+        return o;
+    }
+
+    private Outcome runChecked(Stage stage, RunConfig config, RunDir run, Path dir, JsonNode slice, String configHash,
+                               Map<String, String> inputs, Runnable beforeStart) {
+        String folder = dir.getFileName().toString();
 
         Optional<StageMarker> done = StageMarker.read(dir.resolve(StageMarker.DONE));
         if (done.isPresent()) {
@@ -206,6 +242,7 @@ public final class Pipeline {
             }
         }
 
+        beforeStart.run();
         Instant t0 = Instant.now();
         String startedAt = t0.truncatedTo(ChronoUnit.MILLIS).toString();
         if (!resumed) {
@@ -314,9 +351,7 @@ public final class Pipeline {
         int self = stages.indexOf(stage);
         for (Stage.Input in : stage.inputs(config)) {
             if (in.isExternal()) {
-                Path p = Path.of(in.path());
-                if (!Files.exists(p)) throw new CtlabException("stage " + stage.name() + ": input " + in.path() + " not found");
-                hashes.put(in.path(), Hashes.of(p));
+                hashExternal(stage, config, in, hashes);
                 continue;
             }
             Stage from = stage(in.stage());
@@ -335,6 +370,21 @@ public final class Pipeline {
             hashes.put(folder + "/" + in.path(), recorded != null ? recorded : Hashes.of(p));
         }
         return hashes;
+    }
+
+    /**
+     * Hashes a file or folder outside the run into {@code hashes}. The configured model folder counts as the files
+     * the model is made of ({@link Hashes#modelFiles}), one entry each, so editing its README changes nothing and a
+     * changed weight or tokenizer file is named in the refusal.
+     */
+    private static void hashExternal(Stage stage, RunConfig config, Stage.Input in, Map<String, String> hashes) {
+        Path p = Path.of(in.path());
+        if (!Files.exists(p)) throw new CtlabException("stage " + stage.name() + ": input " + in.path() + " not found");
+        if (in.path().equals(config.model()) && Files.isDirectory(p)) {
+            for (Path f : Hashes.modelFiles(p)) hashes.put(p.resolve(f.getFileName()).toString(), Hashes.of(f));
+        } else {
+            hashes.put(in.path(), Hashes.of(p));
+        }
     }
 
     /** The values of {@code keys} (dotted paths) as one object, e.g. {"seed": 42, "sample": {...}}. */
