@@ -340,7 +340,7 @@ public final class Pipeline {
     private static CtlabException changed(Stage stage, String folder, String when, String what) {
         return new CtlabException("stage " + stage.name() + " " + when + " in " + folder + "/ " + what
                 + "; mixing results is refused: use a new --run-dir, or re-run with --force " + stage.name()
-                + " (deletes " + folder + "/)");
+                + " (replaces " + folder + "/ once the new attempt finishes)");
     }
 
     private static String shortHash(String h) { return h.length() > 12 ? h.substring(0, 12) : h; }
