@@ -109,6 +109,12 @@ public final class Hashes {
         }
     }
 
+    /**
+     * Hash of model folder {@code dir} over its {@link #modelFiles} only (the same encoding as a folder's hash, so a
+     * folder holding nothing else hashes as {@link #of} does).
+     */
+    public static String ofModel(Path dir) { return ofFiles(dir, modelFiles(dir)); }
+
     private static String ofDirectory(Path dir) {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {
@@ -118,6 +124,10 @@ public final class Hashes {
         } catch (IOException e) {
             throw new UncheckedIOException("listing " + dir, e);
         }
+        return ofFiles(dir, files);
+    }
+
+    private static String ofFiles(Path dir, List<Path> files) {
         StringBuilder sb = new StringBuilder();
         for (Path f : files) {
             sb.append(dir.relativize(f).toString().replace('\\', '/')).append('\0').append(ofFile(f)).append('\n');

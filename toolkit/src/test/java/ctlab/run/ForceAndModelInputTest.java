@@ -84,6 +84,19 @@ class ForceAndModelInputTest {
         assertTrue(e.getMessage().contains("with a different " + m.resolve("tokenizer.json")), e.getMessage());
     }
 
+    @Test void theModelHashCoversTheModelFilesOnly() throws Exception {
+        Path m = model();
+        String before = Hashes.ofModel(m);
+        Files.writeString(m.resolve("README.md"), "# edited\n");
+        Files.writeString(m.resolve("eval.json"), "{\"accuracy\": 0.4}");
+        assertEquals(before, Hashes.ofModel(m), "README and notes are not the model");
+        Files.delete(m.resolve("README.md"));
+        Files.delete(m.resolve("eval.json"));
+        assertEquals(Hashes.of(m), before, "a folder of model files only hashes as before (reference caches stay valid)");
+        Files.writeString(m.resolve("config.json"), "{\"hidden_size\": 16}");
+        assertNotEquals(before, Hashes.ofModel(m));
+    }
+
     @Test void aModelPathThatIsNotAModelFolderIsRefusedBeforeAnythingIsWritten() throws Exception {
         Path notModel = Files.createDirectories(tmp.resolve("docs"));
         Files.writeString(notModel.resolve("README.md"), "hi");
