@@ -190,7 +190,6 @@ public final class Pipeline {
     }
 
     private Outcome runStage(Stage stage, RunConfig config, RunDir run, boolean force, Runnable beforeStart) {
-        preflight(stage, config);
         String folder = folderName(stage.name());
         Path dir = run.root().resolve(folder);
         JsonNode slice = configSlice(config, stage.configKeys());
@@ -220,7 +219,7 @@ public final class Pipeline {
 
         Optional<StageMarker> done = StageMarker.read(dir.resolve(StageMarker.DONE));
         if (done.isPresent()) {
-            refuseIfChanged(stage, folder, done.get(), configHash, slice, inputs, "finished");
+            refuseIfChanged(stage, folder, done.get(), configHash, slice, asRecorded(done.get(), config, inputs), "finished");
             for (String out : stage.outputs()) {
                 if (!Files.exists(dir.resolve(out))) {
                     throw new CtlabException("stage " + stage.name() + " is marked done but " + folder + "/" + out
@@ -233,7 +232,7 @@ public final class Pipeline {
         Optional<StageMarker> started = StageMarker.read(dir.resolve(StageMarker.STARTED));
         boolean resumed = started.isPresent();
         if (resumed) {
-            refuseIfChanged(stage, folder, started.get(), configHash, slice, inputs, "was started");
+            refuseIfChanged(stage, folder, started.get(), configHash, slice, asRecorded(started.get(), config, inputs), "was started");
             StageMarker before = started.get();
             if (!Objects.equals(before.device(), config.device()) || before.threads() != threadsInUse(config)) {
                 run.log(dir, stage.name(), "warning: resuming with device " + config.device() + " and "
@@ -385,6 +384,23 @@ public final class Pipeline {
         } else {
             hashes.put(in.path(), Hashes.of(p));
         }
+    }
+
+    /**
+     * {@code inputs} in the layout of marker {@code m}: markers written before the model folder was hashed per file
+     * hold one whole-folder entry, which still matches while the folder is unchanged (so an upgrade does not
+     * refuse every finished stage).
+     */
+    private static Map<String, String> asRecorded(StageMarker m, RunConfig config, Map<String, String> inputs) {
+        String model = config.model();
+        if (model == null || m.inputs() == null || !m.inputs().containsKey(model) || !Files.isDirectory(Path.of(model))) {
+            return inputs;
+        }
+        Path dir = Path.of(model);
+        Map<String, String> old = new LinkedHashMap<>();
+        inputs.forEach((k, v) -> { if (!Path.of(k).startsWith(dir)) old.put(k, v); });
+        old.put(model, Hashes.of(dir));
+        return old;
     }
 
     /** The values of {@code keys} (dotted paths) as one object, e.g. {"seed": 42, "sample": {...}}. */

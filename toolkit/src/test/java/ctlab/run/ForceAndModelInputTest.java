@@ -84,6 +84,22 @@ class ForceAndModelInputTest {
         assertTrue(e.getMessage().contains("with a different " + m.resolve("tokenizer.json")), e.getMessage());
     }
 
+    @Test void aMarkerFromBeforePerFileModelHashesStillMatchesAnUnchangedModel() throws Exception {
+        Path m = model(), run = tmp.resolve("run");
+        pipeline.run(config(m), run, Pipeline.Options.defaults());
+        Path doneFile = run.resolve("01-score/DONE");
+        StageMarker d = StageMarker.read(doneFile).orElseThrow();
+        // the layout older versions wrote: one entry for the whole model folder
+        new StageMarker(d.stage(), d.configHash(), d.config(), java.util.Map.of(m.toString(), Hashes.of(m)), d.outputs(),
+                d.seed(), d.seeds(), d.versions(), d.device(), d.threads(), d.started(), d.finished(), d.seconds(),
+                d.resumed()).write(doneFile);
+        assertEquals(Pipeline.Status.SKIPPED, pipeline.run(config(m), run, Pipeline.Options.defaults()).get(0).status(),
+                "an upgrade does not refuse every finished stage");
+        Files.writeString(m.resolve("model.safetensors"), "other weights");
+        CtlabException e = assertThrows(CtlabException.class, () -> pipeline.run(config(m), run, Pipeline.Options.defaults()));
+        assertTrue(e.getMessage().contains("with a different " + m), e.getMessage());
+    }
+
     @Test void theModelHashCoversTheModelFilesOnly() throws Exception {
         Path m = model();
         String before = Hashes.ofModel(m);
