@@ -136,12 +136,6 @@ public final class RunDir {
         }
     }
 
-    /** Deletes a stage folder (for {@code --force}); refuses anything that is not a stage folder of this run. */
-    void deleteStageDir(Path dir) {
-        checkStageDir(dir);
-        deleteTree(dir);
-    }
-
     /**
      * Moves a finished stage folder aside for {@code --force} (to the hidden {@code .NN-stage.forced}), so that a
      * failed attempt can put it back. When an aside copy is already there, an earlier forced attempt was killed:
