@@ -76,7 +76,11 @@ public final class Main implements Runnable {
             } else {
                 continue;
             }
-            return context == null ? what : context + ": " + what;
+            if (context == null) return what;
+            if (t instanceof FileSystemException f && context.endsWith(" " + f.getFile())) {
+                what = what.substring(f.getFile().length() + 2);      // "locking runs/x: Read-only file system"
+            }
+            return context + ": " + what;
         }
         return null;
     }

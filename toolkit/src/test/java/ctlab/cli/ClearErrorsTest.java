@@ -80,6 +80,9 @@ class ClearErrorsTest {
                 new UncheckedIOException("locking /r", new AccessDeniedException("/r/.lock"))));
         assertEquals("writing /r/log.txt: No space left on device", Main.fileSystemError(
                 new UncheckedIOException("writing /r/log.txt", new IOException("No space left on device"))));
+        assertEquals("locking /r: Read-only file system", Main.fileSystemError(
+                new UncheckedIOException("locking /r", new FileSystemException("/r", null, "Read-only file system"))),
+                "the file is named once");
         assertNull(Main.fileSystemError(new IllegalStateException("a bug")), "bugs keep their stack trace");
         assertNull(Main.fileSystemError(new UncheckedIOException(new IOException("stream closed"))));
     }
