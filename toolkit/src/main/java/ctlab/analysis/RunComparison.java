@@ -27,6 +27,10 @@ public final class RunComparison {
     public static List<EvalRecord> outcomes(String spec) {
         Path asFile = Path.of(spec);
         if (Files.isRegularFile(asFile)) return RunData.records(asFile, EvalRecord.class);
+        if (Files.isDirectory(asFile)) {
+            throw new CtlabException(spec + ": is a directory; give an eval file (RUN_DIR/NN-eval/eval-METHOD.jsonl) or RUN_DIR:METHOD");
+        }
+        if (spec.endsWith(".jsonl") || spec.endsWith(".json")) throw new CtlabException(spec + ": file not found");
         int colon = spec.lastIndexOf(':');
         if (colon <= 0 || colon == spec.length() - 1) {
             throw new CtlabException(spec + ": not an eval file, and not RUN_DIR:METHOD");

@@ -39,6 +39,11 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "override a config key (repeatable), e.g. --set sample.problems=32")
     List<String> sets = new ArrayList<>();
 
+    // the pipeline's refusals say "re-run with --force STAGE", so the demo takes it too (as ctlab run does)
+    @Option(names = "--force", paramLabel = "STAGE", split = ",",
+            description = "run STAGE again in a fresh folder when --run-dir already has it; 'all' for every stage (repeatable)")
+    List<String> force = new ArrayList<>();
+
     @Spec CommandSpec spec;
 
     @Override public Integer call() {
@@ -61,7 +66,7 @@ public final class DemoCommand implements Callable<Integer> {
         o.runDir = dir;
         o.sets = all;
         out.flush();
-        int code = PipelineRunner.run(o, java.util.Set.of(), java.util.Set.of(), out);
+        int code = PipelineRunner.run(o, java.util.Set.of(), new java.util.LinkedHashSet<>(force), out);
         if (code != 0) return code;
 
         RunConfig resolved = RunConfig.load(cfgFile, all);

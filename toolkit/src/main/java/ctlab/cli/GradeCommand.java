@@ -1,5 +1,6 @@
 package ctlab.cli;
 
+import ctlab.CtlabException;
 import ctlab.task.GradeBatch;
 import ctlab.task.Task;
 import picocli.CommandLine.Command;
@@ -7,7 +8,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -31,6 +35,7 @@ final class GradeCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         Task t = Task.named(task);
+        checkOutput(input, output);
         PrintWriter err = spec.commandLine().getErr();
         GradeBatch.Summary s = GradeBatch.run(t, input, output, line -> err.println("bad line: " + line));
         err.flush();
@@ -39,5 +44,17 @@ final class GradeCommand implements Callable<Integer> {
                 s.graded(), s.equal(), 100 * (s.graded() == 0 ? 0 : s.accuracy()), s.badLines(), output);
         out.flush();
         return s.badLines() > 0 ? 2 : 0;
+    }
+
+    /** Refuses an output that is a folder or the input itself (same file under any name: the results would replace it). */
+    static void checkOutput(Path input, Path output) {
+        if (Files.isDirectory(output)) throw new CtlabException("--output " + output + ": is a directory; give a file name");
+        try {
+            if (Files.exists(output) && Files.exists(input) && Files.isSameFile(input, output)) {
+                throw new CtlabException("--output " + output + " is the input file; grading would replace it (choose another --output)");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("comparing " + input + " and " + output, e);
+        }
     }
 }

@@ -4,9 +4,16 @@ import ctlab.CtlabException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.util.List;
+
 /**
  * The {@code ctlab} command line: thin commands over the toolkit API. A {@link CtlabException} (an error
- * the user caused) prints its message without a stack trace and exits 2; bugs keep their stack trace.
+ * the user caused) prints its message without a stack trace and exits 2, and so does a file-system error the user
+ * can fix (disk full, read-only mount, permission denied: {@link #fileSystemError}); bugs keep their stack trace.
  */
 @Command(name = "ctlab", mixinStandardHelpOptions = true, version = "ctlab 0.1.0",
         description = "Critical tokens and cDPO research toolkit.",
@@ -34,9 +41,48 @@ public final class Main implements Runnable {
                 line.getErr().println("error: " + ex.getMessage());
                 return 2;
             }
+            String fs = fileSystemError(ex);
+            if (fs != null) {
+                line.getErr().println("error: " + fs);
+                return 2;
+            }
             throw ex;
         });
         return cl;
+    }
+
+    /** Reasons from the file system that are the user's to fix (disk full, read-only mount), not bugs. */
+    private static final List<String> FS_REASONS = List.of("No space left on device", "Disk quota exceeded",
+            "Read-only file system", "Is a directory", "Not a directory");
+
+    /**
+     * One line for an error the file system gave (full disk, read-only mount, no permission), naming the file:
+     * {@code writing runs/x/log.txt: No space left on device}. Null for anything else, which keeps its stack trace.
+     */
+    static String fileSystemError(Throwable ex) {
+        String context = null;
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof UncheckedIOException u && context == null && u.getCause() != null
+                    && !u.getMessage().equals(u.getCause().toString())) {
+                context = u.getMessage();           // e.g. "writing runs/x/log.txt"
+            }
+            String what;
+            if (t instanceof AccessDeniedException a) {
+                what = a.getFile() + ": permission denied";
+            } else if (t instanceof FileSystemException f && f.getReason() != null && FS_REASONS.contains(f.getReason())) {
+                what = f.getFile() + ": " + f.getReason();
+            } else if (t instanceof IOException && t.getMessage() != null && FS_REASONS.contains(t.getMessage())) {
+                what = t.getMessage();
+            } else {
+                continue;
+            }
+            if (context == null) return what;
+            if (t instanceof FileSystemException f && context.endsWith(" " + f.getFile())) {
+                what = what.substring(f.getFile().length() + 2);      // "locking runs/x: Read-only file system"
+            }
+            return context + ": " + what;
+        }
+        return null;
     }
 
     public static void main(String[] args) { System.exit(commandLine().execute(args)); }

@@ -18,12 +18,17 @@ import java.util.function.Supplier;
 
 /**
  * The shared body of {@code ctlab run} and the stage subcommands: load the config, run the pipeline, print
- * a summary. Ctrl-C / SIGTERM interrupts the pipeline thread, which stops at the next record or step, logs
- * the interruption and exits 130; a second signal or 20 s without progress lets the JVM halt (appended
- * records are flushed line by line, so even SIGKILL loses at most the record being written).
+ * a summary. Ctrl-C / SIGTERM interrupts the pipeline thread (saying so at once), which stops at the next record
+ * or step and logs the interruption; the process exits 130 (SIGINT) or 143 (SIGTERM). 20 s without stopping lets
+ * the JVM halt (appended records are flushed line by line, so even SIGKILL loses at most the record being written).
  */
 final class PipelineRunner {
+    /**
+     * Exit code when the run stopped on an interrupt inside the JVM. A signal decides the process's own status:
+     * 130 for Ctrl-C (SIGINT), 143 for SIGTERM (128 + the signal number, as shells report it; docs/runs.md).
+     */
     static final int EXIT_INTERRUPTED = 130;
+    static final int STOP_WAIT_S = 20;
 
     private PipelineRunner() {}
 
@@ -49,9 +54,15 @@ final class PipelineRunner {
         Thread worker = Thread.currentThread();
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
+            // said at once: a sampling batch or training step can take many seconds to reach its next check
+            System.err.println("stopping: finishing the current record or step (at most " + STOP_WAIT_S
+                    + " s); partial outputs are kept, re-run the same command to resume");
+            System.err.flush();
             worker.interrupt();
             try {
-                finished.await(20, TimeUnit.SECONDS);
+                if (!finished.await(STOP_WAIT_S, TimeUnit.SECONDS)) {
+                    System.err.println("did not stop within " + STOP_WAIT_S + " s; exiting now (the unfinished record or step is redone on resume)");
+                }
             } catch (InterruptedException ignored) {
                 Thread.currentThread().interrupt();
             }

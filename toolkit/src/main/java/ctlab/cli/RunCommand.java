@@ -22,7 +22,7 @@ public final class RunCommand implements Callable<Integer> {
     List<String> only = new ArrayList<>();
 
     @Option(names = "--force", paramLabel = "STAGE", split = ",",
-            description = "delete and re-run STAGE; 'all' for every stage (repeatable)")
+            description = "run STAGE again in a fresh folder (the old one is deleted when it finishes, kept if it fails); 'all' for every stage (repeatable)")
     List<String> force = new ArrayList<>();
 
     @Option(names = "--list-stages", description = "list the stages and exit")

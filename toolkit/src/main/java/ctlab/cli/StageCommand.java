@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 public final class StageCommand implements Callable<Integer> {
     @Mixin RunOptions options;
 
-    @Option(names = "--force", description = "delete this stage's folder and run it again")
+    @Option(names = "--force", description = "run this stage again in a fresh folder (the old one is deleted when it finishes, kept if it fails)")
     boolean force;
 
     @Spec CommandSpec spec;

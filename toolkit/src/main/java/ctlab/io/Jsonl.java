@@ -101,6 +101,7 @@ public final class Jsonl {
 
     /** Strict UTF-8 decoding; a file that is not UTF-8 is a CtlabException naming it. */
     public static String readUtf8(Path file) {
+        if (Files.isDirectory(file)) throw new CtlabException(file + ": is a directory, not a file");
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);

@@ -113,6 +113,8 @@ public record LlamaConfig(
         JsonNode root;
         try {
             root = Jsonl.MAPPER.readTree(Files.readAllBytes(configJson));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new CtlabException(configJson + ": not found (a model folder has config.json)", e);
         } catch (IOException e) {
             throw new CtlabException(configJson + ": cannot read model config: " + e.getMessage(), e);
         }

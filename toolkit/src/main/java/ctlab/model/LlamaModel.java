@@ -65,6 +65,9 @@ public final class LlamaModel implements AutoCloseable {
      * {@code model.safetensors.index.json}), and {@code tokenizer.json} when present.
      */
     public static LlamaModel load(Path modelDir, Device device) {
+        if (!Files.isDirectory(modelDir)) {
+            throw new CtlabException(modelDir + (Files.exists(modelDir) ? ": not a model folder (a file)" : ": model folder not found"));
+        }
         LlamaConfig cfg = LlamaConfig.load(modelDir.resolve("config.json"));
         NDManager mgr = NDManager.newBaseManager(device);
         try {

@@ -85,6 +85,36 @@ public final class Hashes {
         }
     }
 
+    /** Names of the files besides {@code *.safetensors} that a model folder's model is made of. */
+    private static final java.util.Set<String> MODEL_FILES = java.util.Set.of("config.json", "generation_config.json",
+            "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+            "merges.txt", "tokenizer.model");
+
+    /**
+     * The files of model folder {@code dir} that the model is made of, sorted: config, weights ({@code *.safetensors}
+     * and their index) and tokenizer files; documentation (README.md), evaluation notes and the like are left out,
+     * so editing them does not count as a different model. A folder without {@code config.json} is a CtlabException.
+     */
+    public static List<Path> modelFiles(Path dir) {
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new CtlabException(dir + ": not a model folder (no config.json)");
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile).filter(p -> {
+                String n = p.getFileName().toString();
+                return MODEL_FILES.contains(n) || n.endsWith(".safetensors") || n.endsWith(".safetensors.index.json");
+            }).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing " + dir, e);
+        }
+    }
+
+    /**
+     * Hash of model folder {@code dir} over its {@link #modelFiles} only (the same encoding as a folder's hash, so a
+     * folder holding nothing else hashes as {@link #of} does).
+     */
+    public static String ofModel(Path dir) { return ofFiles(dir, modelFiles(dir)); }
+
     private static String ofDirectory(Path dir) {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {
@@ -94,6 +124,10 @@ public final class Hashes {
         } catch (IOException e) {
             throw new UncheckedIOException("listing " + dir, e);
         }
+        return ofFiles(dir, files);
+    }
+
+    private static String ofFiles(Path dir, List<Path> files) {
         StringBuilder sb = new StringBuilder();
         for (Path f : files) {
             sb.append(dir.relativize(f).toString().replace('\\', '/')).append('\0').append(ofFile(f)).append('\n');

@@ -113,18 +113,28 @@ public final class Pipeline {
         for (Stage s : selected) {
             if (!forced(s, options)) checkConfig(s, config, root.resolve(folderName(s.name())));
         }
-        run.writeConfig(config);
+        // Every file a selected stage reads from outside the run (model, data) is checked, and hashed, before
+        // anything is moved, deleted or written: a typo in --set model=... must not cost a finished stage.
+        for (Stage s : selected) preflight(s, config);
         applyThreads(config, run);
         run.log(null, null, "run " + config.name() + " in " + root.toAbsolutePath() + " (stages: "
                 + String.join(", ", selected.stream().map(Stage::name).toList()) + ")");
+        // config.yaml is replaced only when a stage really starts (or the run ends well), so a run refused by
+        // its checks leaves the previous invocation's config in place.
+        boolean[] configWritten = {false};
+        Runnable configWriter = () -> {
+            if (!configWritten[0]) run.writeConfig(config);
+            configWritten[0] = true;
+        };
         List<Outcome> outcomes = new ArrayList<>();
         for (Stage s : selected) {
             if (Thread.currentThread().isInterrupted()) {
                 run.log(null, null, "interrupted before stage " + s.name());
                 throw new RunInterrupted("interrupted before stage " + s.name() + "; re-run the same command to resume");
             }
-            outcomes.add(runStage(s, config, run, forced(s, options)));
+            outcomes.add(runStage(s, config, run, forced(s, options), configWriter));
         }
+        configWriter.run();         // every stage skipped: still record the latest invocation
         run.log(null, null, "run finished");
         return outcomes;
     }
@@ -167,24 +177,49 @@ public final class Pipeline {
 
     private static boolean forced(Stage s, Options o) { return o.force().contains("all") || o.force().contains(s.name()); }
 
-    private Outcome runStage(Stage stage, RunConfig config, RunDir run, boolean force) {
+    /** Checks what can be checked before anything is written: the stage exists and its outside inputs are there. */
+    private void preflight(Stage stage, RunConfig config) {
         if (!Stages.implemented(stage)) {
             throw new CtlabException("stage " + stage.name() + " is not implemented in this build yet"
                     + " (see --list-stages)");
         }
+        Map<String, String> ignored = new LinkedHashMap<>();
+        for (Stage.Input in : stage.inputs(config)) {
+            if (in.isExternal()) hashExternal(stage, config, in, ignored);
+        }
+    }
+
+    private Outcome runStage(Stage stage, RunConfig config, RunDir run, boolean force, Runnable beforeStart) {
         String folder = folderName(stage.name());
         Path dir = run.root().resolve(folder);
-        if (force && Files.exists(dir)) {
-            run.deleteStageDir(dir);
-            run.log(null, stage.name(), "--force: deleted " + folder + "/");
-        }
         JsonNode slice = configSlice(config, stage.configKeys());
         String configHash = Hashes.sha256(ConfigLoader.canonical(slice));
         Map<String, String> inputs = hashInputs(stage, config, run);
+        if (!force || !Files.exists(dir)) return runChecked(stage, config, run, dir, slice, configHash, inputs, beforeStart);
+
+        // --force: the finished folder is moved aside, not deleted, until this attempt finishes; any failure
+        // (a crash, a bad model file, an interrupt) puts it back, so forcing never loses a finished stage.
+        Path aside = run.moveAside(dir);
+        run.log(null, stage.name(), "--force: moved " + folder + "/ aside; it is deleted when this attempt finishes");
+        Outcome o;
+        try {
+            o = runChecked(stage, config, run, dir, slice, configHash, inputs, beforeStart);
+        } catch (RuntimeException | Error e) {
+            run.restoreAside(aside, dir);
+            run.log(null, stage.name(), "--force: this attempt did not finish; restored the previous " + folder + "/");
+            throw e;
+        }
+        run.deleteAside(aside);
+        return o;
+    }
+
+    private Outcome runChecked(Stage stage, RunConfig config, RunDir run, Path dir, JsonNode slice, String configHash,
+                               Map<String, String> inputs, Runnable beforeStart) {
+        String folder = dir.getFileName().toString();
 
         Optional<StageMarker> done = StageMarker.read(dir.resolve(StageMarker.DONE));
         if (done.isPresent()) {
-            refuseIfChanged(stage, folder, done.get(), configHash, slice, inputs, "finished");
+            refuseIfChanged(stage, folder, done.get(), configHash, slice, asRecorded(done.get(), config, inputs), "finished");
             for (String out : stage.outputs()) {
                 if (!Files.exists(dir.resolve(out))) {
                     throw new CtlabException("stage " + stage.name() + " is marked done but " + folder + "/" + out
@@ -197,7 +232,7 @@ public final class Pipeline {
         Optional<StageMarker> started = StageMarker.read(dir.resolve(StageMarker.STARTED));
         boolean resumed = started.isPresent();
         if (resumed) {
-            refuseIfChanged(stage, folder, started.get(), configHash, slice, inputs, "was started");
+            refuseIfChanged(stage, folder, started.get(), configHash, slice, asRecorded(started.get(), config, inputs), "was started");
             StageMarker before = started.get();
             if (!Objects.equals(before.device(), config.device()) || before.threads() != threadsInUse(config)) {
                 run.log(dir, stage.name(), "warning: resuming with device " + config.device() + " and "
@@ -206,6 +241,7 @@ public final class Pipeline {
             }
         }
 
+        beforeStart.run();
         Instant t0 = Instant.now();
         String startedAt = t0.truncatedTo(ChronoUnit.MILLIS).toString();
         if (!resumed) {
@@ -303,7 +339,7 @@ public final class Pipeline {
     private static CtlabException changed(Stage stage, String folder, String when, String what) {
         return new CtlabException("stage " + stage.name() + " " + when + " in " + folder + "/ " + what
                 + "; mixing results is refused: use a new --run-dir, or re-run with --force " + stage.name()
-                + " (deletes " + folder + "/)");
+                + " (replaces " + folder + "/ once the new attempt finishes)");
     }
 
     private static String shortHash(String h) { return h.length() > 12 ? h.substring(0, 12) : h; }
@@ -314,9 +350,7 @@ public final class Pipeline {
         int self = stages.indexOf(stage);
         for (Stage.Input in : stage.inputs(config)) {
             if (in.isExternal()) {
-                Path p = Path.of(in.path());
-                if (!Files.exists(p)) throw new CtlabException("stage " + stage.name() + ": input " + in.path() + " not found");
-                hashes.put(in.path(), Hashes.of(p));
+                hashExternal(stage, config, in, hashes);
                 continue;
             }
             Stage from = stage(in.stage());
@@ -335,6 +369,38 @@ public final class Pipeline {
             hashes.put(folder + "/" + in.path(), recorded != null ? recorded : Hashes.of(p));
         }
         return hashes;
+    }
+
+    /**
+     * Hashes a file or folder outside the run into {@code hashes}. The configured model folder counts as the files
+     * the model is made of ({@link Hashes#modelFiles}), one entry each, so editing its README changes nothing and a
+     * changed weight or tokenizer file is named in the refusal.
+     */
+    private static void hashExternal(Stage stage, RunConfig config, Stage.Input in, Map<String, String> hashes) {
+        Path p = Path.of(in.path());
+        if (!Files.exists(p)) throw new CtlabException("stage " + stage.name() + ": input " + in.path() + " not found");
+        if (in.path().equals(config.model()) && Files.isDirectory(p)) {
+            for (Path f : Hashes.modelFiles(p)) hashes.put(p.resolve(f.getFileName()).toString(), Hashes.of(f));
+        } else {
+            hashes.put(in.path(), Hashes.of(p));
+        }
+    }
+
+    /**
+     * {@code inputs} in the layout of marker {@code m}: markers written before the model folder was hashed per file
+     * hold one whole-folder entry, which still matches while the folder is unchanged (so an upgrade does not
+     * refuse every finished stage).
+     */
+    private static Map<String, String> asRecorded(StageMarker m, RunConfig config, Map<String, String> inputs) {
+        String model = config.model();
+        if (model == null || m.inputs() == null || !m.inputs().containsKey(model) || !Files.isDirectory(Path.of(model))) {
+            return inputs;
+        }
+        Path dir = Path.of(model);
+        Map<String, String> old = new LinkedHashMap<>();
+        inputs.forEach((k, v) -> { if (!Path.of(k).startsWith(dir)) old.put(k, v); });
+        old.put(model, Hashes.of(dir));
+        return old;
     }
 
     /** The values of {@code keys} (dotted paths) as one object, e.g. {"seed": 42, "sample": {...}}. */

@@ -101,6 +101,7 @@ public final class RunDir {
      * process dies, even by SIGKILL. Another holder is a CtlabException.
      */
     AutoCloseable lock() {
+        checkUsable();
         try {
             Files.createDirectories(root);
             java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(root.resolve(LOCK),
@@ -121,11 +122,60 @@ public final class RunDir {
         }
     }
 
-    /** Deletes a stage folder (for {@code --force}); refuses anything that is not a stage folder of this run. */
-    void deleteStageDir(Path dir) {
+    /**
+     * Refuses a run directory that is a file, or a folder with a {@code config.yaml} that no ctlab run wrote (no
+     * log, no lock): writing there would replace someone else's config.
+     */
+    private void checkUsable() {
+        if (Files.exists(root) && !Files.isDirectory(root)) {
+            throw new CtlabException(root + ": not a directory (a run directory is a folder; choose another --run-dir)");
+        }
+        if (Files.exists(root.resolve(CONFIG)) && !Files.exists(root.resolve(LOG)) && !Files.exists(root.resolve(LOCK))) {
+            throw new CtlabException(root + ": not a ctlab run directory (its " + CONFIG + " was not written by a run);"
+                    + " choose another --run-dir");
+        }
+    }
+
+    /**
+     * Moves a finished stage folder aside for {@code --force} (to the hidden {@code .NN-stage.forced}), so that a
+     * failed attempt can put it back. When an aside copy is already there, an earlier forced attempt was killed:
+     * the copy is the finished folder and {@code dir} holds that attempt's partial files, which are dropped.
+     */
+    Path moveAside(Path dir) {
+        checkStageDir(dir);
+        Path aside = dir.resolveSibling("." + dir.getFileName() + ".forced");
+        if (Files.exists(aside)) {
+            deleteTree(dir);
+            return aside;
+        }
+        try {
+            Files.move(dir, aside);
+        } catch (IOException e) {
+            throw new UncheckedIOException("moving " + dir + " aside", e);
+        }
+        return aside;
+    }
+
+    /** Puts a folder moved aside back in place of a failed attempt's {@code dir}. */
+    void restoreAside(Path aside, Path dir) {
+        deleteTree(dir);
+        try {
+            Files.move(aside, dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("restoring " + dir + " from " + aside, e);
+        }
+    }
+
+    /** Drops the folder moved aside once the forced attempt finished. */
+    void deleteAside(Path aside) { deleteTree(aside); }
+
+    private void checkStageDir(Path dir) {
         if (!dir.getParent().equals(root) || !dir.getFileName().toString().matches("\\d{2,}-[a-z0-9-]+")) {
             throw new IllegalArgumentException("not a stage folder of " + root + ": " + dir);
         }
+    }
+
+    private static void deleteTree(Path dir) {
         if (!Files.exists(dir)) return;
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);

@@ -101,6 +101,12 @@ class KillResumeTest {
         assertNotEquals(0, code);
         assertTrue(Files.readString(dir.resolve("01-sample/log.txt")).contains("interrupted; partial outputs kept"),
                 ChildJvm.output(p, tmp));
+        // the exit code is the one docs/runs.md gives for SIGTERM, and the user is told at once that it is stopping
+        assertEquals(143, code, ChildJvm.output(p, tmp));
+        Path docs = Path.of("").toAbsolutePath();
+        while (!Files.isDirectory(docs.resolve("docs"))) docs = docs.getParent();
+        assertTrue(Files.readString(docs.resolve("docs/runs.md")).contains("143 by SIGTERM"), "docs/runs.md documents 143");
+        assertTrue(ChildJvm.output(p, tmp).contains("stopping: finishing the current record or step"), ChildJvm.output(p, tmp));
         assertFalse(Files.exists(dir.resolve("01-sample/DONE")));
 
         p = ctlab("term", 0);

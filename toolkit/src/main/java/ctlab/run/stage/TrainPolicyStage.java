@@ -73,7 +73,7 @@ public final class TrainPolicyStage implements Stage {
                     t.maxGradNorm(), t.gradAccumulation(), t.epochs(), ctx.seed("trainer"), microBatches);
 
             Path cache = ctx.file(ReferenceLogps.FILE);
-            String key = ReferenceLogps.key(Hashes.of(Path.of(ctx.config().model())),
+            String key = ReferenceLogps.key(Hashes.ofModel(Path.of(ctx.config().model())),
                     model.tokenizer().file(), pairs, t.batchSize());
             if (!java.nio.file.Files.exists(cache)) {
                 ctx.log("computing reference log-probs (base model, adapters disabled) for " + pairs.size() + " pairs");
