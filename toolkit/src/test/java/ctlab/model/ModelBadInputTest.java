@@ -91,6 +91,27 @@ class ModelBadInputTest {
         assertMentions(e, "config.json", "num_key_value_heads");
     }
 
+    /** A hidden_act we do not compute is refused by name, not computed as SiLU; a non-string one too. */
+    @Test
+    void unsupportedHiddenActIsRefusedByName() throws Exception {
+        Path dir = copyModel("llama");
+        ObjectNode c = config(dir);
+        c.put("hidden_act", "xielu");
+        writeConfig(dir, c);
+        CtlabException e = assertThrows(CtlabException.class, () -> LlamaModel.load(dir, Device.cpu()));
+        assertMentions(e, dir.resolve("config.json").toString(), "hidden_act", "xielu", "gelu_pytorch_tanh");
+        assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+
+        c.put("hidden_act", 3);
+        writeConfig(dir, c);
+        e = assertThrows(CtlabException.class, () -> LlamaModel.load(dir, Device.cpu()));
+        assertMentions(e, "config.json", "hidden_act", "string");
+
+        c.remove("hidden_act");  // absent: transformers' default, SiLU
+        writeConfig(dir, c);
+        assertEquals("silu", LlamaConfig.load(dir.resolve("config.json")).toJson().get("hidden_act").asText());
+    }
+
     private Path copyModelAgain(String kind, String name) throws Exception {
         Path src = Goldens.dir().resolve(kind), dir = tmp.resolve(name);
         Files.createDirectories(dir);
