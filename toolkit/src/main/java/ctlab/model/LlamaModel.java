@@ -579,7 +579,10 @@ public final class LlamaModel implements AutoCloseable {
         checkInput(ids, attentionMask);
         if (cache.filled()) throw new IllegalStateException("cache already holds a prefilled batch");
         try (NDScope scope = new NDScope()) {
-            NDArray mask = attentionMask.toType(DataType.FLOAT32, true);        // (B, T)
+            // The cache keeps this mask past the call, so it must be torch's own copy. DJL's toType(FLOAT32, true)
+            // is not one for a float32 input (torch's to() returns an alias), and callers' masks are usually
+            // create(float[]) arrays over a Java buffer that the GC frees once their manager closes.
+            NDArray mask = attentionMask.toType(DataType.FLOAT32, false).duplicate();  // (B, T)
             NDArray h = hidden(ids, positionsFromMask(mask), mask, cache);       // (B, T, H)
             long t = ids.getShape().get(1);
             NDArray logits = lmHead(h.get(":, {}:, :", t - 1)).squeeze(1);       // (B, V)
