@@ -30,8 +30,8 @@ import java.util.TreeMap;
 /**
  * A functional Llama-family decoder: the weights live in a map of NDArrays (HF tensor names) owned by the
  * model's NDManager, and the forward pass composes NDArray ops. RMSNorm, rotary embeddings in the HF
- * convention (rotate-half on the HF q/k layout), grouped-query attention, SwiGLU MLP, optional q/k/v bias
- * and tied embeddings; optional LoRA adapters ({@link Lora}).
+ * convention (rotate-half on the HF q/k layout), grouped-query attention, gated MLP with the config's
+ * {@code hidden_act} (SwiGLU for silu), optional q/k/v bias and tied embeddings; optional LoRA adapters ({@link Lora}).
  *
  * <p>Memory rule: every op is written with the per-call activation as its first operand, so results attach
  * to the caller's NDManager (the manager of the {@code ids} passed in), never to the weights' manager.

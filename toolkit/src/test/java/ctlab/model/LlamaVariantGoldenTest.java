@@ -137,4 +137,31 @@ class LlamaVariantGoldenTest {
                     m.ones(new ai.djl.ndarray.types.Shape(1, 3)));
         }
     }
+
+    /**
+     * Training goes through the activation too: the gradient of a gate_proj weight (GCs forced between forward
+     * and backward, so a scalar freed under autograd would show) matches finite differences.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gelu", "gelu_pytorch_tanh", "gelu_new", "relu"})
+    void activationBackwardMatchesFiniteDifferences(String act) {
+        try (LlamaModel model = LlamaModel.load(dir(act), Device.cpu());
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Map<String, NDArray> g = Safetensors.read(dir(act).resolve("golden.safetensors"), m);
+            NDArray[] b = {g.get("input_ids"), g.get("attention_mask")};
+            NDArray w = model.weight("model.layers.0.mlp.gate_proj.weight");
+            float[] grad;
+            w.setRequiresGradient(true);
+            try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                NDArray loss = model.sequenceLogProbs(b[0], b[1]).sum().neg();
+                for (int i = 0; i < 3; i++) System.gc();
+                gc.backward(loss);
+                try (NDArray gw = w.getGradient()) {
+                    grad = gw.toFloatArray();
+                }
+            }
+            w.setRequiresGradient(false);
+            LlamaModelMemoryAndGradientTest.checkFiniteDifference(model, b, w, grad, new int[] {0, 100, 777, 1500});
+        }
+    }
 }
