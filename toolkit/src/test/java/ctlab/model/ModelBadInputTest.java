@@ -112,6 +112,20 @@ class ModelBadInputTest {
         assertEquals("silu", LlamaConfig.load(dir.resolve("config.json")).toJson().get("hidden_act").asText());
     }
 
+    /** A tied config's extra lm_head.weight is used (as transformers does), so its shape must fit. */
+    @Test
+    void tiedConfigWithMisshapenLmHead() throws Exception {
+        Path dir = copyModel("qwen2");
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Map<String, NDArray> w = new LinkedHashMap<>(Safetensors.read(dir.resolve("model.safetensors"), m));
+            w.put("lm_head.weight", m.zeros(new ai.djl.ndarray.types.Shape(7, 64)));
+            Files.delete(dir.resolve("model.safetensors"));
+            Safetensors.write(dir.resolve("model.safetensors"), w, Map.of("format", "pt"));
+        }
+        CtlabException e = assertThrows(CtlabException.class, () -> LlamaModel.load(dir, Device.cpu()));
+        assertMentions(e, dir.toString(), "lm_head.weight", "(7, 64)");
+    }
+
     private Path copyModelAgain(String kind, String name) throws Exception {
         Path src = Goldens.dir().resolve(kind), dir = tmp.resolve(name);
         Files.createDirectories(dir);
