@@ -21,6 +21,8 @@ import java.util.List;
  * @param slidingWindow Mistral's attention window (a query sees keys less than this many positions back),
  *                      0 for full causal attention
  * @param bosTokenIds empty when the model has no BOS token (Qwen2)
+ * @param hiddenAct the MLP activation as {@code config.json} names it (one of {@link #ACTIVATIONS}); kept verbatim
+ *                  so saving writes back what was loaded
  */
 public record LlamaConfig(
         Architecture architecture,
@@ -41,7 +43,26 @@ public record LlamaConfig(
         List<Integer> bosTokenIds,
         List<Integer> eosTokenIds,
         String torchDtype,
-        int slidingWindow) {
+        int slidingWindow,
+        String hiddenAct) {
+
+    /**
+     * The {@code hidden_act} values we compute, with transformers' meaning (ACT2FN): silu = swish = x·σ(x);
+     * gelu = exact (erf) GELU; gelu_pytorch_tanh = gelu_new = the tanh approximation; relu. Any other name is
+     * refused rather than silently computed as something else.
+     */
+    public static final List<String> ACTIVATIONS = List.of("silu", "swish", "gelu", "gelu_pytorch_tanh", "gelu_new", "relu");
+
+    /** A config with the SiLU MLP activation (the Llama default). */
+    public LlamaConfig(Architecture architecture, int hiddenSize, int intermediateSize, int numHiddenLayers,
+                       int numAttentionHeads, int numKeyValueHeads, int headDim, double rmsNormEps, double ropeTheta,
+                       RopeScaling ropeScaling, int vocabSize, int maxPositionEmbeddings, boolean tieWordEmbeddings,
+                       boolean attentionBias, boolean mlpBias, List<Integer> bosTokenIds, List<Integer> eosTokenIds,
+                       String torchDtype, int slidingWindow) {
+        this(architecture, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
+                rmsNormEps, ropeTheta, ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, attentionBias,
+                mlpBias, bosTokenIds, eosTokenIds, torchDtype, slidingWindow, "silu");
+    }
 
     /** The model classes we can run; all share one forward pass and differ in bias and tying defaults. */
     public enum Architecture {
@@ -88,6 +109,10 @@ public record LlamaConfig(
         if (!(rmsNormEps > 0)) throw new IllegalArgumentException("rms_norm_eps must be > 0, got " + rmsNormEps);
         if (!(ropeTheta > 0)) throw new IllegalArgumentException("rope_theta must be > 0, got " + ropeTheta);
         if (slidingWindow < 0) throw new IllegalArgumentException("sliding_window must be >= 0, got " + slidingWindow);
+        if (!ACTIVATIONS.contains(hiddenAct)) {
+            throw new IllegalArgumentException("field 'hidden_act': activation '" + hiddenAct
+                    + "' is not supported (supported: " + String.join(", ", ACTIVATIONS) + ")");
+        }
         bosTokenIds = List.copyOf(bosTokenIds);
         eosTokenIds = List.copyOf(eosTokenIds);
     }
@@ -180,6 +205,11 @@ public record LlamaConfig(
         boolean tieDefault = false;  // transformers' default for all three; Qwen2 small sizes set it to true
         String dtype = root.hasNonNull("torch_dtype") ? root.get("torch_dtype").asText()
                 : root.hasNonNull("dtype") ? root.get("dtype").asText() : "float32";
+        JsonNode act = root.get("hidden_act");
+        if (act != null && !act.isNull() && !act.isTextual()) {
+            throw new CtlabException(where + ": field 'hidden_act' must be a string, got " + act);
+        }
+        String hiddenAct = act == null || act.isNull() ? "silu" : act.asText();  // transformers' Llama default
         int window = 0;
         if (arch == Architecture.MISTRAL) {
             window = r.optInt("sliding_window", 0);
@@ -192,7 +222,7 @@ public record LlamaConfig(
                     heads, kvHeads, headDim, r.reqDouble("rms_norm_eps"), theta, scaling, r.reqInt("vocab_size"),
                     r.optInt("max_position_embeddings", 2048), r.optBool("tie_word_embeddings", tieDefault),
                     r.optBool("attention_bias", false), r.optBool("mlp_bias", false),
-                    r.ids("bos_token_id"), r.ids("eos_token_id"), dtype, window);
+                    r.ids("bos_token_id"), r.ids("eos_token_id"), dtype, window, hiddenAct);
         } catch (IllegalArgumentException e) {
             throw new CtlabException(where + ": " + e.getMessage());
         }
@@ -213,7 +243,7 @@ public record LlamaConfig(
         o.put("num_attention_heads", numAttentionHeads);
         o.put("num_key_value_heads", numKeyValueHeads);
         o.put("head_dim", headDim);
-        o.put("hidden_act", "silu");
+        o.put("hidden_act", hiddenAct);
         o.put("rms_norm_eps", rmsNormEps);
         o.put("rope_theta", ropeTheta);
         if (ropeScaling != null) {

@@ -30,8 +30,8 @@ import java.util.TreeMap;
 /**
  * A functional Llama-family decoder: the weights live in a map of NDArrays (HF tensor names) owned by the
  * model's NDManager, and the forward pass composes NDArray ops. RMSNorm, rotary embeddings in the HF
- * convention (rotate-half on the HF q/k layout), grouped-query attention, SwiGLU MLP, optional q/k/v bias
- * and tied embeddings; optional LoRA adapters ({@link Lora}).
+ * convention (rotate-half on the HF q/k layout), grouped-query attention, gated MLP with the config's
+ * {@code hidden_act} (SwiGLU for silu), optional q/k/v bias and tied embeddings; optional LoRA adapters ({@link Lora}).
  *
  * <p>Memory rule: every op is written with the per-call activation as its first operand, so results attach
  * to the caller's NDManager (the manager of the {@code ids} passed in), never to the weights' manager.
@@ -185,9 +185,27 @@ public final class LlamaModel implements AutoCloseable {
             }
             out.put(e.getKey(), a);
         }
+        NDArray head = raw.get("lm_head.weight");
+        if (cfg.tieWordEmbeddings() && head != null) {
+            // Tied config, but the file has its own lm_head: transformers (5.25.0 checked, see
+            // tools/goldens/make_variant_goldens.py) computes with the file's matrix, so we keep it unless it
+            // is a plain copy of the embeddings.
+            NDArray embed = out.get("model.embed_tokens.weight");
+            if (!head.getShape().equals(embed.getShape())) {
+                throw new CtlabException(where + ": tensor 'lm_head.weight' has shape " + head.getShape()
+                        + " but the config needs " + embed.getShape());
+            }
+            if (!head.getDataType().isFloating()) {
+                throw new CtlabException(where + ": tensor 'lm_head.weight' has dtype " + head.getDataType()
+                        + ", expected a floating type");
+            }
+            NDArray h = head.getDataType() == DataType.FLOAT32 ? head : head.toType(DataType.FLOAT32, true);
+            if (!h.contentEquals(embed)) out.put("lm_head.weight", h);
+            else if (h != head) h.close();
+        }
         for (Map.Entry<String, NDArray> e : raw.entrySet()) {
             String n = e.getKey();
-            if (expected.containsKey(n)) continue;
+            if (expected.containsKey(n) || out.get(n) == e.getValue()) continue;
             boolean harmless = n.endsWith("rotary_emb.inv_freq") || (cfg.tieWordEmbeddings() && n.equals("lm_head.weight"));
             if (!harmless) {
                 throw new CtlabException(where + ": unexpected tensor '" + n + "' for " + cfg.architecture().hfName
@@ -401,7 +419,8 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray lmHead(NDArray h) {
-        NDArray w = config.tieWordEmbeddings() ? weights.get("model.embed_tokens.weight") : weights.get("lm_head.weight");
+        // lm_head.weight is absent only for a tied config whose file had no distinct head (see checkWeights)
+        NDArray w = weights.getOrDefault("lm_head.weight", weights.get("model.embed_tokens.weight"));
         return linear(h, w, null);                                               // (B, T, V)
     }
 
@@ -445,8 +464,29 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray mlp(int i, NDArray x) {
         String p = "model.layers." + i + ".mlp.";
         NDArray gate = proj(x, p + "gate_proj");                                 // (B, T, I)
-        NDArray act = gate.mul(Activation.sigmoid(gate));                        // SiLU
+        NDArray act = activation(gate);                                          // (B, T, I)
         return proj(act.mul(proj(x, p + "up_proj")), p + "down_proj");          // (B, T, H)
+    }
+
+    /** The config's {@code hidden_act} (transformers' ACT2FN meaning), differentiable, on x's manager. */
+    private NDArray activation(NDArray x) {
+        return switch (config.hiddenAct()) {
+            case "silu", "swish" -> x.mul(Activation.sigmoid(x));
+            case "gelu" -> Activation.gelu(x);                                   // torch::gelu, exact (erf)
+            case "gelu_pytorch_tanh", "gelu_new" -> geluTanh(x);
+            case "relu" -> Activation.relu(x);
+            default -> throw new IllegalStateException("unsupported hidden_act " + config.hiddenAct());  // LlamaConfig refuses it
+        };
+    }
+
+    /**
+     * GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as torch's
+     * {@code gelu(approximate="tanh")} and transformers' NewGELUActivation. DJL exposes only the exact GELU;
+     * the constants go through {@link Scalars} so the backward pass is safe.
+     */
+    private static NDArray geluTanh(NDArray x) {
+        NDArray inner = Scalars.mul(x.add(Scalars.mul(x.mul(x).mul(x), 0.044715)), Math.sqrt(2 / Math.PI));
+        return Scalars.mul(x, 0.5).mul(inner.tanh().add(1));
     }
 
     /** A named projection: base linear plus the LoRA delta when an adapter targets it. */
@@ -542,7 +582,10 @@ public final class LlamaModel implements AutoCloseable {
         checkInput(ids, attentionMask);
         if (cache.filled()) throw new IllegalStateException("cache already holds a prefilled batch");
         try (NDScope scope = new NDScope()) {
-            NDArray mask = attentionMask.toType(DataType.FLOAT32, true);        // (B, T)
+            // The cache keeps this mask past the call, so it must be torch's own copy. DJL's toType(FLOAT32, true)
+            // is not one for a float32 input (torch's to() returns an alias), and callers' masks are usually
+            // create(float[]) arrays over a Java buffer that the GC frees once their manager closes.
+            NDArray mask = attentionMask.toType(DataType.FLOAT32, false).duplicate();  // (B, T)
             NDArray h = hidden(ids, positionsFromMask(mask), mask, cache);       // (B, T, H)
             long t = ids.getShape().get(1);
             NDArray logits = lmHead(h.get(":, {}:, :", t - 1)).squeeze(1);       // (B, V)

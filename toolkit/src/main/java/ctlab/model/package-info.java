@@ -5,7 +5,9 @@
  * <ul>
  *   <li>{@link ctlab.model.LlamaModel#load(java.nio.file.Path, ai.djl.Device)} reads {@code config.json}
  *       ({@link ctlab.model.LlamaConfig}), safetensors weights ({@link ctlab.model.Safetensors}) and
- *       {@code tokenizer.json} ({@link ctlab.model.Tokenizer}).</li>
+ *       {@code tokenizer.json} ({@link ctlab.model.Tokenizer}). The MLP activation follows {@code hidden_act}
+ *       ({@link ctlab.model.LlamaConfig#ACTIVATIONS}; other names are refused), and a tied config whose file
+ *       still holds a distinct {@code lm_head.weight} uses that head, as transformers does.</li>
  *   <li>Teacher forcing: {@link ctlab.model.LlamaModel#logits} (B,T,V) and the one per-token log-prob
  *       function {@link ctlab.model.LlamaModel#tokenLogProbs} (log_softmax + gather), with the shifted,
  *       masked convenience {@link ctlab.model.LlamaModel#sequenceLogProbs}.</li>
@@ -23,6 +25,8 @@
  *
  * <p>On any path a GradientCollector records, multiply, divide or raise by a constant with
  * {@link ctlab.model.Scalars}, never DJL's {@code x.mul(Number)}/{@code div}/{@code pow}: those free the
- * scalar autograd keeps, and a GC before backward corrupts the gradient (docs/determinism.md).
+ * scalar autograd keeps, and a GC before backward corrupts the gradient (docs/determinism.md). Likewise an
+ * array kept beyond a call (the KV cache) must be a torch result, never a view of a caller's
+ * {@code create(float[])} array: DJL's {@code toType(sameType, true)} is such a view, not a copy.
  */
 package ctlab.model;

@@ -84,7 +84,7 @@ class LlamaModelMemoryAndGradientTest {
         }
     }
 
-    private static void checkFiniteDifference(LlamaModel model, NDArray[] b, NDArray w, float[] grad, int[] idx) {
+    static void checkFiniteDifference(LlamaModel model, NDArray[] b, NDArray w, float[] grad, int[] idx) {
         float[] orig = w.toFloatArray();
         double eps = 1e-2;
         for (int i : idx) {

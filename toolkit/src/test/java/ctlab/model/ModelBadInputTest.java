@@ -91,6 +91,41 @@ class ModelBadInputTest {
         assertMentions(e, "config.json", "num_key_value_heads");
     }
 
+    /** A hidden_act we do not compute is refused by name, not computed as SiLU; a non-string one too. */
+    @Test
+    void unsupportedHiddenActIsRefusedByName() throws Exception {
+        Path dir = copyModel("llama");
+        ObjectNode c = config(dir);
+        c.put("hidden_act", "xielu");
+        writeConfig(dir, c);
+        CtlabException e = assertThrows(CtlabException.class, () -> LlamaModel.load(dir, Device.cpu()));
+        assertMentions(e, dir.resolve("config.json").toString(), "hidden_act", "xielu", "gelu_pytorch_tanh");
+        assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+
+        c.put("hidden_act", 3);
+        writeConfig(dir, c);
+        e = assertThrows(CtlabException.class, () -> LlamaModel.load(dir, Device.cpu()));
+        assertMentions(e, "config.json", "hidden_act", "string");
+
+        c.remove("hidden_act");  // absent: transformers' default, SiLU
+        writeConfig(dir, c);
+        assertEquals("silu", LlamaConfig.load(dir.resolve("config.json")).toJson().get("hidden_act").asText());
+    }
+
+    /** A tied config's extra lm_head.weight is used (as transformers does), so its shape must fit. */
+    @Test
+    void tiedConfigWithMisshapenLmHead() throws Exception {
+        Path dir = copyModel("qwen2");
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Map<String, NDArray> w = new LinkedHashMap<>(Safetensors.read(dir.resolve("model.safetensors"), m));
+            w.put("lm_head.weight", m.zeros(new ai.djl.ndarray.types.Shape(7, 64)));
+            Files.delete(dir.resolve("model.safetensors"));
+            Safetensors.write(dir.resolve("model.safetensors"), w, Map.of("format", "pt"));
+        }
+        CtlabException e = assertThrows(CtlabException.class, () -> LlamaModel.load(dir, Device.cpu()));
+        assertMentions(e, dir.toString(), "lm_head.weight", "(7, 64)");
+    }
+
     private Path copyModelAgain(String kind, String name) throws Exception {
         Path src = Goldens.dir().resolve(kind), dir = tmp.resolve(name);
         Files.createDirectories(dir);
