@@ -35,6 +35,51 @@ public final class FigureStyle {
 
     public static Color color(int i) { return PALETTE[Math.floorMod(i, PALETTE.length)]; }
 
+    /** Colours for methods without a fixed one: no black (it hides the black error bars), no yellow (unreadable on white). */
+    private static final Color[] METHOD_FALLBACK = {BLUE, VERMILLION, GREEN, ORANGE, SKY_BLUE, PURPLE};
+    private static final java.util.Map<String, Color> METHOD_COLORS = java.util.Map.of(
+            "base", GREY, "sft", SKY_BLUE, "dpo", BLUE, "rpo", ORANGE, "tokendpo", GREEN, "cdpo", VERMILLION,
+            "cdpo-official", PURPLE);
+    private static final java.util.Map<String, String> METHOD_LABELS = java.util.Map.of(
+            "base", "Base", "sft", "SFT", "dpo", "DPO", "rpo", "RPO", "tokendpo", "TokenDPO", "cdpo", "cDPO",
+            "cdpo-official", "cDPO (official)");
+
+    /**
+     * The one colour of a method (loss name as the run names it, e.g. {@code cdpo}) in every figure and notebook,
+     * whatever the order or number of methods drawn; an unknown name gets a stable colour from its name.
+     */
+    public static Color methodColor(String method) {
+        Color c = METHOD_COLORS.get(method);
+        return c != null ? c : METHOD_FALLBACK[Math.floorMod(method.hashCode(), METHOD_FALLBACK.length)];
+    }
+
+    /** The paper's spelling of a method (cDPO, TokenDPO, ...); unknown names as they are. */
+    public static String methodLabel(String method) { return METHOD_LABELS.getOrDefault(method, method); }
+
+    /** {@code c} at {@code alpha} (0..255): the faint raw curve behind a smoothed one. */
+    public static Color faint(Color c, int alpha) { return new Color(c.getRed(), c.getGreen(), c.getBlue(), alpha); }
+
+    /**
+     * Shrinks the chart title's font (down to 10 pt, then cuts it with an ellipsis) until it fits the chart's
+     * width: XChart clips a title that is too long instead of wrapping it.
+     */
+    public static void fitTitle(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart) {
+        String title = chart.getTitle();
+        if (title == null || title.isEmpty()) return;
+        var s = chart.getStyler();
+        int avail = chart.getWidth() - 2 * s.getChartPadding() - 4;
+        java.awt.Graphics2D g = new java.awt.image.BufferedImage(1, 1, java.awt.image.BufferedImage.TYPE_INT_RGB).createGraphics();
+        try {
+            Font f = s.getChartTitleFont();
+            while (g.getFontMetrics(f).stringWidth(title) > avail && f.getSize() > 10) f = f.deriveFont((float) f.getSize() - 1);
+            while (g.getFontMetrics(f).stringWidth(title) > avail && title.length() > 2) title = title.substring(0, title.length() - 2) + "…";
+            s.setChartTitleFont(f);
+            if (!title.equals(chart.getTitle())) chart.setTitle(title);
+        } finally {
+            g.dispose();
+        }
+    }
+
     /** Styles an XY chart (and returns it). */
     public static XYChart apply(XYChart chart) {
         common(chart.getStyler());

@@ -98,7 +98,7 @@ class PaperFiguresTest {
         assertTrue(c.getTitle().contains(best.trajectoryId()), c.getTitle());
         double[] with = c.getSeriesMap().get("critical token kept").getYData(),
                 without = c.getSeriesMap().get("critical token replaced").getYData();
-        assertTrue(with[with.length - 1] - without[without.length - 1] > 0, "two lines apart, not flat at 0");
+        assertTrue(Math.abs(with[with.length - 1] - without[without.length - 1]) > 0.5, "two lines apart, not flat at 0");
     }
 
     static double gap(RolloutProbe.Result r) {

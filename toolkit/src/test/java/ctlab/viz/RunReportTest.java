@@ -86,7 +86,7 @@ class RunReportTest {
         assertTrue(results > 0 && results < selection, "Table 1 before the sections");
         assertTrue(results < html.indexOf("<h2 id=\"stages\""), "Table 1 is the first table");
         String table1 = html.substring(results, html.indexOf("</table>", results));
-        assertTrue(table1.contains("Accuracy (%)") && table1.contains("Δ vs base") && table1.contains(">p<"), table1);
+        assertTrue(table1.contains("Accuracy (%)") && table1.contains("Δ vs Base") && table1.contains(">p<"), table1);
         assertTrue(table1.contains("cDPO") && table1.contains("DPO") && table1.contains("Base"), "paper method names");
         assertTrue(Pattern.compile(">\\d{1,3}\\.\\d <span class=\"ci\">\\[\\d{1,3}\\.\\d, \\d{1,3}\\.\\d\\]</span><").matcher(table1).find(),
                 "accuracy in % with its 95% interval: " + table1);
