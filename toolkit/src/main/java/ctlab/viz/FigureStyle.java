@@ -8,6 +8,7 @@ import org.knowm.xchart.style.Styler;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
+import java.util.List;
 
 /**
  * The one figure style of ctlab: white background, sans-serif fonts sized for a paper column at 2× scale,
@@ -51,6 +52,24 @@ public final class FigureStyle {
     public static Color methodColor(String method) {
         Color c = METHOD_COLORS.get(method);
         return c != null ? c : METHOD_FALLBACK[Math.floorMod(method.hashCode(), METHOD_FALLBACK.length)];
+    }
+
+    private static final List<String> METHOD_ORDER = List.of("base", "sft", "dpo", "tokendpo", "rpo", "cdpo", "cdpo-official");
+
+    /** Paper order of methods (base, SFT, DPO, TokenDPO, RPO, cDPO, ...), unknown ones after, by name. */
+    public static final java.util.Comparator<String> METHOD_ORDER_COMPARATOR = java.util.Comparator
+            .comparingInt((String m) -> METHOD_ORDER.contains(m) ? METHOD_ORDER.indexOf(m) : METHOD_ORDER.size())
+            .thenComparing(java.util.Comparator.naturalOrder());
+
+    /**
+     * A tick-label pattern with one fixed number of decimals for an axis over {@code lo..hi}, so all its ticks read
+     * alike (0.690, 0.695, 0.700 rather than 0.69, 0.695, 0.7) and a leading zero is kept.
+     */
+    public static String tickPattern(double lo, double hi) {
+        double range = hi - lo;
+        if (!(range > 0) || Double.isInfinite(range)) range = Math.max(Math.abs(hi), 1e-12);
+        int decimals = (int) Math.max(0, Math.min(8, Math.ceil(-Math.log10(range / 6))));
+        return decimals == 0 ? "0" : "0." + "0".repeat(decimals);
     }
 
     /** The paper's spelling of a method (cDPO, TokenDPO, ...); unknown names as they are. */

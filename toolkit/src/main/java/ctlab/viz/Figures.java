@@ -151,7 +151,8 @@ public final class Figures {
         }
         if (!labels.isEmpty()) {
             double width = hist.doubleColumn("bin_hi").get(0) - hist.doubleColumn("bin_lo").get(0);
-            c.setXAxisTitle(String.format(Locale.ROOT, "s_t (bin centre, bin width %.3g)", width));
+            c.setXAxisTitle("s_t (bin centre, bin width " + new java.math.BigDecimal(width).round(new java.math.MathContext(3))
+                    .stripTrailingZeros().toPlainString() + ")");
         }
         long crit = hist.intColumn("critical").sum() > 0 ? (long) hist.intColumn("critical").sum() : 0;
         long other = (long) hist.intColumn("other").sum();
@@ -247,12 +248,19 @@ public final class Figures {
             }
         }
         boolean sftAxis = metric.equals("loss") && byMethod.containsKey("sft") && byMethod.size() > 1;
+        List<Map.Entry<String, List<double[]>>> ordered = new ArrayList<>(byMethod.entrySet());
+        ordered.sort(Map.Entry.comparingByKey(FigureStyle.METHOD_ORDER_COMPARATOR));
+        double[][] range = {{Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}, {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}};
         int i = 0;
-        for (var e : byMethod.entrySet()) {
+        for (var e : ordered) {
             double[] x = e.getValue().stream().mapToDouble(p -> p[0]).toArray();
             double[] y = e.getValue().stream().mapToDouble(p -> p[1]).toArray();
             java.awt.Color colour = FigureStyle.methodColor(e.getKey());
             int group = sftAxis && e.getKey().equals("sft") ? 1 : 0;
+            for (double v : y) {
+                range[group][0] = Math.min(range[group][0], v);
+                range[group][1] = Math.max(range[group][1], v);
+            }
             XYSeries raw = c.addSeries(e.getKey() + " (raw)", x, y);
             raw.setMarker(SeriesMarkers.NONE);
             raw.setLineColor(FigureStyle.faint(colour, 70));
@@ -270,6 +278,12 @@ public final class Figures {
             c.setYAxisGroupTitle(0, "preference " + yTitle);
             c.setYAxisGroupTitle(1, "SFT " + yTitle);
             c.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
+            c.getStyler().putYAxisGroupDecimalPatternMap(1, FigureStyle.tickPattern(range[1][0], range[1][1]));
+        }
+        if (range[0][0] <= range[0][1]) {
+            String p = FigureStyle.tickPattern(range[0][0], range[0][1]);
+            c.getStyler().setYAxisDecimalPattern(p);
+            c.getStyler().putYAxisGroupDecimalPatternMap(0, p);
         }
         c.getStyler().setXAxisDecimalPattern("0");
         return c;

@@ -147,4 +147,22 @@ class PaperFiguresTest {
         assertTrue(e.getMessage().contains("roc.bmp"), e.getMessage());
         assertFalse(Files.exists(dir.resolve("roc.bmp")));
     }
+
+    @Test void ticksOfAnAxisShareOneNumberOfDecimals() {
+        assertEquals("0.000", FigureStyle.tickPattern(0.69, 0.73));
+        assertEquals("0.0", FigureStyle.tickPattern(0, 0.75));
+        assertEquals("0.0", FigureStyle.tickPattern(0, 1));
+        assertEquals("0", FigureStyle.tickPattern(0, 300));
+        XYChart c = Figures.trainingCurve(tables.trainingMetrics(), "rewards/accuracies", "reward accuracy");
+        assertTrue(c.getStyler().getYAxisDecimalPattern().matches("0(\\.0+)?"),
+                "one fixed number of decimals (0.0, 0.1, ... rather than 0, 0.1, ...): " + c.getStyler().getYAxisDecimalPattern());
+    }
+
+    @Test void methodsAppearInPaperOrder() {
+        Table t = Table.create("training", StringColumn.create("method", "cdpo", "dpo", "base"),
+                tech.tablesaw.api.IntColumn.create("step", 1, 1, 1), DoubleColumn.create("loss", 0.6, 0.7, 0.8));
+        List<String> names = Figures.trainingCurve(t, "loss", "loss").getSeriesMap().keySet().stream()
+                .filter(n -> !n.endsWith("(raw)")).toList();
+        assertEquals(List.of("base", "dpo", "cdpo"), names);
+    }
 }
