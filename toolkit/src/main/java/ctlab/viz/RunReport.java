@@ -357,13 +357,7 @@ public final class RunReport {
             }
         });
         b.append("</div>");
-        Table last = tm.emptyCopy();
-        last.setName("last logged step per method");
-        for (String m : t.data().trainMetrics().keySet()) {
-            Table rows = tm.where(tm.stringColumn("method").isEqualTo(m));
-            if (rows.rowCount() > 0) last.append(rows.rows(rows.rowCount() - 1));
-        }
-        b.append(Html.table(last, 20)).append('\n');
+        b.append(Html.table(Analyses.lastLoggedStep(tm), 20)).append('\n');
     }
 
     private static void evaluation(StringBuilder b, RunTables t, Options o) {

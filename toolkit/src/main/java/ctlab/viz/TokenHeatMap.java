@@ -139,6 +139,12 @@ public final class TokenHeatMap {
         return new TokenHeatMap(tokens, scores, scale, min, max, title, markings);
     }
 
+    /** The title (null when none). */
+    public String title() { return title; }
+
+    /** This map drawn for a paper, 900 points wide, titled like the map: {@code heat.image("s_t").render(110)}. */
+    public TokenHeatMapImage image(String scoreLabel) { return new TokenHeatMapImage(this, title, scoreLabel, 900); }
+
     public List<String> tokens() { return tokens; }
     public double[] scores() { return scores.clone(); }
     public Scale scale() { return scale; }

@@ -89,4 +89,11 @@ class TokenHeatMapTest {
         assertThrows(CtlabException.class, () -> m.mark("bad", 3), "position outside the tokens");
         assertThrows(CtlabException.class, () -> m.mark(" ", 0), "a marking needs a label");
     }
+
+    @Test void imageOfAMapKeepsItsTitleAndMarkings() {
+        TokenHeatMap m = TokenHeatMap.of(List.of("x", "y"), new double[]{0.2, 0.8}).title("my map").mark("planted", 1);
+        assertEquals("my map", m.title());
+        String svg = m.image("s_t").svg();
+        assertTrue(svg.contains(">my map</text>") && svg.contains(">planted</text>"), svg);
+    }
 }
