@@ -120,7 +120,7 @@ public final class Figures {
             }
         }
         CategoryChart c = FigureStyle.apply(new CategoryChartBuilder().width(FigureStyle.WIDTH).height(FigureStyle.HEIGHT)
-                .title(title).xAxisTitle(labelColumn).yAxisTitle(yTitle).build());
+                .title(title).xAxisTitle(labelColumn.replace('_', ' ')).yAxisTitle(yTitle).build());
         List<String> labels = new ArrayList<>();
         for (int i = 0; i < table.rowCount(); i++) labels.add(String.valueOf(table.column(labelColumn).get(i)));
         double[] v = table.numberColumn(valueColumn).asDoubleArray();

@@ -294,6 +294,7 @@ public final class RunReport {
         if (o.figuresDir() != null) {
             img.savePng(o.figuresDir().resolve("ce-heatmap.png"), o.figuresDpi());
             img.saveSvg(o.figuresDir().resolve("ce-heatmap.svg"));
+            img.savePdf(o.figuresDir().resolve("ce-heatmap.pdf"));
         }
         b.append(Html.png(img.png(o.dpi()), "token heat map", "Fig. 3 analogue: tokens coloured by s_t"
                 + (haveTexts ? "" : " (token texts unavailable: no tokenizer; dots stand for tokens)") + "; hover the interactive version below."));
@@ -374,11 +375,12 @@ public final class RunReport {
         b.append('\n');
     }
 
-    /** The chart as an embedded PNG; also saved as PNG + SVG when the options ask for figure files. */
+    /** The chart as an embedded PNG; also saved as PNG + SVG + PDF when the options ask for figure files. */
     private static String figure(Options o, String name, org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, String alt, String caption) {
         if (o.figuresDir() != null) {
             Figures.savePng(chart, o.figuresDir().resolve(name + ".png"), o.figuresDpi());
             Figures.saveSvg(chart, o.figuresDir().resolve(name + ".svg"));
+            Figures.save(chart, o.figuresDir().resolve(name + ".pdf"));
         }
         return Html.png(Figures.png(chart, o.dpi()), alt, caption);
     }

@@ -98,6 +98,32 @@ public final class TokenHeatMapImage {
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.scale(scale, scale);
+        draw(g);
+        g.dispose();
+        return img;
+    }
+
+    /** PDF bytes (vector: the same drawing through VectorGraphics2D, sizes in points), for LaTeX papers. */
+    public byte[] pdf() {
+        de.erichseifert.vectorgraphics2d.VectorGraphics2D g = new de.erichseifert.vectorgraphics2d.VectorGraphics2D();
+        draw(g);
+        try (ByteArrayOutputStream out = new ByteArrayOutputStream()) {
+            new de.erichseifert.vectorgraphics2d.pdf.PDFProcessor(true)
+                    .getDocument(g.getCommands(), new de.erichseifert.vectorgraphics2d.util.PageSize(width, height)).writeTo(out);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            g.dispose();
+        }
+    }
+
+    public void savePdf(Path file) {
+        byte[] b = pdf();
+        AtomicFiles.write(file, out -> out.write(b));
+    }
+
+    private void draw(Graphics2D g) {
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, width, height);
         if (title != null) {
@@ -144,8 +170,6 @@ public final class TokenHeatMapImage {
             g.setColor(Color.BLACK);
             g.drawString(map.markings().get(m).label(), PAD + 26, y + 10);
         }
-        g.dispose();
-        return img;
     }
 
     private int barTop() { return boxes.isEmpty() ? textTop + 8 : boxes.get(boxes.size() - 1).y + lineHeight + 12; }

@@ -72,6 +72,7 @@ class RunReportTest {
             java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(figs.resolve(f + ".png").toFile());
             assertTrue(png.getWidth() >= 1280, f + " at 144 dpi is twice its point width");
             assertTrue(Files.readString(figs.resolve(f + ".svg")).contains("<svg"), f);
+            assertEquals("%PDF", new String(Files.readAllBytes(figs.resolve(f + ".pdf")), 0, 4, java.nio.charset.StandardCharsets.ISO_8859_1), f);
         }
         assertFalse(Files.exists(figs.resolve("method-comparison.png")), "stage 8 absent: no method figure");
         assertEquals(2, cl.execute("report", run.toString(), "--figures-dpi", "5"));

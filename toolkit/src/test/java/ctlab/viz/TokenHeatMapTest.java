@@ -95,5 +95,7 @@ class TokenHeatMapTest {
         assertEquals("my map", m.title());
         String svg = m.image("s_t").svg();
         assertTrue(svg.contains(">my map</text>") && svg.contains(">planted</text>"), svg);
+        byte[] pdf = m.image("s_t").pdf();
+        assertEquals("%PDF", new String(pdf, 0, 4, java.nio.charset.StandardCharsets.ISO_8859_1), "vector PDF for papers");
     }
 }
