@@ -52,7 +52,7 @@ public final class Figures {
         c.getStyler().setXAxisLogarithmic(true).setXAxisLogarithmicDecadeOnly(false);
         c.getStyler().setXAxisDecimalPattern("0");
         c.getStyler().setYAxisDecimalPattern("0.0");
-        return c;
+        return fitted(c);
     }
 
     /**
@@ -81,7 +81,7 @@ public final class Figures {
         XYChart c = passAtK(Analyses.passAtK(best.map(List::of).orElse(List.of())));
         c.setTitle(best.map(r -> "pass@k of " + r.trajectoryId() + ", critical token at position " + r.critical())
                 .orElse("pass@k of one trajectory: no critical token found"));
-        return c;
+        return fitted(c);
     }
 
     /**
@@ -106,7 +106,7 @@ public final class Figures {
         c.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
         c.getStyler().setXAxisDecimalPattern("0");
         c.getStyler().setYAxisDecimalPattern("0.0");
-        return c;
+        return fitted(c);
     }
 
     /**
@@ -132,7 +132,7 @@ public final class Figures {
             c.getStyler().setYAxisDecimalPattern("0.0");
         }
         c.getStyler().setXAxisLabelRotation(labels.size() > 8 ? 45 : 0);
-        return c;
+        return fitted(c);
     }
 
     /** Share of critical tokens per token class, from {@code Analyses.criticalByClass}. */
@@ -164,7 +164,7 @@ public final class Figures {
         }
         c.getStyler().setXAxisLabelRotation(labels.size() > 12 ? 45 : 0);
         c.getStyler().setYAxisDecimalPattern("0.00");
-        return c;
+        return fitted(c);
     }
 
     /** ROC of CE against rollout labels from {@code Analyses.roc}, with the chance diagonal and the AUROC in the legend. */
@@ -181,7 +181,7 @@ public final class Figures {
                     .setMarker(SeriesMarkers.NONE);
         }
         c.getStyler().setXAxisDecimalPattern("0.0").setYAxisDecimalPattern("0.0");
-        return c;
+        return fitted(c);
     }
 
     /**
@@ -222,7 +222,7 @@ public final class Figures {
         c.getStyler().setAnnotationTextFontColor(java.awt.Color.BLACK);
         c.getStyler().setPlotGridVerticalLinesVisible(false);
         c.getStyler().setYAxisDecimalPattern("0.0");
-        return c;
+        return fitted(c);
     }
 
     private static void whisker(XYChart c, String name, double[] x, double[] y) {
@@ -286,7 +286,7 @@ public final class Figures {
             c.getStyler().putYAxisGroupDecimalPatternMap(0, p);
         }
         c.getStyler().setXAxisDecimalPattern("0");
-        return c;
+        return fitted(c);
     }
 
     /** Exponential moving average with a span of about a tenth of the series (at least 3 points); starts at y[0]. */
@@ -343,6 +343,12 @@ public final class Figures {
             }
         }
         return ceHeatMap(tables, traj);
+    }
+
+    /** Titles fitted at build time too: the notebook kernel renders charts without going through {@link #png}. */
+    private static <C extends Chart<?, ?>> C fitted(C c) {
+        FigureStyle.fitTitle(c);
+        return c;
     }
 
     private static XYChart xy(String title, String x, String y) {

@@ -124,6 +124,16 @@ class PaperFiguresTest {
         assertTrue(w <= FigureStyle.WIDTH - 2 * c.getStyler().getChartPadding(), "title " + w + " px wide in a " + FigureStyle.WIDTH + " px chart");
     }
 
+    @Test void builtChartsAlreadyFitTheirTitle() {
+        RolloutProbe.Result r = tables.data().rollouts().get(0);
+        RolloutProbe.Result longId = new RolloutProbe.Result("problem-with-a-rather-long-identifier-0123456789/pair0/rejected/0",
+                r.responseLength(), r.k(), r.baselineCorrect(), r.critical(), r.criticalOfficial(), 0, 0, 1, r.tokens());
+        XYChart c = Figures.passAtKExample(List.of(longId));     // as a notebook shows it: no png() call in between
+        BufferedImage probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        int w = probe.createGraphics().getFontMetrics(c.getStyler().getChartTitleFont()).stringWidth(c.getTitle());
+        assertTrue(w <= FigureStyle.WIDTH - 2 * c.getStyler().getChartPadding(), c.getTitle() + ": " + w + " px");
+    }
+
     @Test void barHelperBuildsAStyledChartFromATable() {
         Table t = Table.create("share", StringColumn.create("cls", "digit", "word"), DoubleColumn.create("v", 0.25, 0.75));
         CategoryChart c = Figures.bars(t, "cls", "v", "Critical tokens by class", "share of critical tokens");
