@@ -286,6 +286,7 @@ public final class Figures {
             c.getStyler().putYAxisGroupDecimalPatternMap(0, p);
         }
         c.getStyler().setXAxisDecimalPattern("0");
+        c.getStyler().setXAxisMin(0.0);        // steps start at 1; from 0 the ticks land on round steps (0, 5, 10, ...)
         return fitted(c);
     }
 
