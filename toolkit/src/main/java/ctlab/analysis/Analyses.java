@@ -287,6 +287,17 @@ public final class Analyses {
         return Table.create("pass@k with vs without the critical token", k, with, without, n);
     }
 
+    /** The last logged step of each method of {@link RunTables#trainingMetrics()} (methods in table order). */
+    public static Table lastLoggedStep(Table training) {
+        Table last = training.emptyCopy();
+        last.setName("last logged step per method");
+        for (String m : new java.util.LinkedHashSet<>(training.stringColumn("method").asList())) {
+            Table rows = training.where(training.stringColumn("method").isEqualTo(m));
+            last.append(rows.rows(rows.rowCount() - 1));
+        }
+        return last;
+    }
+
     /** The base and DPO reference names used by {@link #methodComparison}. */
     public static final String BASE = "base", DPO = "dpo";
 

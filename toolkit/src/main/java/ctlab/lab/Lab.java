@@ -9,6 +9,10 @@ import ctlab.model.Tokenizer;
 import ctlab.run.Pipeline;
 import ctlab.run.RunConfig;
 import ctlab.run.stage.Demo;
+import ctlab.critical.RolloutProbe;
+import ctlab.sample.Sampler;
+import ctlab.sample.SamplingParams;
+import ctlab.task.Grader;
 import ctlab.task.Problem;
 import ctlab.task.Task;
 
@@ -110,6 +114,95 @@ public final class Lab {
         int count = Math.max(n, 1);
         Path data = Demo.organismData(path(modelDir), path(dataDir), count, count);
         return problems("organism", data.resolve(split + ".jsonl").toString(), n);
+    }
+
+    // ---- named options (instead of positional records in notebook cells) -------------------------------
+
+    /**
+     * Sampling settings with named options, defaults as the pipeline's {@code sample} stage: temperature 1,
+     * top-p 0.95, top-k off, 160 new tokens, the task's default stop strings, seed 0. E.g.
+     * {@code Lab.sampling(8).maxNewTokens(160).seed(7).params()}.
+     */
+    public static Sampling sampling(int n) { return new Sampling(n); }
+
+    /** Builder of {@link SamplingParams}; see {@link #sampling(int)}. */
+    public static final class Sampling {
+        private final int n;
+        private double temperature = 1.0, topP = 0.95;
+        private int topK = 0, maxNewTokens = 160;
+        private List<String> stop = ctlab.task.Prompts.STOP_STRINGS;
+        private long seed = 0;
+
+        private Sampling(int n) { this.n = n; }
+
+        public Sampling temperature(double t) { temperature = t; return this; }
+        public Sampling topP(double p) { topP = p; return this; }
+        public Sampling topK(int k) { topK = k; return this; }
+        public Sampling maxNewTokens(int m) { maxNewTokens = m; return this; }
+        public Sampling stop(List<String> s) { stop = s; return this; }
+        /** The task's stop strings. */
+        public Sampling stop(Task task) { stop = task.stopStrings(); return this; }
+        public Sampling seed(long s) { seed = s; return this; }
+
+        /** The settings, validated (errors name the field). */
+        public SamplingParams params() { return new SamplingParams(n, temperature, topP, topK, maxNewTokens, stop, seed); }
+    }
+
+    /**
+     * Rollout-probe settings with named options, defaults as the pipeline's {@code rollout} stage: {@code k}
+     * continuations per side sampled at temperature 1 / top-p 0.95, 128 new tokens, every position, a baseline,
+     * the official reset above 1 of k. E.g. {@code Lab.rollout(8).stride(4).seed(11).probe(model, task)}.
+     */
+    public static Rollout rollout(int k) { return new Rollout(k); }
+
+    /** Builder of a {@link RolloutProbe.Config} (and a probe); see {@link #rollout(int)}. */
+    public static final class Rollout {
+        private final int k;
+        private final Sampling sampling;
+        private int stride = 1;
+        private int[] positions;
+        private boolean baseline = true, continuationOnly = false;
+        private Double resetFraction;
+
+        private Rollout(int k) {
+            this.k = k;
+            this.sampling = new Sampling(Math.max(k, 1)).maxNewTokens(128);
+        }
+
+        /** Probe every {@code s}-th response position. */
+        public Rollout stride(int s) { stride = s; return this; }
+        /** Probe exactly these response positions (instead of a stride). */
+        public Rollout positions(int... p) { positions = p.clone(); return this; }
+        public Rollout temperature(double t) { sampling.temperature(t); return this; }
+        public Rollout topP(double p) { sampling.topP(p); return this; }
+        public Rollout topK(int t) { sampling.topK(t); return this; }
+        public Rollout maxNewTokens(int m) { sampling.maxNewTokens(m); return this; }
+        public Rollout stop(List<String> s) { sampling.stop(s); return this; }
+        public Rollout stop(Task task) { sampling.stop(task); return this; }
+        public Rollout seed(long s) { sampling.seed(s); return this; }
+        /** Also sample k continuations of the whole prompt (the trajectory's baseline correctness). */
+        public Rollout baseline(boolean b) { baseline = b; return this; }
+        /** Fraction of correct continuations above which the official rule resets (default 1/k). */
+        public Rollout resetFraction(double f) { resetFraction = f; return this; }
+        public Rollout continuationOnly(boolean c) { continuationOnly = c; return this; }
+
+        /** The settings, validated (errors name the field). */
+        public RolloutProbe.Config config() {
+            if (k < 1) throw new CtlabException("rollout: k must be >= 1, got " + k);
+            return new RolloutProbe.Config(k, sampling.params(), stride, positions, baseline,
+                    resetFraction != null ? resetFraction : 1.0 / k, continuationOnly);
+        }
+
+        /** A probe on {@code model} that grades continuations with {@code task}'s grader. */
+        public RolloutProbe probe(LlamaModel model, Task task) {
+            RolloutProbe.Config c = stopDefault(task).config();
+            return new RolloutProbe(new Sampler(model), c, (text, ref) -> Grader.grade(task, ref, text).equal());
+        }
+
+        private Rollout stopDefault(Task task) {
+            if (sampling.stop == ctlab.task.Prompts.STOP_STRINGS) sampling.stop(task);
+            return this;
+        }
     }
 
     // ---- runs ----------------------------------------------------------------------------------------

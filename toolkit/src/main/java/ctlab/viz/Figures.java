@@ -12,6 +12,8 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.knowm.xchart.style.lines.SeriesLines;
+import ctlab.analysis.Analyses;
+import ctlab.critical.RolloutProbe;
 import tech.tablesaw.api.Row;
 import tech.tablesaw.api.Table;
 
@@ -34,19 +36,108 @@ import java.util.Map;
 public final class Figures {
     private Figures() {}
 
-    /** pass@k with vs without the critical token (paper Fig. 1/2/5) from {@code Analyses.passAtK}. */
+    /** pass@k with vs without the critical token (paper Fig. 1/2/5) from {@code Analyses.passAtK}; k on a log scale. */
     public static XYChart passAtK(Table passAtK) {
-        XYChart c = xy("pass@k with vs without the critical token", "k (continuations sampled)", "pass@k");
+        XYChart c = xy("pass@k with vs without the critical token", "k (continuations sampled, log scale)", "pass@k");
         if (passAtK.rowCount() > 0) {
             double[] k = passAtK.intColumn("k").asDoubleArray();
             int n = passAtK.intColumn("trajectories").get(0);
-            line(c.addSeries("critical token kept", k, passAtK.doubleColumn("pass_with").asDoubleArray()), 0, SeriesLines.SOLID);
-            line(c.addSeries("critical token replaced", k, passAtK.doubleColumn("pass_without").asDoubleArray()), 1, SeriesLines.DASH_DASH);
+            line(c.addSeries("critical token kept", k, passAtK.doubleColumn("pass_with").asDoubleArray()), FigureStyle.BLUE, SeriesLines.SOLID);
+            line(c.addSeries("critical token replaced", k, passAtK.doubleColumn("pass_without").asDoubleArray()), FigureStyle.VERMILLION, SeriesLines.DASH_DASH);
             c.setTitle("pass@k with vs without the critical token (" + n + (n == 1 ? " trajectory)" : " trajectories)"));
+            c.getStyler().setXAxisMax(Math.max(2.0, k[k.length - 1]));
         }
         c.getStyler().setYAxisMin(0.0).setYAxisMax(1.0).setXAxisMin(1.0);
+        // pass@k grows like log k (paper Fig. 2); ticks at 1..9, 10, 20, ... (not decades only: k is often <= 64)
+        c.getStyler().setXAxisLogarithmic(true).setXAxisLogarithmicDecadeOnly(false);
         c.getStyler().setXAxisDecimalPattern("0");
-        return c;
+        c.getStyler().setYAxisDecimalPattern("0.0");
+        return fitted(c);
+    }
+
+    /**
+     * The rolled-out trajectory with a critical token whose kept and replaced pass@k curves lie furthest apart
+     * (summed over k): the clearest Fig. 1 example (the first one found is often two flat lines at 0).
+     */
+    public static java.util.Optional<RolloutProbe.Result> largestGap(List<RolloutProbe.Result> rollouts) {
+        RolloutProbe.Result best = null;
+        double bestGap = -1;
+        for (RolloutProbe.Result r : rollouts) {
+            if (r.critical() < 0) continue;
+            double[] w = r.passAtKWith(), wo = r.passAtKWithout();
+            double gap = 0;
+            for (int i = 0; i < Math.min(w.length, wo.length); i++) gap += Math.abs(w[i] - wo[i]);
+            if (gap > bestGap) {
+                best = r;
+                bestGap = gap;
+            }
+        }
+        return java.util.Optional.ofNullable(best);
+    }
+
+    /** Paper Fig. 1 analogue: pass@k of one trajectory ({@link #largestGap}) keeping vs replacing its critical token. */
+    public static XYChart passAtKExample(List<RolloutProbe.Result> rollouts) {
+        var best = largestGap(rollouts);
+        XYChart c = passAtK(Analyses.passAtK(best.map(List::of).orElse(List.of())));
+        c.setTitle(best.map(r -> "pass@k of " + r.trajectoryId() + ", critical token at position " + r.critical())
+                .orElse("pass@k of one trajectory: no critical token found"));
+        return fitted(c);
+    }
+
+    /**
+     * Per probed position of one rolled-out trajectory, the fraction of correct continuations keeping vs replacing
+     * the token there, with the critical token marked (paper Fig. 1, token by token).
+     */
+    public static XYChart rolloutRates(RolloutProbe.Result r) {
+        XYChart c = xy("Continuations correct along " + r.trajectoryId(), "response position", "fraction of continuations correct");
+        double[] pos = r.tokens().stream().mapToDouble(RolloutProbe.TokenRow::position).toArray();
+        if (pos.length > 0) {
+            line(c.addSeries("token kept", pos, r.tokens().stream().mapToDouble(RolloutProbe.TokenRow::withRate).toArray()),
+                    FigureStyle.BLUE, SeriesLines.SOLID);
+            line(c.addSeries("token replaced", pos, r.tokens().stream().mapToDouble(RolloutProbe.TokenRow::withoutRate).toArray()),
+                    FigureStyle.VERMILLION, SeriesLines.DASH_DASH);
+        }
+        if (r.critical() >= 0) {
+            XYSeries mark = c.addSeries("critical token (position " + r.critical() + ")", new double[] {r.critical(), r.critical()}, new double[] {0, 1});
+            mark.setMarker(SeriesMarkers.NONE);
+            mark.setLineColor(FigureStyle.GREY);
+            mark.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {4f, 3f}, 0));
+        }
+        c.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
+        c.getStyler().setXAxisDecimalPattern("0");
+        c.getStyler().setYAxisDecimalPattern("0.0");
+        return fitted(c);
+    }
+
+    /**
+     * A one-series bar chart of {@code valueColumn} by {@code labelColumn} of a table, in the ctlab theme: the
+     * one-line figure for a notebook cell. Values all in [0, 1] get a 0..1 axis.
+     */
+    public static CategoryChart bars(Table table, String labelColumn, String valueColumn, String title, String yTitle) {
+        for (String col : List.of(labelColumn, valueColumn)) {
+            if (!table.columnNames().contains(col)) {
+                throw new ctlab.CtlabException("table '" + table.name() + "': no column '" + col + "' (columns: " + table.columnNames() + ")");
+            }
+        }
+        CategoryChart c = FigureStyle.apply(new CategoryChartBuilder().width(FigureStyle.WIDTH).height(FigureStyle.HEIGHT)
+                .title(title).xAxisTitle(labelColumn.replace('_', ' ')).yAxisTitle(yTitle).build());
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < table.rowCount(); i++) labels.add(String.valueOf(table.column(labelColumn).get(i)));
+        double[] v = table.numberColumn(valueColumn).asDoubleArray();
+        if (!labels.isEmpty()) c.addSeries(valueColumn, labels, boxed(v)).setFillColor(FigureStyle.BLUE);
+        c.getStyler().setLegendVisible(false);
+        c.getStyler().setYAxisMin(0.0);
+        if (java.util.Arrays.stream(v).allMatch(x -> Double.isNaN(x) || x >= 0 && x <= 1)) {
+            c.getStyler().setYAxisMax(1.0);
+            c.getStyler().setYAxisDecimalPattern("0.0");
+        }
+        c.getStyler().setXAxisLabelRotation(labels.size() > 8 ? 45 : 0);
+        return fitted(c);
+    }
+
+    /** Share of critical tokens per token class, from {@code Analyses.criticalByClass}. */
+    public static CategoryChart criticalByClass(Table byClass) {
+        return bars(byClass, "token_class", "share_of_critical", "Critical tokens by token class", "share of critical tokens");
     }
 
     /** Histogram of s_t for critical vs other tokens (fractions of each group) from {@code Analyses.ceHistogram}. */
@@ -60,7 +151,8 @@ public final class Figures {
         }
         if (!labels.isEmpty()) {
             double width = hist.doubleColumn("bin_hi").get(0) - hist.doubleColumn("bin_lo").get(0);
-            c.setXAxisTitle(String.format(Locale.ROOT, "s_t (bin centre, bin width %.3g)", width));
+            c.setXAxisTitle("s_t (bin centre, bin width " + new java.math.BigDecimal(width).round(new java.math.MathContext(3))
+                    .stripTrailingZeros().toPlainString() + ")");
         }
         long crit = hist.intColumn("critical").sum() > 0 ? (long) hist.intColumn("critical").sum() : 0;
         long other = (long) hist.intColumn("other").sum();
@@ -72,7 +164,7 @@ public final class Figures {
         }
         c.getStyler().setXAxisLabelRotation(labels.size() > 12 ? 45 : 0);
         c.getStyler().setYAxisDecimalPattern("0.00");
-        return c;
+        return fitted(c);
     }
 
     /** ROC of CE against rollout labels from {@code Analyses.roc}, with the chance diagonal and the AUROC in the legend. */
@@ -85,10 +177,11 @@ public final class Figures {
         chance.setLineStyle(SeriesLines.DASH_DASH);
         if (roc.rowCount() > 0) {
             line(c.addSeries(String.format(Locale.ROOT, "1 − s_t (AUROC %.3f)", auroc),
-                    roc.doubleColumn("fpr").asDoubleArray(), roc.doubleColumn("tpr").asDoubleArray()), 0, SeriesLines.SOLID)
+                    roc.doubleColumn("fpr").asDoubleArray(), roc.doubleColumn("tpr").asDoubleArray()), FigureStyle.BLUE, SeriesLines.SOLID)
                     .setMarker(SeriesMarkers.NONE);
         }
-        return c;
+        c.getStyler().setXAxisDecimalPattern("0.0").setYAxisDecimalPattern("0.0");
+        return fitted(c);
     }
 
     /**
@@ -107,12 +200,12 @@ public final class Figures {
                     new double[] {0, a, a, 0});
             bar.setXYSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Area);
             bar.setMarker(SeriesMarkers.NONE);
-            bar.setFillColor(FigureStyle.color(i));
-            bar.setLineColor(FigureStyle.color(i));
+            bar.setFillColor(FigureStyle.methodColor(r.getString("method")));
+            bar.setLineColor(FigureStyle.methodColor(r.getString("method")));
             bar.setLineStyle(SeriesLines.SOLID);
             top = Math.max(top, hi);
             // method names above the whiskers: XChart places XY tick labels on its own grid, not at the bars
-            AnnotationText label = new AnnotationText(r.getString("method"), i, hi + 0.045, false);
+            AnnotationText label = new AnnotationText(FigureStyle.methodLabel(r.getString("method")), i, hi + 0.045, false);
             c.addAnnotation(label);
             bar.setShowInLegend(false);
             // whisker and caps as separate line series (a NaN gap would also break XChart's tick placement)
@@ -128,7 +221,8 @@ public final class Figures {
         c.getStyler().setAnnotationTextFont(new java.awt.Font(FigureStyle.FONT, java.awt.Font.PLAIN, 13));
         c.getStyler().setAnnotationTextFontColor(java.awt.Color.BLACK);
         c.getStyler().setPlotGridVerticalLinesVisible(false);
-        return c;
+        c.getStyler().setYAxisDecimalPattern("0.0");
+        return fitted(c);
     }
 
     private static void whisker(XYChart c, String name, double[] x, double[] y) {
@@ -139,9 +233,13 @@ public final class Figures {
         w.setShowInLegend(false);
     }
 
-    /** A training metric per step, one line per method, from {@code RunTables.trainingMetrics}. */
+    /**
+     * A training metric per step, one line per method in its {@link FigureStyle#methodColor} colour: an exponential
+     * moving average drawn solid over the raw values drawn faint ({@code NAME (raw)}, not in the legend). SFT's loss
+     * (a token NLL, on another scale than the preference losses) gets its own right-hand axis.
+     */
     public static XYChart trainingCurve(Table training, String metric, String yTitle) {
-        XYChart c = xy(yTitle + " during preference training", "optimizer step", yTitle);
+        XYChart c = xy(yTitle + " during training (smoothed; raw faint)", "optimizer step", yTitle);
         Map<String, List<double[]>> byMethod = new LinkedHashMap<>();
         if (training.columnNames().contains(metric)) {
             for (Row r : training) {
@@ -149,17 +247,57 @@ public final class Figures {
                 if (!Double.isNaN(v)) byMethod.computeIfAbsent(r.getString("method"), k -> new ArrayList<>()).add(new double[] {r.getInt("step"), v});
             }
         }
+        boolean sftAxis = metric.equals("loss") && byMethod.containsKey("sft") && byMethod.size() > 1;
+        List<Map.Entry<String, List<double[]>>> ordered = new ArrayList<>(byMethod.entrySet());
+        ordered.sort(Map.Entry.comparingByKey(FigureStyle.METHOD_ORDER_COMPARATOR));
+        double[][] range = {{Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}, {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}};
         int i = 0;
-        for (var e : byMethod.entrySet()) {
+        for (var e : ordered) {
             double[] x = e.getValue().stream().mapToDouble(p -> p[0]).toArray();
             double[] y = e.getValue().stream().mapToDouble(p -> p[1]).toArray();
-            XYSeries s = c.addSeries(e.getKey(), x, y);
-            line(s, i, i % 2 == 0 ? SeriesLines.SOLID : SeriesLines.DASH_DASH);
-            if (x.length > 30) s.setMarker(SeriesMarkers.NONE);
+            java.awt.Color colour = FigureStyle.methodColor(e.getKey());
+            int group = sftAxis && e.getKey().equals("sft") ? 1 : 0;
+            for (double v : y) {
+                range[group][0] = Math.min(range[group][0], v);
+                range[group][1] = Math.max(range[group][1], v);
+            }
+            XYSeries raw = c.addSeries(e.getKey() + " (raw)", x, y);
+            raw.setMarker(SeriesMarkers.NONE);
+            raw.setLineColor(FigureStyle.faint(colour, 70));
+            raw.setLineStyle(new BasicStroke(1f));
+            raw.setShowInLegend(false);
+            raw.setYAxisGroup(group);
+            XYSeries s = c.addSeries(e.getKey(), x, ema(y));
+            line(s, colour, i % 2 == 0 ? SeriesLines.SOLID : SeriesLines.DASH_DASH);
+            s.setMarker(SeriesMarkers.NONE);
+            s.setLabel(FigureStyle.methodLabel(e.getKey()) + (group == 1 ? " (right axis)" : ""));
+            s.setYAxisGroup(group);
             i++;
         }
+        if (sftAxis) {
+            c.setYAxisGroupTitle(0, "preference " + yTitle);
+            c.setYAxisGroupTitle(1, "SFT " + yTitle);
+            c.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
+            c.getStyler().putYAxisGroupDecimalPatternMap(1, FigureStyle.tickPattern(range[1][0], range[1][1]));
+        }
+        if (range[0][0] <= range[0][1]) {
+            String p = FigureStyle.tickPattern(range[0][0], range[0][1]);
+            c.getStyler().setYAxisDecimalPattern(p);
+            c.getStyler().putYAxisGroupDecimalPatternMap(0, p);
+        }
         c.getStyler().setXAxisDecimalPattern("0");
-        return c;
+        c.getStyler().setXAxisMin(0.0);        // steps start at 1; from 0 the ticks land on round steps (0, 5, 10, ...)
+        return fitted(c);
+    }
+
+    /** Exponential moving average with a span of about a tenth of the series (at least 3 points); starts at y[0]. */
+    static double[] ema(double[] y) {
+        double[] out = new double[y.length];
+        if (y.length == 0) return out;
+        double span = Math.max(3, y.length / 10.0), a = 2 / (span + 1);
+        out[0] = y[0];
+        for (int i = 1; i < y.length; i++) out[i] = a * y[i] + (1 - a) * out[i - 1];
+        return out;
     }
 
     /** Stand-in text of a token whose text is unknown (no tokenizer at hand). */
@@ -167,8 +305,9 @@ public final class Figures {
 
     /**
      * The CE heat map of one trajectory of {@link ctlab.analysis.RunTables#tokens()} (e.g. {@code p3/pair0/rejected}):
-     * its tokens coloured by s_t on a fixed 0..1 scale; render it with {@link TokenHeatMap#toHtml()} in notebooks
-     * or {@link TokenHeatMapImage} for papers. Tokens without text show as {@value #UNKNOWN_TOKEN}.
+     * its tokens coloured by s_t on a fixed 0..1 scale, the rollout critical token marked when the trajectory was
+     * rolled out and has one; render it with {@link TokenHeatMap#toHtml()} in notebooks or
+     * {@link TokenHeatMapImage} for papers. Tokens without text show as {@value #UNKNOWN_TOKEN}.
      */
     public static TokenHeatMap ceHeatMap(ctlab.analysis.RunTables tables, String trajectory) {
         Table tokens = tables.tokens();
@@ -180,7 +319,37 @@ public final class Figures {
             texts.add(rows.stringColumn("token").isMissing(i) ? UNKNOWN_TOKEN : rows.stringColumn("token").get(i));
             s[i] = rows.doubleColumn("s").get(i);
         }
-        return TokenHeatMap.of(texts, s).range(0, 1).title("CE scores s_t: " + trajectory);
+        TokenHeatMap map = TokenHeatMap.of(texts, s).range(0, 1).title("CE scores s_t: " + trajectory);
+        for (ctlab.analysis.RunTables.ScoredRollout sr : tables.scoredRollouts()) {
+            int crit = sr.rollout().critical();
+            if (sr.trajectory().equals(trajectory) && crit >= 0 && crit < s.length) map = map.mark(ROLLOUT_CRITICAL, crit);
+        }
+        return map;
+    }
+
+    /** Label of the rollout critical token's marking in heat maps. */
+    public static final String ROLLOUT_CRITICAL = "rollout critical token";
+
+    /**
+     * The run's example heat map: the first rolled-out trajectory with a critical token (marked), else the first
+     * scored pair's rejected response.
+     */
+    public static TokenHeatMap ceHeatMap(ctlab.analysis.RunTables tables) {
+        if (tables.data().scoredPairs().isEmpty()) throw new ctlab.CtlabException("no CE-scored pairs in the run (stage score-ce)");
+        String traj = ctlab.analysis.RunTables.pairTrajectoryId(tables.data().scoredPairs().get(0), 0, "rejected");
+        for (ctlab.analysis.RunTables.ScoredRollout sr : tables.scoredRollouts()) {
+            if (sr.rollout().critical() >= 0) {
+                traj = sr.trajectory();
+                break;
+            }
+        }
+        return ceHeatMap(tables, traj);
+    }
+
+    /** Titles fitted at build time too: the notebook kernel renders charts without going through {@link #png}. */
+    private static <C extends Chart<?, ?>> C fitted(C c) {
+        FigureStyle.fitTitle(c);
+        return c;
     }
 
     private static XYChart xy(String title, String x, String y) {
@@ -188,9 +357,9 @@ public final class Figures {
                 .title(title).xAxisTitle(x).yAxisTitle(y).build());
     }
 
-    private static XYSeries line(XYSeries s, int colour, BasicStroke stroke) {
-        s.setLineColor(FigureStyle.color(colour));
-        s.setMarkerColor(FigureStyle.color(colour));
+    private static XYSeries line(XYSeries s, java.awt.Color colour, BasicStroke stroke) {
+        s.setLineColor(colour);
+        s.setMarkerColor(colour);
         s.setLineStyle(new BasicStroke(2.2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 10f, stroke.getDashArray(), 0));
         s.setMarker(SeriesMarkers.CIRCLE);
         return s;
@@ -208,6 +377,7 @@ public final class Figures {
     /** PNG bytes of a chart at {@code dpi} (72 = the chart's pixel size; 300 for print). */
     public static byte[] png(Chart<?, ?> chart, int dpi) {
         if (dpi < 36 || dpi > 1200) throw new IllegalArgumentException("dpi must be in 36..1200, got " + dpi);
+        FigureStyle.fitTitle(chart);
         try {
             Path dir = Files.createTempDirectory("ctlab-fig");
             Path base = dir.resolve("figure");
@@ -225,20 +395,45 @@ public final class Figures {
 
     /** SVG text of a chart (VectorGraphics2D through XChart). */
     public static String svg(Chart<?, ?> chart) {
+        return new String(vector(chart, VectorGraphicsEncoder.VectorGraphicsFormat.SVG), StandardCharsets.UTF_8);
+    }
+
+    /** PDF bytes of a chart (vector, VectorGraphics2D through XChart): for LaTeX papers. */
+    public static byte[] pdf(Chart<?, ?> chart) {
+        return vector(chart, VectorGraphicsEncoder.VectorGraphicsFormat.PDF);
+    }
+
+    private static byte[] vector(Chart<?, ?> chart, VectorGraphicsEncoder.VectorGraphicsFormat format) {
+        FigureStyle.fitTitle(chart);
+        String ext = format.name().toLowerCase(Locale.ROOT);
         try {
             Path dir = Files.createTempDirectory("ctlab-fig");
-            Path file = dir.resolve("figure.svg");
+            Path file = dir.resolve("figure." + ext);
             try {
-                VectorGraphicsEncoder.saveVectorGraphic(chart, dir.resolve("figure").toString(),
-                        VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
-                return Files.readString(file, StandardCharsets.UTF_8);
+                VectorGraphicsEncoder.saveVectorGraphic(chart, dir.resolve("figure").toString(), format);
+                return Files.readAllBytes(file);
             } finally {
                 Files.deleteIfExists(file);
                 Files.deleteIfExists(dir);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("rendering SVG", e);
+            throw new UncheckedIOException("rendering " + format, e);
         }
+    }
+
+    /**
+     * Writes a chart atomically in the format its file name ends with: {@code .png} (300 DPI, for screens and
+     * slides), {@code .svg} or {@code .pdf} (vector, for papers). Any other ending is an error naming the file.
+     */
+    public static Path save(Chart<?, ?> chart, Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".png")) savePng(chart, file, 300);
+        else if (name.endsWith(".svg")) saveSvg(chart, file);
+        else if (name.endsWith(".pdf")) {
+            byte[] b = pdf(chart);
+            AtomicFiles.write(file, out -> out.write(b));
+        } else throw new ctlab.CtlabException(file + ": unknown figure format (use .png, .svg or .pdf)");
+        return file;
     }
 
     /** Writes a chart atomically as PNG at {@code dpi}. */

@@ -105,20 +105,29 @@ public final class RunReport {
         b.append("<h1>ctlab run report: ").append(Html.escape(name)).append("</h1>\n");
         b.append("<p class=\"note\">").append(Html.escape(data.root().toAbsolutePath().normalize().toString()))
                 .append(" · generated ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append("</p>\n");
-        stages(b, data);
-        config(b, data);
-        environment(b, data);
+        StringBuilder stages = new StringBuilder();
+        stages(stages, b, data);                      // the partial-run banner goes to the top, the table to the end
+        results(b, data, o);
         if (!data.graded().isEmpty()) selection(b, tables);
         if (!data.scoredPairs().isEmpty()) contrastive(b, tables, o);
         if (!data.rollouts().isEmpty()) rollout(b, tables, o);
         if (!tables.scoredRollouts().isEmpty()) agreement(b, tables, o);
         if (!data.trainMetrics().isEmpty()) training(b, tables, o);
         if (!data.evals().isEmpty()) evaluation(b, tables, o);
+        b.append(stages);
+        // provenance last and collapsed: wanted to reproduce a run, not to read its results
+        b.append("<details>");
+        config(b, data);
+        b.append("</details>\n<details>");
+        environment(b, data);
+        b.append("</details>\n<details>");
+        seeds(b, data);
+        b.append("</details>\n");
         b.append(DECODE_CHECK).append("</body></html>\n");
         return b.toString();
     }
 
-    private static void stages(StringBuilder b, RunData data) {
+    private static void stages(StringBuilder b, StringBuilder banner, RunData data) {
         List<String> missing = new ArrayList<>();
         StringBuilder rows = new StringBuilder();
         List<String> names = new ArrayList<>();
@@ -143,7 +152,7 @@ public final class RunReport {
                     .append("</td><td>").append(m == null ? "–" : m.resumed() ? "yes" : "no").append("</td></tr>");
         }
         if (!missing.isEmpty()) {
-            b.append("<div class=\"partial\"><strong>Partial run.</strong> Not finished: ").append(Html.escape(String.join(", ", missing)))
+            banner.append("<div class=\"partial\"><strong>Partial run.</strong> Not finished: ").append(Html.escape(String.join(", ", missing)))
                     .append(". Sections below cover the stages with outputs only.</div>\n");
         }
         b.append("<h2 id=\"stages\">Stages</h2><table class=\"data\"><thead><tr><th>stage</th><th>folder</th><th>status</th>"
@@ -151,34 +160,113 @@ public final class RunReport {
     }
 
     private static void config(StringBuilder b, RunData data) {
-        b.append("<h2 id=\"config\">Config</h2>");
+        b.append("<summary><h2 id=\"config\">Config</h2></summary>");
         b.append(data.configText().map(t -> "<pre>" + Html.escape(t) + "</pre>").orElse("<p class=\"note\">no config.yaml</p>")).append('\n');
     }
 
     private static void environment(StringBuilder b, RunData data) {
-        b.append("<h2 id=\"environment\">Environment</h2>");
+        b.append("<summary><h2 id=\"environment\">Environment</h2></summary>");
         if (data.done().isEmpty()) {
             b.append("<p class=\"note\">no finished stage: no provenance recorded yet</p>\n");
             return;
         }
         Map<String, Map<String, String>> versions = new TreeMap<>();       // key → value → stages
         Map<String, String> devices = new LinkedHashMap<>();
-        StringBuilder seeds = new StringBuilder();
         for (var e : data.done().entrySet()) {
             StageMarker m = e.getValue();
             if (m.versions() != null) m.versions().forEach((k, v) -> versions.computeIfAbsent(k, x -> new LinkedHashMap<>())
                     .merge(v, e.getKey(), (a, c) -> a + ", " + c));
             devices.merge(m.device() + ", " + m.threads() + " threads", e.getKey(), (a, c) -> a + ", " + c);
-            seeds.append("<tr><td>").append(Html.escape(e.getKey())).append("</td><td class=\"num\">").append(m.seed()).append("</td><td>")
-                    .append(m.seeds() == null ? "" : Html.escape(m.seeds().toString())).append("</td></tr>");
         }
         b.append("<table class=\"data\"><thead><tr><th>component</th><th>version</th><th>stages</th></tr></thead><tbody>");
         versions.forEach((k, vs) -> vs.forEach((v, stages) -> b.append("<tr><td>").append(Html.escape(k)).append("</td><td>")
                 .append(Html.escape(v)).append("</td><td>").append(vs.size() > 1 ? Html.escape(stages) : "all finished").append("</td></tr>")));
         devices.forEach((d, stages) -> b.append("<tr><td>device</td><td>").append(Html.escape(d)).append("</td><td>")
                 .append(devices.size() > 1 ? Html.escape(stages) : "all finished").append("</td></tr>"));
-        b.append("</tbody></table>\n<table class=\"data\"><caption>seeds</caption><thead><tr><th>stage</th><th>seed</th><th>derived seeds (first)</th></tr></thead><tbody>")
-                .append(seeds).append("</tbody></table>\n");
+        b.append("</tbody></table>\n");
+    }
+
+    private static void seeds(StringBuilder b, RunData data) {
+        b.append("<summary><h2 id=\"seeds\">Seeds</h2></summary>");
+        if (data.done().isEmpty()) {
+            b.append("<p class=\"note\">no finished stage: no seeds recorded yet</p>\n");
+            return;
+        }
+        b.append("<table class=\"data\"><thead><tr><th>stage</th><th>seed</th><th>derived seeds (first)</th></tr></thead><tbody>");
+        data.done().forEach((stage, m) -> b.append("<tr><td>").append(Html.escape(stage)).append("</td><td class=\"num\">").append(m.seed())
+                .append("</td><td>").append(m.seeds() == null ? "" : Html.escape(m.seeds().toString())).append("</td></tr>"));
+        b.append("</tbody></table>\n");
+    }
+
+    /** Results first: the paper-style Table 1 and, when the rollout was coarse, a visible note saying how coarse. */
+    private static void results(StringBuilder b, RunData data, Options o) {
+        if (data.evals().isEmpty() && data.rollouts().isEmpty()) return;
+        b.append("<h2 id=\"results\">Results</h2>\n");
+        if (!data.evals().isEmpty()) b.append(table1(Analyses.methodComparison(data.evals(), o.seed()), o.seed()));
+        if (!data.rollouts().isEmpty()) {
+            resolutionNote(data.rollouts()).ifPresent(n -> b.append("<div class=\"caveat\">").append(Html.escape(n)).append("</div>\n"));
+        }
+    }
+
+    /** Paper-style Table 1 of {@code Analyses.methodComparison}: accuracy in % [95% CI], Δ in points [95% CI] and p. */
+    static String table1(Table m, long seed) {
+        List<String> refs = new ArrayList<>();
+        for (String ref : List.of(Analyses.BASE, Analyses.DPO)) if (m.columnNames().contains("diff_vs_" + ref)) refs.add(ref);
+        int n = m.rowCount() == 0 ? 0 : m.intColumn("n").get(0);
+        double best = m.rowCount() == 0 ? Double.NaN : m.doubleColumn("accuracy").max();
+        StringBuilder t = new StringBuilder("<table class=\"table1\"><caption>Table 1 analogue: accuracy on ").append(n)
+                .append(" test problems with 95% Wilson intervals; Δ in percentage points with 95% paired bootstrap intervals (seed ")
+                .append(seed).append(") and exact McNemar p</caption><thead><tr><th>Method</th><th>Accuracy (%)</th>");
+        for (String ref : refs) t.append("<th>Δ vs ").append(Html.escape(FigureStyle.methodLabel(ref))).append("</th><th>p</th>");
+        t.append("</tr></thead><tbody>");
+        for (int i = 0; i < m.rowCount(); i++) {
+            double acc = m.doubleColumn("accuracy").get(i);
+            t.append("<tr><td>").append(Html.escape(FigureStyle.methodLabel(m.stringColumn("method").get(i)))).append("</td><td class=\"num\">")
+                    .append(acc == best ? "<strong>" : "").append(pct(acc, false)).append(acc == best ? "</strong>" : "")
+                    .append(" <span class=\"ci\">[").append(pct(m.doubleColumn("wilson_lo").get(i), false)).append(", ")
+                    .append(pct(m.doubleColumn("wilson_hi").get(i), false)).append("]</span></td>");
+            for (String ref : refs) {
+                var d = m.doubleColumn("diff_vs_" + ref);
+                if (d.isMissing(i)) {
+                    t.append("<td class=\"num\">–</td><td class=\"num\">–</td>");
+                    continue;
+                }
+                t.append("<td class=\"num\">").append(pct(d.get(i), true)).append(" <span class=\"ci\">[")
+                        .append(pct(m.doubleColumn("diff_lo_vs_" + ref).get(i), true)).append(", ")
+                        .append(pct(m.doubleColumn("diff_hi_vs_" + ref).get(i), true)).append("]</span></td><td class=\"num\">")
+                        .append(pValue(m.doubleColumn("mcnemar_p_vs_" + ref).get(i))).append("</td>");
+            }
+            t.append("</tr>");
+        }
+        return t.append("</tbody></table>\n").toString();
+    }
+
+    private static String pct(double v, boolean signed) {
+        return String.format(Locale.ROOT, signed ? "%+.1f" : "%.1f", 100 * v).replace("-", "−");
+    }
+
+    private static String pValue(double p) {
+        return Double.isNaN(p) ? "–" : p < 0.001 ? "&lt;0.001" : String.format(Locale.ROOT, p < 0.01 ? "%.3f" : "%.2f", p);
+    }
+
+    /**
+     * A note when the rollout estimates are coarse (fewer than 50 trajectories, fewer than 32 continuations per
+     * side, or not every position probed; the paper: k = 64 at every position), else empty.
+     */
+    static java.util.Optional<String> resolutionNote(List<RolloutProbe.Result> rollouts) {
+        if (rollouts.isEmpty()) return java.util.Optional.empty();
+        int n = rollouts.size();
+        int k = rollouts.stream().mapToInt(RolloutProbe.Result::k).min().orElse(0);
+        List<Integer> gaps = new ArrayList<>();
+        for (RolloutProbe.Result r : rollouts) {
+            for (int i = 1; i < r.tokens().size(); i++) gaps.add(r.tokens().get(i).position() - r.tokens().get(i - 1).position());
+        }
+        int stride = gaps.isEmpty() ? 1 : gaps.stream().sorted().toList().get(gaps.size() / 2);   // the median gap
+        if (n >= 50 && k >= 32 && stride <= 1) return java.util.Optional.empty();
+        String every = stride <= 1 ? "every position" : "every " + stride + (stride == 2 ? "nd" : stride == 3 ? "rd" : "th") + " position";
+        return java.util.Optional.of(String.format(Locale.ROOT, "Low rollout resolution: %d %s, k = %d continuations per side, %s probed. "
+                + "Critical tokens and pass@k here are coarse estimates (the paper: k = 64 at every position).",
+                n, n == 1 ? "trajectory" : "trajectories", k, every));
     }
 
     private static void selection(StringBuilder b, RunTables t) {
@@ -197,23 +285,16 @@ public final class RunReport {
         b.append("<p>").append(pairs.size()).append(" CE-scored pairs; s_t = per-token score of the pos/neg models (paper Eq. 4–5), "
                 + "low s_t marks a candidate critical token.</p>");
         // the heat map of a rolled-out trajectory with a critical token, else of the first rejected response
-        String traj = RunTables.pairTrajectoryId(pairs.get(0), 0, "rejected");
-        int critical = -1;
-        for (RunTables.ScoredRollout sr : t.scoredRollouts()) {
-            if (sr.rollout().critical() >= 0) {
-                traj = sr.trajectory();
-                critical = sr.rollout().critical();
-                break;
-            }
-        }
         Table tokens = t.tokens();
-        TokenHeatMap map = Figures.ceHeatMap(t, traj);
+        TokenHeatMap map = Figures.ceHeatMap(t);
+        int critical = map.markings().isEmpty() ? -1 : map.markings().get(0).positions().iterator().next();
         boolean haveTexts = !map.tokens().contains(Figures.UNKNOWN_TOKEN);
         String title = "CE scores s_t of a rejected response" + (critical >= 0 ? " (rollout critical token at position " + critical + ")" : "");
         TokenHeatMapImage img = new TokenHeatMapImage(map, title, "s_t (CE score)", 900);
         if (o.figuresDir() != null) {
             img.savePng(o.figuresDir().resolve("ce-heatmap.png"), o.figuresDpi());
             img.saveSvg(o.figuresDir().resolve("ce-heatmap.svg"));
+            img.savePdf(o.figuresDir().resolve("ce-heatmap.pdf"));
         }
         b.append(Html.png(img.png(o.dpi()), "token heat map", "Fig. 3 analogue: tokens coloured by s_t"
                 + (haveTexts ? "" : " (token texts unavailable: no tokenizer; dots stand for tokens)") + "; hover the interactive version below."));
@@ -238,11 +319,8 @@ public final class RunReport {
             b.append(figure(o, "pass-at-k", Figures.passAtK(pass), "pass@k with vs without",
                     "Fig. 1/2 analogue: mean pass@k of continuations keeping vs replacing the critical token"));
             b.append(Html.table(pass, 16));
-            RolloutProbe.Result one = rs.stream().filter(r -> r.critical() >= 0).findFirst().orElseThrow();
-            org.knowm.xchart.XYChart single = Figures.passAtK(Analyses.passAtK(List.of(one)));
-            single.setTitle("pass@k of trajectory " + one.trajectoryId() + " at its critical token (position " + one.critical() + ")");
-            b.append(figure(o, "pass-at-k-example", single, "pass@k of one trajectory",
-                    "Fig. 1 analogue: one trajectory, continuations keeping vs replacing its critical token"));
+            b.append(figure(o, "pass-at-k-example", Figures.passAtKExample(rs), "pass@k of one trajectory",
+                    "Fig. 1 analogue: the trajectory whose kept and replaced curves lie furthest apart, continuations keeping vs replacing its critical token"));
         }
         b.append(Html.table(Analyses.criticalByClass(t.tokens()), 10));
         b.append(Html.table(Analyses.criticalPlacement(t), 25)).append('\n');
@@ -280,13 +358,7 @@ public final class RunReport {
             }
         });
         b.append("</div>");
-        Table last = tm.emptyCopy();
-        last.setName("last logged step per method");
-        for (String m : t.data().trainMetrics().keySet()) {
-            Table rows = tm.where(tm.stringColumn("method").isEqualTo(m));
-            if (rows.rowCount() > 0) last.append(rows.rows(rows.rowCount() - 1));
-        }
-        b.append(Html.table(last, 20)).append('\n');
+        b.append(Html.table(Analyses.lastLoggedStep(tm), 20)).append('\n');
     }
 
     private static void evaluation(StringBuilder b, RunTables t, Options o) {
@@ -303,11 +375,12 @@ public final class RunReport {
         b.append('\n');
     }
 
-    /** The chart as an embedded PNG; also saved as PNG + SVG when the options ask for figure files. */
+    /** The chart as an embedded PNG; also saved as PNG + SVG + PDF when the options ask for figure files. */
     private static String figure(Options o, String name, org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, String alt, String caption) {
         if (o.figuresDir() != null) {
             Figures.savePng(chart, o.figuresDir().resolve(name + ".png"), o.figuresDpi());
             Figures.saveSvg(chart, o.figuresDir().resolve(name + ".svg"));
+            Figures.save(chart, o.figuresDir().resolve(name + ".pdf"));
         }
         return Html.png(Figures.png(chart, o.dpi()), alt, caption);
     }
@@ -321,6 +394,11 @@ public final class RunReport {
             pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:.8em;overflow:auto;font-size:.85em}
             figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:.85em;color:#555}
             .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:.5em}
+            table.table1{border-collapse:collapse;margin:.6em 0 1em;font-size:.95em}table.table1 caption{font-weight:normal;color:#444;font-size:.85em}
+            table.table1 th,table.table1 td{padding:4px 12px;border-bottom:1px solid #ddd}table.table1 thead th{border-bottom:2px solid #222;border-top:2px solid #222;text-align:right}
+            table.table1 th:first-child{text-align:left}table.table1 tbody tr:last-child td{border-bottom:2px solid #222}.ci{color:#666;font-size:.85em}
+            .caveat{background:#eef5fb;border:1px solid #0072b2;padding:.6em 1em;border-radius:4px;margin:.8em 0}
+            details{margin:.6em 0}summary{cursor:pointer}summary h2{display:inline-block;margin:.6em 0 .2em}
             .scroll{overflow-x:auto}.partial{background:#fff4e5;border:1px solid #e69f00;padding:.6em 1em;border-radius:4px}.note{color:#666;font-size:.85em}
             """;
 

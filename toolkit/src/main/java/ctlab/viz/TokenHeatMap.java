@@ -33,14 +33,65 @@ public final class TokenHeatMap {
     private final double min;
     private final double max;
     private final String title;
+    private final List<Marking> markings;
+
+    /**
+     * Token positions drawn outlined, with a label for the legend: the rollout critical token, a planted ground
+     * truth, any set a notebook wants to point at. Each marking has its own outline colour and dash.
+     */
+    public record Marking(String label, java.util.Set<Integer> positions) {
+        public Marking {
+            if (label == null || label.isBlank()) throw new CtlabException("token heat map: a marking needs a label");
+            positions = java.util.Set.copyOf(new java.util.TreeSet<>(positions));
+        }
+    }
+
+    // Outline colours of markings in order: black-free (viridis ends are near-black), distinct from viridis.
+    private static final String[] MARK_COLORS = {"#d55e00", "#cc79a7", "#e69f00", "#56b4e9"};
+
+    /** Outline colour of the {@code i}-th marking. */
+    public static String markColor(int i) { return MARK_COLORS[Math.floorMod(i, MARK_COLORS.length)]; }
+
+    /** CSS border style of the {@code i}-th marking (solid, then dashed, then dotted ...). */
+    static String markDash(int i) { return switch (Math.floorMod(i, 3)) { case 0 -> "solid"; case 1 -> "dashed"; default -> "dotted"; }; }
 
     private TokenHeatMap(List<String> tokens, double[] scores, Scale scale, double min, double max, String title) {
+        this(tokens, scores, scale, min, max, title, List.of());
+    }
+
+    private TokenHeatMap(List<String> tokens, double[] scores, Scale scale, double min, double max, String title, List<Marking> markings) {
         this.tokens = tokens;
         this.scores = scores;
         this.scale = scale;
         this.min = min;
         this.max = max;
         this.title = title;
+        this.markings = markings;
+    }
+
+    /** This map with {@code positions} (0-based token indexes) outlined and named {@code label} in the legend. */
+    public TokenHeatMap mark(String label, java.util.Collection<Integer> positions) {
+        for (int p : positions) {
+            if (p < 0 || p >= tokens.size()) {
+                throw new CtlabException("token heat map: marked position " + p + " is outside the " + tokens.size() + " tokens");
+            }
+        }
+        List<Marking> all = new java.util.ArrayList<>(markings);
+        all.add(new Marking(label, new java.util.HashSet<>(positions)));
+        return new TokenHeatMap(tokens, scores, scale, min, max, title, List.copyOf(all));
+    }
+
+    /** This map with {@code positions} outlined and named {@code label} in the legend. */
+    public TokenHeatMap mark(String label, int... positions) {
+        return mark(label, java.util.Arrays.stream(positions).boxed().toList());
+    }
+
+    public List<Marking> markings() { return markings; }
+
+    /** Index of the first marking that holds {@code position}, or -1. */
+    int markingOf(int position) {
+        for (int m = 0; m < markings.size(); m++) if (markings.get(m).positions().contains(position)) return m;
+        return -1;
     }
 
     /**
@@ -77,16 +128,22 @@ public final class TokenHeatMap {
     /** Fixes the colour range (scores outside are clamped). */
     public TokenHeatMap range(double min, double max) {
         if (!(max > min)) throw new CtlabException("token heat map: range max " + max + " must exceed min " + min);
-        return new TokenHeatMap(tokens, scores, scale, min, max, title);
+        return new TokenHeatMap(tokens, scores, scale, min, max, title, markings);
     }
 
     public TokenHeatMap scale(Scale scale) {
-        return new TokenHeatMap(tokens, scores, Objects.requireNonNull(scale), min, max, title);
+        return new TokenHeatMap(tokens, scores, Objects.requireNonNull(scale), min, max, title, markings);
     }
 
     public TokenHeatMap title(String title) {
-        return new TokenHeatMap(tokens, scores, scale, min, max, title);
+        return new TokenHeatMap(tokens, scores, scale, min, max, title, markings);
     }
+
+    /** The title (null when none). */
+    public String title() { return title; }
+
+    /** This map drawn for a paper, 900 points wide, titled like the map: {@code heat.image("s_t").render(110)}. */
+    public TokenHeatMapImage image(String scoreLabel) { return new TokenHeatMapImage(this, title, scoreLabel, 900); }
 
     public List<String> tokens() { return tokens; }
     public double[] scores() { return scores.clone(); }
@@ -129,9 +186,13 @@ public final class TokenHeatMap {
         for (int i = 0; i < tokens.size(); i++) {
             String bg = colorOf(scores[i]);
             String tok = tokens.get(i);
-            sb.append("<span title=\"").append(escape(hoverLabel(tok, scores[i]))).append("\" style=\"background:")
+            int mk = markingOf(i);
+            sb.append("<span title=\"").append(escape(hoverLabel(tok, scores[i])))
+              .append(mk >= 0 ? " (" + escape(markings.get(mk).label()) + ")" : "").append("\" style=\"background:")
               .append(bg).append(";color:").append(textColorOn(bg))
-              .append(";border-radius:3px;padding:1px 0;margin:0 1px 0 0\">")
+              .append(";border-radius:3px;padding:1px 0;margin:0 1px 0 0")
+              .append(mk >= 0 ? ";outline:2px " + markDash(mk) + " " + markColor(mk) + ";outline-offset:1px;font-weight:bold" : "")
+              .append("\">")
               .append(escape(visible(tok))).append("</span>");
             if (tok.endsWith("\n")) sb.append("<br>");
         }
@@ -159,7 +220,12 @@ public final class TokenHeatMap {
             sb.append("<span style=\"display:inline-block;width:8px;height:10px;background:")
               .append(colorOf(s)).append("\"></span>");
         }
-        sb.append(' ').append(fmt(max)).append("</div>");
+        sb.append(' ').append(fmt(max));
+        for (int m = 0; m < markings.size(); m++) {
+            sb.append(" &nbsp; <span style=\"display:inline-block;width:12px;height:10px;outline:2px ").append(markDash(m)).append(' ')
+              .append(markColor(m)).append("\"></span> ").append(escape(markings.get(m).label()));
+        }
+        sb.append("</div>");
         return sb.toString();
     }
 
@@ -167,9 +233,13 @@ public final class TokenHeatMap {
         return visible(token) + " : " + fmt(score);
     }
 
-    /** Makes whitespace-only tokens visible: newline as ↵, tab as →. */
-    private static String visible(String token) {
-        return token.replace("\n", "↵").replace("\t", "→");
+    /**
+     * Makes whitespace visible: newline as ↵ and tab as → everywhere; in a whitespace-only token also each
+     * space as ␣ (a word token's leading space stays a space, so text still reads as text).
+     */
+    static String visible(String token) {
+        String s = token.replace("\n", "↵").replace("\t", "→");
+        return token.isBlank() ? s.replace(' ', '␣') : s;
     }
 
     private static String fmt(double v) {

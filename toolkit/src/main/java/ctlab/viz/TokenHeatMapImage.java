@@ -27,8 +27,18 @@ public final class TokenHeatMapImage {
     private static final Font MONO = new Font(Font.MONOSPACED, Font.PLAIN, FONT_SIZE);
     private static final Font TITLE = new Font(FigureStyle.FONT, Font.BOLD, TITLE_SIZE);
     private static final Font LABEL = new Font(FigureStyle.FONT, Font.PLAIN, 12);
+    private static final int MARK_ROW = 18;
 
-    private record Box(String text, double score, int x, int y, int w) {}
+    private static java.awt.BasicStroke markStroke(int m) {
+        float[] dash = switch (TokenHeatMap.markDash(m)) { case "dashed" -> new float[] {4f, 2f}; case "dotted" -> new float[] {1.5f, 1.5f}; default -> null; };
+        return new java.awt.BasicStroke(2f, java.awt.BasicStroke.CAP_BUTT, java.awt.BasicStroke.JOIN_MITER, 10f, dash, 0);
+    }
+
+    private static String svgDash(int m) {
+        return switch (TokenHeatMap.markDash(m)) { case "dashed" -> " stroke-dasharray=\"4 2\""; case "dotted" -> " stroke-dasharray=\"1.5 1.5\""; default -> ""; };
+    }
+
+    private record Box(String text, double score, int x, int y, int w, int marking) {}
 
     private final TokenHeatMap map;
     private final String title;
@@ -60,13 +70,13 @@ public final class TokenHeatMapImage {
         double[] scores = map.scores();
         for (int i = 0; i < tokens.size(); i++) {
             String raw = tokens.get(i);
-            String shown = raw.replace("\n", "↵").replace("\t", "→");
+            String shown = TokenHeatMap.visible(raw);
             int w = Math.max(fm.stringWidth(shown), 4) + 2;
             if (x + w > width - PAD && x > PAD) {
                 x = PAD;
                 y += lineHeight;
             }
-            boxes.add(new Box(shown, scores[i], x, y, w));
+            boxes.add(new Box(shown, scores[i], x, y, w, map.markingOf(i)));
             x += w + 1;
             if (raw.contains("\n")) {
                 x = PAD;
@@ -74,7 +84,7 @@ public final class TokenHeatMapImage {
             }
         }
         g.dispose();
-        height = y + lineHeight + 18 + BAR_HEIGHT + 22 + PAD;
+        height = y + lineHeight + 18 + BAR_HEIGHT + 22 + PAD + map.markings().size() * MARK_ROW;
     }
 
     public int width() { return width; }
@@ -88,6 +98,32 @@ public final class TokenHeatMapImage {
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.scale(scale, scale);
+        draw(g);
+        g.dispose();
+        return img;
+    }
+
+    /** PDF bytes (vector: the same drawing through VectorGraphics2D, sizes in points), for LaTeX papers. */
+    public byte[] pdf() {
+        de.erichseifert.vectorgraphics2d.VectorGraphics2D g = new de.erichseifert.vectorgraphics2d.VectorGraphics2D();
+        draw(g);
+        try (ByteArrayOutputStream out = new ByteArrayOutputStream()) {
+            new de.erichseifert.vectorgraphics2d.pdf.PDFProcessor(true)
+                    .getDocument(g.getCommands(), new de.erichseifert.vectorgraphics2d.util.PageSize(width, height)).writeTo(out);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            g.dispose();
+        }
+    }
+
+    public void savePdf(Path file) {
+        byte[] b = pdf();
+        AtomicFiles.write(file, out -> out.write(b));
+    }
+
+    private void draw(Graphics2D g) {
         g.setColor(Color.WHITE);
         g.fillRect(0, 0, width, height);
         if (title != null) {
@@ -104,6 +140,14 @@ public final class TokenHeatMapImage {
             g.setColor(Color.decode(TokenHeatMap.textColorOn(bg)));
             g.drawString(b.text, b.x + 1, b.y + fm.getAscent());
         }
+        for (Box b : boxes) {           // outlines after all boxes: a neighbour's box must not cover them
+            if (b.marking < 0) continue;
+            java.awt.Stroke old = g.getStroke();
+            g.setStroke(markStroke(b.marking));
+            g.setColor(Color.decode(TokenHeatMap.markColor(b.marking)));
+            g.drawRoundRect(b.x - 1, b.y - 1, b.w + 2, lineHeight - LINE_GAP + 2, 4, 4);
+            g.setStroke(old);
+        }
         int barY = barTop();
         int barW = barWidth();
         for (int i = 0; i < barW; i++) {
@@ -118,11 +162,19 @@ public final class TokenHeatMapImage {
         String hi = fmt(map.max());
         g.drawString(hi, PAD + barW - lm.stringWidth(hi), barY + BAR_HEIGHT + 15);
         g.drawString(scoreLabel, PAD + barW + 10, barY + BAR_HEIGHT - 1);
-        g.dispose();
-        return img;
+        for (int m = 0; m < map.markings().size(); m++) {
+            int y = markTop(m);
+            g.setStroke(markStroke(m));
+            g.setColor(Color.decode(TokenHeatMap.markColor(m)));
+            g.drawRect(PAD, y, 18, 11);
+            g.setColor(Color.BLACK);
+            g.drawString(map.markings().get(m).label(), PAD + 26, y + 10);
+        }
     }
 
     private int barTop() { return boxes.isEmpty() ? textTop + 8 : boxes.get(boxes.size() - 1).y + lineHeight + 12; }
+
+    private int markTop(int m) { return barTop() + BAR_HEIGHT + 26 + m * MARK_ROW; }
 
     private int barWidth() { return Math.min(240, width - 2 * PAD - 160); }
 
@@ -153,6 +205,11 @@ public final class TokenHeatMapImage {
                     TokenHeatMap.escape(b.text), fmt(b.score), b.x, b.y, b.w, h, bg, b.x + 1, b.y + h - 5, FONT_SIZE,
                     TokenHeatMap.textColorOn(bg), TokenHeatMap.escape(b.text)));
         }
+        for (Box b : boxes) {
+            if (b.marking < 0) continue;
+            sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"2\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                    b.x - 1, b.y - 1, b.w + 2, h + 2, TokenHeatMap.markColor(b.marking), svgDash(b.marking)));
+        }
         int barY = barTop(), barW = barWidth();
         sb.append("<defs><linearGradient id=\"ctlab-bar\">");
         for (int i = 0; i <= 20; i++) {
@@ -168,6 +225,12 @@ public final class TokenHeatMapImage {
                 PAD + barW, barY + BAR_HEIGHT + 15, fmt(map.max())));
         sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-family=\"sans-serif\" font-size=\"12\">%s</text>\n",
                 PAD + barW + 10, barY + BAR_HEIGHT - 1, TokenHeatMap.escape(scoreLabel)));
+        for (int m = 0; m < map.markings().size(); m++) {
+            int y = markTop(m);
+            sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"18\" height=\"11\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s/>"
+                            + "<text x=\"%d\" y=\"%d\" font-family=\"sans-serif\" font-size=\"12\">%s</text>\n",
+                    PAD, y, TokenHeatMap.markColor(m), svgDash(m), PAD + 26, y + 10, TokenHeatMap.escape(map.markings().get(m).label())));
+        }
         return sb.append("</svg>\n").toString();
     }
 

@@ -212,4 +212,15 @@ class AnalysesTest {
         assertEquals(0, Analyses.passAtK(t.data().rollouts()).rowCount());
         assertEquals(0, t.trainingMetrics().rowCount());
     }
+
+    @Test void lastLoggedStepIsTheLastRowOfEachMethod() {
+        tech.tablesaw.api.Table t = tech.tablesaw.api.Table.create("training",
+                tech.tablesaw.api.StringColumn.create("method", "dpo", "dpo", "cdpo", "cdpo", "cdpo"),
+                tech.tablesaw.api.IntColumn.create("step", 1, 2, 1, 2, 3),
+                tech.tablesaw.api.DoubleColumn.create("loss", 0.7, 0.6, 0.69, 0.5, 0.4));
+        tech.tablesaw.api.Table last = Analyses.lastLoggedStep(t);
+        assertEquals(java.util.List.of("dpo", "cdpo"), last.stringColumn("method").asList());
+        assertEquals(java.util.List.of(2, 3), last.intColumn("step").asList());
+        assertEquals(0.4, last.doubleColumn("loss").get(1));
+    }
 }

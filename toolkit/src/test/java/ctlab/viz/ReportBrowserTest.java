@@ -84,4 +84,55 @@ class ReportBrowserTest {
             Files.copy(report, Path.of(keep).resolve("report.html"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
     }
+
+    /**
+     * Every figure the toolkit draws (report figures, notebook helpers, the heat map as image and as HTML), each in
+     * its vector form (SVG) on a page of its own, rendered by Chromium: a screenshot per figure, none blank.
+     */
+    @Test void everyFigureRendersInChromium() throws Exception {
+        Optional<String> browser = chromium();
+        Assumptions.assumeTrue(browser.isPresent(), "skipped: no chromium on PATH (Debian: apt-get install -y chromium)");
+        var tables = new ctlab.analysis.RunTables(ctlab.analysis.RunData.load(SyntheticRuns.write(tmp.resolve("run"), 8, 8)), SyntheticRuns.TEXTS);
+        var rs = tables.data().rollouts();
+        java.util.Map<String, String> svgs = new java.util.LinkedHashMap<>();
+        java.util.Map<String, org.knowm.xchart.internal.chartpart.Chart<?, ?>> charts = new java.util.LinkedHashMap<>();
+        charts.put("pass-at-k", Figures.passAtK(ctlab.analysis.Analyses.passAtK(rs)));
+        charts.put("pass-at-k-example", Figures.passAtKExample(rs));
+        charts.put("rollout-rates", Figures.rolloutRates(Figures.largestGap(rs).orElseThrow()));
+        charts.put("ce-histogram", Figures.ceHistogram(ctlab.analysis.Analyses.ceHistogram(tables.tokens(), 20)));
+        charts.put("roc", Figures.roc(ctlab.analysis.Analyses.roc(tables, ctlab.critical.RolloutProbe.Rule.FIRST_DROP,
+                ctlab.critical.Agreement.Labels.CRITICAL), 0.8));
+        charts.put("critical-by-class", Figures.criticalByClass(ctlab.analysis.Analyses.criticalByClass(tables.tokens())));
+        charts.put("method-comparison", Figures.methodComparison(ctlab.analysis.Analyses.methodComparison(tables.data().evals(), 0)));
+        for (String metric : List.of("loss", "rewards/margins", "rewards/accuracies", "rewards/chosen", "rewards/rejected")) {
+            charts.put("training-" + metric.replace('/', '-'), Figures.trainingCurve(tables.trainingMetrics(), metric, metric));
+        }
+        charts.forEach((name, chart) -> svgs.put(name, Figures.svg(chart)));
+        TokenHeatMap heat = Figures.ceHeatMap(tables);
+        svgs.put("ce-heatmap", new TokenHeatMapImage(heat, "CE heat map", "s_t", 900).svg());
+        String keep = System.getProperty("ctlab.figures.out");
+        int shots = 0;
+        for (var e : svgs.entrySet()) {
+            Path svg = tmp.resolve(e.getKey() + ".svg");
+            Files.writeString(svg, e.getValue());
+            Path page = tmp.resolve(e.getKey() + ".html");
+            Files.writeString(page, "<!DOCTYPE html><html><body style=\"margin:0;background:#fff\"><img src=\"" + svg.getFileName()
+                    + "\" style=\"width:900px\"></body></html>");
+            shots += screenshot(browser.get(), page, e.getKey(), keep);
+        }
+        Path html = tmp.resolve("ce-heatmap-html.html");
+        Files.writeString(html, heat.toHtmlPage());
+        shots += screenshot(browser.get(), html, "ce-heatmap-html", keep);
+        assertEquals(svgs.size() + 1, shots);
+    }
+
+    private int screenshot(String browser, Path page, String name, String keep) throws Exception {
+        Path shot = tmp.resolve(name + "-shot.png");
+        run(browser, tmp.resolve("profile-" + name), "--window-size=960,720", "--screenshot=" + shot, page.toUri().toString());
+        BufferedImage img = ImageIO.read(shot.toFile());
+        assertNotNull(img, name + ": screenshot is a PNG");
+        assertTrue(Pixels.stddev(img) > 10, name + ": screenshot not blank (grey-level sd " + Pixels.stddev(img) + ")");
+        if (keep != null) Files.copy(shot, Path.of(keep).resolve(name + "-chromium.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return 1;
+    }
 }

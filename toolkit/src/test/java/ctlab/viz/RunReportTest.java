@@ -72,10 +72,54 @@ class RunReportTest {
             java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(figs.resolve(f + ".png").toFile());
             assertTrue(png.getWidth() >= 1280, f + " at 144 dpi is twice its point width");
             assertTrue(Files.readString(figs.resolve(f + ".svg")).contains("<svg"), f);
+            assertEquals("%PDF", new String(Files.readAllBytes(figs.resolve(f + ".pdf")), 0, 4, java.nio.charset.StandardCharsets.ISO_8859_1), f);
         }
         assertFalse(Files.exists(figs.resolve("method-comparison.png")), "stage 8 absent: no method figure");
         assertEquals(2, cl.execute("report", run.toString(), "--figures-dpi", "5"));
         assertEquals(2, cl.execute("report", tmp.resolve("nope").toString()));
         assertTrue(err.toString().contains("nope: no such run directory"), err.toString());
+    }
+
+    @Test void resultsComeFirstAndProvenanceIsCollapsedAtTheEnd() throws Exception {
+        Path run = SyntheticRuns.write(tmp.resolve("run"), 10, 8);
+        String html = RunReport.html(run, new RunReport.Options(72, 3, SyntheticRuns.TEXTS));
+        int results = html.indexOf("<table class=\"table1\""), selection = html.indexOf("<h2 id=\"selection\"");
+        assertTrue(results > 0 && results < selection, "Table 1 before the sections");
+        assertTrue(results < html.indexOf("<h2 id=\"stages\""), "Table 1 is the first table");
+        String table1 = html.substring(results, html.indexOf("</table>", results));
+        assertTrue(table1.contains("Accuracy (%)") && table1.contains("Δ vs Base") && table1.contains(">p<"), table1);
+        assertTrue(table1.contains("cDPO") && table1.contains("DPO") && table1.contains("Base"), "paper method names");
+        assertTrue(Pattern.compile(">\\d{1,3}\\.\\d <span class=\"ci\">\\[\\d{1,3}\\.\\d, \\d{1,3}\\.\\d\\]</span><").matcher(table1).find(),
+                "accuracy in % with its 95% interval: " + table1);
+        int evaluation = html.indexOf("<h2 id=\"evaluation\"");
+        for (String id : new String[] {"config", "environment", "seeds"}) {
+            int at = html.indexOf("<h2 id=\"" + id + "\"");
+            assertTrue(at > evaluation, id + " after the results sections");
+            String before = html.substring(0, at);
+            assertTrue(before.lastIndexOf("<details") > before.lastIndexOf("</details>"), id + " collapsed in <details>");
+        }
+    }
+
+    @Test void smallRolloutResolutionIsNotedVisibly() throws Exception {
+        Path run = SyntheticRuns.write(tmp.resolve("run"), 10, 8);
+        String html = RunReport.html(run, new RunReport.Options(72, 3, SyntheticRuns.TEXTS));
+        Matcher m = Pattern.compile("<div class=\"caveat\">([^<]*)").matcher(html);
+        assertTrue(m.find(), "a visible note");
+        assertTrue(m.group(1).contains("10 trajectories") && m.group(1).contains("k = 8"), m.group(1));
+        assertTrue(m.start() < html.indexOf("<h2 id=\"selection\""), "next to the results");
+        // a rollout at paper resolution gets no note
+        var rows = new java.util.ArrayList<ctlab.critical.RolloutProbe.TokenRow>();
+        for (int i = 0; i < 50; i++) rows.add(new ctlab.critical.RolloutProbe.TokenRow(i, i, "t", 0.5, 3, 64, 60, 64));
+        var big = new java.util.ArrayList<ctlab.critical.RolloutProbe.Result>();
+        for (int i = 0; i < 100; i++) big.add(new ctlab.critical.RolloutProbe.Result("p" + i + "/0", 50, 64, 0, 3, 3, 1, 1, 1, rows));
+        assertTrue(RunReport.resolutionNote(big).isEmpty());
+        assertTrue(RunReport.resolutionNote(big.subList(0, 5)).orElseThrow().contains("5 trajectories"));
+    }
+
+    @Test void reportHeatMapMarksTheRolloutCriticalToken() throws Exception {
+        Path run = SyntheticRuns.write(tmp.resolve("run"), 10, 8);
+        String html = RunReport.html(run, new RunReport.Options(72, 3, SyntheticRuns.TEXTS));
+        assertTrue(html.contains("rollout critical token"));
+        assertTrue(Pattern.compile("outline:[^\"]*\">owed<").matcher(html).find(), "the critical token 'owed' is outlined");
     }
 }
