@@ -59,7 +59,9 @@ public final class ConfigLoader {
             .build();
 
     private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).build();
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)      // "{...} garbage" is not a config
+            .build();
 
     private ConfigLoader() {}
 

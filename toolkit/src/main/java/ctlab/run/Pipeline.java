@@ -90,6 +90,12 @@ public final class Pipeline {
         Objects.requireNonNull(config, "config");
         options.only().forEach(this::stage);
         options.force().stream().filter(f -> !f.equals("all")).forEach(this::stage);
+        for (String f : options.force()) {
+            if (!f.equals("all") && !options.only().isEmpty() && !options.only().contains(f)) {
+                throw new CtlabException("--force " + f + ": stage " + f + " is not among the stages to run (--only "
+                        + String.join(", ", options.only().stream().sorted().toList()) + "); add it to --only or drop --only");
+            }
+        }
         List<Stage> selected = options.only().isEmpty() ? stages
                 : stages.stream().filter(s -> options.only().contains(s.name())).toList();
         RunDir run = new RunDir(root, options.console());

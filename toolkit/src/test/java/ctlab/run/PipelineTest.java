@@ -320,4 +320,18 @@ class PipelineTest {
         e = assertThrows(CtlabException.class, () -> run(dir, config("sample.n=3"), Set.of("sample"), Set.of()));
         assertTrue(e.getMessage().contains("no samples.jsonl.provenance says which config they were made under"), e.getMessage());
     }
+
+    // issue #10: --force naming a stage that --only leaves out was ignored without a word
+    @Test void forceOfAStageOutsideOnlyIsAnError() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of(), Set.of());
+        String samples = Files.readString(dir.resolve("01-sample/samples.jsonl"));
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of("train"), Set.of("sample")));
+        assertEquals("--force sample: stage sample is not among the stages to run (--only train); add it to --only or drop --only",
+                e.getMessage());
+        assertTrue(Files.exists(dir.resolve("01-sample/DONE")), "nothing deleted");
+        assertEquals(samples, Files.readString(dir.resolve("01-sample/samples.jsonl")));
+        assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config(), Set.of("train"), Set.of("train"))));
+        assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config(), Set.of("train"), Set.of("all"))));
+    }
 }
