@@ -77,7 +77,7 @@ public final class Demo {
         }
         if (problem != null) {
             throw new CtlabException(manifest.getParent() + ": the organism splits of an earlier attempt " + problem
-                    + "; use a new --run-dir (this run's data and results are left as they are)");
+                    + "; use a new --run-dir, or delete " + manifest.getParent() + " to have it regenerated");
         }
     }
 

@@ -49,7 +49,7 @@ class DataSizeTest {
         assertEquals(train, Files.readString(data.resolve("train.jsonl")));
         CtlabException e = assertThrows(CtlabException.class, () -> Demo.organismData(model, data, 40, 10));
         assertEquals(data + ": the organism splits of an earlier attempt hold 20 training and 10 test problems, fewer than "
-                + "the config asks for (40 and 10); use a new --run-dir (this run's data and results are left as they are)",
+                + "the config asks for (40 and 10); use a new --run-dir, or delete " + data + " to have it regenerated",
                 e.getMessage());
         assertEquals(train, Files.readString(data.resolve("train.jsonl")), "left as it was");
         // the splits are prefix-stable: a fresh 40 starts with the same 20
