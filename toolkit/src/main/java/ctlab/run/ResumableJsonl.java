@@ -9,9 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * A JSONL output that a stage fills one record at a time and can resume: on open it reads the ids already
@@ -29,14 +29,16 @@ public final class ResumableJsonl implements AutoCloseable {
     private final Made made;
 
     /**
-     * What a stage's records are made under: its config hash and input hashes. A pipeline stage's resumable file
-     * carries it in {@code <file>.provenance}, written before the first record, so records made under another
-     * config are refused instead of resumed (even when the stage's STARTED marker is gone).
+     * What a stage's records are made under: its config hash and input hashes (label → sha256, in the stage's
+     * declaration order). A pipeline stage's resumable file carries it in {@code <file>.provenance}, written before
+     * the first record, so records made under another config are refused instead of resumed (even when the stage's
+     * STARTED marker is gone). Only the hashes are written, not the input paths, so two runs of the same config
+     * into different folders write the same bytes.
      */
     public record Made(String stage, String configHash, Map<String, String> inputs) {
         String json() {
             var n = Jsonl.MAPPER.createObjectNode().put("stage", stage).put("config_hash", configHash);
-            n.set("inputs", Jsonl.MAPPER.valueToTree(new TreeMap<>(inputs)));
+            n.set("inputs_sha256", Jsonl.MAPPER.valueToTree(List.copyOf(inputs.values())));
             return n.toPrettyString() + "\n";
         }
     }

@@ -334,4 +334,18 @@ class PipelineTest {
         assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config(), Set.of("train"), Set.of("train"))));
         assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config(), Set.of("train"), Set.of("all"))));
     }
+
+    @Test void provenanceOfResumableOutputsDoesNotDependOnFolders() throws Exception {
+        // like two demo runs, each with its data regenerated under its own run folder
+        Path a = tmp.resolve("a"), b = tmp.resolve("b");
+        Files.createDirectories(a.resolve("data"));
+        Files.createDirectories(b.resolve("data"));
+        Files.writeString(a.resolve("data/train.jsonl"), "{\"q\": 1}\n");
+        Files.writeString(b.resolve("data/train.jsonl"), "{\"q\": 1}\n");
+        run(a, config("data.train=" + a.resolve("data/train.jsonl")), Set.of("sample"), Set.of());
+        run(b, config("data.train=" + b.resolve("data/train.jsonl")), Set.of("sample"), Set.of());
+        String pa = Files.readString(a.resolve("01-sample/samples.jsonl.provenance"));
+        assertEquals(pa, Files.readString(b.resolve("01-sample/samples.jsonl.provenance")));
+        assertTrue(pa.contains(Hashes.of(a.resolve("data/train.jsonl"))), pa);
+    }
 }
