@@ -170,7 +170,7 @@ class RunConfigTest {
         assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
         Path k = write("u.json", "{\"task\": \"math500\", \"model\": \"m\"} {\"seed\": 1}");
         e = assertThrows(CtlabException.class, () -> RunConfig.load(k, List.of()));
-        assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+        assertTrue(e.getMessage().contains("not valid JSON (more text after the config object)"), e.getMessage());
         assertEquals(1, e.getMessage().lines().count(), e.getMessage());
     }
 }

@@ -63,6 +63,15 @@ class DataSizeTest {
         assertTrue(e.getMessage().contains("were generated from another recipe"), e.getMessage());
     }
 
+    @Test void aNotebooksScratchDataIsRegeneratedWhenTooSmall() throws Exception {
+        String model = OrganismFixture.base().resolve("model").toString(), data = tmp.resolve("nb-data").toString();
+        List<ctlab.task.Problem> four = ctlab.lab.Lab.organismProblems(model, data, "test", 4);
+        List<ctlab.task.Problem> twelve = ctlab.lab.Lab.organismProblems(model, data, "test", 12);
+        assertEquals(4, four.size());
+        assertEquals(12, twelve.size(), "12 asked after 4: regenerated, not the 4 of the first call");
+        assertEquals(four, twelve.subList(0, 4));
+    }
+
     @Test void promptsPastMaxPositionEmbeddingsAreWarnedAbout() throws Exception {
         // the fixture model with a position limit its prompts exceed
         Path model = tmp.resolve("model");
