@@ -71,6 +71,11 @@ public final class RunData {
         } catch (IOException e) {
             throw new UncheckedIOException("listing " + runDir, e);
         }
+        if (dirs.isEmpty() && !Files.exists(runDir.resolve(RunDir.CONFIG))) {
+            // e.g. the parent runs/ folder: an empty report or table would look like a run with no results
+            throw new CtlabException(runDir + ": not a run directory (no " + RunDir.CONFIG
+                    + " and no NN-stage folders); give the folder that ctlab run wrote (its --run-dir)");
+        }
         Map<String, StageMarker> done = new LinkedHashMap<>();
         for (var e : dirs.entrySet()) StageMarker.read(e.getValue().resolve(StageMarker.DONE)).ifPresent(m -> done.put(e.getKey(), m));
 

@@ -108,11 +108,12 @@ public final class Lab {
 
     /**
      * The model organism's problems of a split ({@code train} or {@code test}), regenerated from the shipped
-     * model's recipe exactly as {@code ctlab demo} does, into {@code dataDir} (kept when already there).
+     * model's recipe exactly as {@code ctlab demo} does, into {@code dataDir} (kept when already there and large
+     * enough, else regenerated).
      */
     public static List<Problem> organismProblems(String modelDir, String dataDir, String split, int n) {
         int count = Math.max(n, 1);
-        Path data = Demo.organismData(path(modelDir), path(dataDir), count, count);
+        Path data = Demo.organismScratchData(path(modelDir), path(dataDir), count, count);
         return problems("organism", data.resolve(split + ".jsonl").toString(), n);
     }
 

@@ -59,7 +59,9 @@ public final class ConfigLoader {
             .build();
 
     private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).build();
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)      // "{...} garbage" is not a config
+            .build();
 
     private ConfigLoader() {}
 
@@ -120,8 +122,10 @@ public final class ConfigLoader {
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
             String where = at == null ? source : source + ":" + at.getLineNr() + ":" + at.getColumnNr();
-            throw new CtlabException(where + ": " + (json ? "not valid JSON" : "not valid YAML") + " ("
-                    + e.getOriginalMessage().lines().findFirst().orElse("") + ")");
+            String detail = e.getOriginalMessage().lines().findFirst().orElse("")
+                    .replaceFirst(" \\(for root starting at .*", "");              // Jackson's source description
+            if (detail.startsWith("Trailing token")) detail = "more text after the config object";
+            throw new CtlabException(where + ": " + (json ? "not valid JSON" : "not valid YAML") + " (" + detail + ")");
         }
     }
 

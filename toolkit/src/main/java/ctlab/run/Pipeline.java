@@ -90,6 +90,12 @@ public final class Pipeline {
         Objects.requireNonNull(config, "config");
         options.only().forEach(this::stage);
         options.force().stream().filter(f -> !f.equals("all")).forEach(this::stage);
+        for (String f : options.force()) {
+            if (!f.equals("all") && !options.only().isEmpty() && !options.only().contains(f)) {
+                throw new CtlabException("--force " + f + ": stage " + f + " is not among the stages to run (--only "
+                        + String.join(", ", options.only().stream().sorted().toList()) + "); add it to --only or drop --only");
+            }
+        }
         List<Stage> selected = options.only().isEmpty() ? stages
                 : stages.stream().filter(s -> options.only().contains(s.name())).toList();
         RunDir run = new RunDir(root, options.console());
@@ -225,6 +231,7 @@ public final class Pipeline {
                     throw new CtlabException("stage " + stage.name() + " is marked done but " + folder + "/" + out
                             + " is missing; re-run with --force " + stage.name());
                 }
+                checkUnchanged(stage.name(), folder, done.get(), dir, out);
             }
             run.log(dir, stage.name(), "done already (" + done.get().finished() + "), skipped");
             return new Outcome(stage.name(), folder, Status.SKIPPED, 0);
@@ -254,7 +261,7 @@ public final class Pipeline {
                     .write(dir.resolve(StageMarker.STARTED));
         }
         run.log(dir, stage.name(), (resumed ? "resuming" : "starting") + " (" + stage.description() + ")");
-        StageContext ctx = new StageContext(config, run, this, stage, dir, resumed);
+        StageContext ctx = new StageContext(config, run, this, stage, dir, resumed, configHash, inputs);
         try {
             stage.run(ctx);
             ctx.checkInterrupted();
@@ -278,18 +285,22 @@ public final class Pipeline {
             throw new IllegalStateException("stage " + stage.name() + " failed", e);
         }
         Map<String, String> outputs = new LinkedHashMap<>();
+        Map<String, StageMarker.FileStat> stats = new LinkedHashMap<>();
         for (String out : stage.outputs()) {
             Path p = dir.resolve(out);
             if (!Files.exists(p)) {
                 throw new IllegalStateException("stage " + stage.name() + " finished without writing its output " + folder + "/" + out);
             }
+            StageMarker.FileStat st = StageMarker.FileStat.of(p);     // before hashing: a later edit then never looks unchanged
             outputs.put(out, Hashes.of(p));
+            if (st != null) stats.put(out, st);
         }
         Instant t1 = Instant.now();
         double seconds = (t1.toEpochMilli() - t0.toEpochMilli()) / 1000.0;
         String firstStart = resumed ? started.get().started() : startedAt;
         marker(stage, configHash, slice, inputs, outputs, config, ctx.seedsUsed(), firstStart,
-                t1.truncatedTo(ChronoUnit.MILLIS).toString(), seconds, resumed).write(dir.resolve(StageMarker.DONE));
+                t1.truncatedTo(ChronoUnit.MILLIS).toString(), seconds, resumed).withOutputStats(stats)
+                .write(dir.resolve(StageMarker.DONE));
         run.log(dir, stage.name(), String.format(java.util.Locale.ROOT, "done in %.1f s", seconds));
         return new Outcome(stage.name(), folder, resumed ? Status.RESUMED : Status.RAN, seconds);
     }
@@ -320,6 +331,24 @@ public final class Pipeline {
             }
             if (m.isPresent()) return;
         }
+        // Files without STARTED (a user removed it): the config they were made under is unknown, so never adopt them.
+        if (Files.isDirectory(dir)) {
+            List<String> leftovers;
+            try (var files = Files.list(dir)) {
+                leftovers = files.map(p -> p.getFileName().toString())
+                        .filter(n -> !n.startsWith(".") && !n.equals(RunDir.LOG)).sorted().toList();   // .tmp of atomic writes
+            } catch (IOException e) {
+                throw new UncheckedIOException("listing " + dir, e);
+            }
+            if (!leftovers.isEmpty()) {
+                String folder = dir.getFileName().toString();
+                String shown = String.join(", ", leftovers.subList(0, Math.min(3, leftovers.size())))
+                        + (leftovers.size() > 3 ? ", ..." : "");
+                throw new CtlabException(folder + "/ holds " + shown + " but no " + StageMarker.STARTED
+                        + " or " + StageMarker.DONE + " marker, so the config they were made under is unknown; re-run with --force "
+                        + stage.name() + " (deletes " + folder + "/), or use a new --run-dir");
+            }
+        }
     }
 
     private void refuseIfChanged(Stage stage, String folder, StageMarker m, String configHash, JsonNode slice,
@@ -333,6 +362,16 @@ public final class Pipeline {
                 throw changed(stage, folder, when, before == null ? "without input " + e.getKey()
                         : "with a different " + e.getKey() + " (sha256 " + shortHash(before) + " -> " + shortHash(e.getValue()) + ")");
             }
+        }
+    }
+
+    /** A finished stage's output edited or truncated after its DONE is refused, never used as it is. */
+    private static void checkUnchanged(String stageName, String folder, StageMarker done, Path dir, String out) {
+        String now = done.outputChanged(dir, out);
+        if (now != null) {
+            throw new CtlabException(folder + "/" + out + " changed after stage " + stageName + " finished (sha256 "
+                    + shortHash(done.outputs().get(out)) + " in " + folder + "/DONE, " + shortHash(now)
+                    + " on disk); restore the file, or re-run with --force " + stageName + " to redo the stage");
         }
     }
 
@@ -365,6 +404,7 @@ public final class Pipeline {
             }
             Path p = run.root().resolve(folder).resolve(in.path());
             if (!Files.exists(p)) throw new CtlabException("stage " + stage.name() + ": input " + p + " not found");
+            checkUnchanged(from.name(), folder, done.get(), run.root().resolve(folder), in.path());
             String recorded = done.get().outputs() == null ? null : done.get().outputs().get(in.path());
             hashes.put(folder + "/" + in.path(), recorded != null ? recorded : Hashes.of(p));
         }

@@ -2,11 +2,15 @@ package ctlab.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.CtlabException;
+import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -22,18 +26,53 @@ public final class ResumableJsonl implements AutoCloseable {
     private final int existing;
     private Jsonl.Appender appender;
 
-    private ResumableJsonl(Path file, String idField) {
+    private final Made made;
+
+    /**
+     * What a stage's records are made under: its config hash and input hashes (label → sha256, in the stage's
+     * declaration order). A pipeline stage's resumable file carries it in {@code <file>.provenance}, written before
+     * the first record, so records made under another config are refused instead of resumed (even when the stage's
+     * STARTED marker is gone). Only the hashes are written, not the input paths, so two runs of the same config
+     * into different folders write the same bytes.
+     */
+    public record Made(String stage, String configHash, Map<String, String> inputs) {
+        String json() {
+            var n = Jsonl.MAPPER.createObjectNode().put("stage", stage).put("config_hash", configHash);
+            n.set("inputs_sha256", Jsonl.MAPPER.valueToTree(List.copyOf(inputs.values())));
+            return n.toPrettyString() + "\n";
+        }
+    }
+
+    private ResumableJsonl(Path file, String idField, Made made) {
         this.file = file;
         this.idField = idField;
+        this.made = made;
         for (Jsonl.Line line : Jsonl.readLenient(file)) {
             String id = idOf(line.json(), line.where());
             if (!ids.add(id)) throw new CtlabException(line.where() + ": duplicate " + idField + " '" + id + "'");
         }
         existing = ids.size();
+        if (made != null && existing > 0) checkMade();
     }
 
     /** Opens (creating on first append) {@code file}, whose records are keyed by the field {@code idField}. */
-    public static ResumableJsonl open(Path file, String idField) { return new ResumableJsonl(file, idField); }
+    public static ResumableJsonl open(Path file, String idField) { return new ResumableJsonl(file, idField, null); }
+
+    /** As {@link #open(Path, String)}, for records made under {@code made}: records made under anything else are refused. */
+    public static ResumableJsonl open(Path file, String idField, Made made) { return new ResumableJsonl(file, idField, made); }
+
+    static Path provenanceFile(Path file) { return file.resolveSibling(file.getFileName() + ".provenance"); }
+
+    private void checkMade() {
+        Path p = provenanceFile(file);
+        String what = !Files.exists(p) ? "no " + p.getFileName() + " says which config they were made under"
+                : !Jsonl.readUtf8(p).equals(made.json()) ? p.getFileName() + " records a different config or inputs"
+                : null;
+        if (what != null) {
+            throw new CtlabException(file + ": holds " + existing + " records but " + what + "; resuming would mix "
+                    + "results: re-run with --force " + made.stage() + " (deletes the stage folder), or use a new --run-dir");
+        }
+    }
 
     /** Ids read from the file when it was opened, without opening it for writing. */
     public static Set<String> idsIn(Path file, String idField) {
@@ -58,7 +97,14 @@ public final class ResumableJsonl implements AutoCloseable {
         if (ids.contains(id)) {
             throw new IllegalStateException(file + ": record " + idField + "='" + id + "' already written");
         }
-        if (appender == null) appender = new Jsonl.Appender(file);   // repairs a torn tail before appending
+        if (appender == null) {
+            // provenance first, so a record on disk always has one (rewritten only while there are no records)
+            if (made != null && ids.isEmpty()) {
+                Path p = provenanceFile(file);
+                if (!Files.exists(p) || !Jsonl.readUtf8(p).equals(made.json())) AtomicFiles.writeString(p, made.json());
+            }
+            appender = new Jsonl.Appender(file);   // repairs a torn tail before appending
+        }
         appender.append(json);
         ids.add(id);
     }

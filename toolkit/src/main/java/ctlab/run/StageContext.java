@@ -23,9 +23,12 @@ public final class StageContext {
     private final Stage stage;
     private final Path dir;
     private final boolean resumed;
+    private final ResumableJsonl.Made made;
     private final Map<String, Long> seeds = Collections.synchronizedMap(new LinkedHashMap<>());
 
-    StageContext(RunConfig config, RunDir run, Pipeline pipeline, Stage stage, Path dir, boolean resumed) {
+    StageContext(RunConfig config, RunDir run, Pipeline pipeline, Stage stage, Path dir, boolean resumed,
+                 String configHash, Map<String, String> inputs) {
+        this.made = new ResumableJsonl.Made(stage.name(), configHash, inputs);
         this.config = config;
         this.run = run;
         this.pipeline = pipeline;
@@ -91,9 +94,12 @@ public final class StageContext {
         }
     }
 
-    /** A resumable JSONL output in this stage's folder keyed by {@code idField}. */
+    /**
+     * A resumable JSONL output in this stage's folder keyed by {@code idField}; it carries this stage's config and
+     * input hashes ({@code <file>.provenance}), and records made under others are refused, not resumed.
+     */
     public ResumableJsonl resumable(String file, String idField) {
         if (file.contains("/") || file.contains("\\")) throw new CtlabException("resumable file must be in the stage folder: " + file);
-        return ResumableJsonl.open(dir.resolve(file), idField);
+        return ResumableJsonl.open(dir.resolve(file), idField, made);
     }
 }

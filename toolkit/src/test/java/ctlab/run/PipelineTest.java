@@ -242,4 +242,110 @@ class PipelineTest {
         ctlab.io.AtomicFiles.writeString(data, "{\"q\": 2}\n");
         assertEquals(Hashes.sha256("{\"q\": 2}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)), Hashes.of(data));
     }
+
+    // issue #10: outputs edited after DONE were used as they were, and the downstream DONE recorded the old hash
+    @Test void anOutputEditedAfterDoneIsRefusedWhenSkippedAndWhenConsumed() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of("sample"), Set.of());
+        Path samples = dir.resolve("01-sample/samples.jsonl");
+        String text = Files.readString(samples);
+        Files.writeString(samples, text.substring(0, text.indexOf('\n') + 1));        // truncated to its first record
+        // consumed by a stage that runs: refused before train reads it and records the old hash as its input
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of("train"), Set.of()));
+        assertTrue(e.getMessage().contains("01-sample/samples.jsonl changed after stage sample finished"), e.getMessage());
+        assertTrue(e.getMessage().contains("restore the file, or re-run with --force sample"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("02-train/DONE")));
+        // skipped: refused too
+        e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of(), Set.of()));
+        assertTrue(e.getMessage().contains("01-sample/samples.jsonl changed after stage sample finished"), e.getMessage());
+
+        // restored with a new mtime (like cp -p of a backup or a git checkout): hashed, equal, skipped
+        Files.writeString(samples, text);
+        Files.setLastModifiedTime(samples, java.nio.file.attribute.FileTime.fromMillis(Files.getLastModifiedTime(samples).toMillis() + 5000));
+        assertEquals(List.of(Pipeline.Status.SKIPPED, Pipeline.Status.RAN), statuses(run(dir, config(), Set.of(), Set.of())));
+        assertEquals(List.of(Pipeline.Status.SKIPPED, Pipeline.Status.SKIPPED), statuses(run(dir, config(), Set.of(), Set.of())));
+
+        // same size, one byte changed, mtime moved on: the fast path does not trust it
+        Path policy = dir.resolve("02-train/policy.json");
+        String p = Files.readString(policy);
+        int digit = java.util.stream.IntStream.range(0, p.length()).filter(i -> Character.isDigit(p.charAt(i))).findFirst().orElseThrow();
+        Files.writeString(policy, p.substring(0, digit) + (char) ('0' + (p.charAt(digit) - '0' + 1) % 10) + p.substring(digit + 1));
+        Files.setLastModifiedTime(policy, java.nio.file.attribute.FileTime.fromMillis(Files.getLastModifiedTime(policy).toMillis() + 5000));
+        e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of(), Set.of()));
+        assertTrue(e.getMessage().contains("02-train/policy.json changed after stage train finished"), e.getMessage());
+        assertTrue(e.getMessage().contains("--force train"), e.getMessage());
+    }
+
+    @Test void aDoneWithoutOutputStatsIsCheckedByHash() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of("sample"), Set.of());
+        Path done = dir.resolve("01-sample/DONE");
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) Jsonl.MAPPER.readTree(done.toFile());
+        assertTrue(json.has("output_stats"), json.toPrettyString());
+        json.remove("output_stats");                                    // as written by an older ctlab
+        Files.writeString(done, json.toPrettyString());
+        assertEquals(List.of(Pipeline.Status.SKIPPED), statuses(run(dir, config(), Set.of("sample"), Set.of())));
+        Files.writeString(dir.resolve("01-sample/samples.jsonl"), "{\"problem_id\":\"p000\",\"samples\":[]}\n");
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of("sample"), Set.of()));
+        assertTrue(e.getMessage().contains("01-sample/samples.jsonl changed after stage sample finished"), e.getMessage());
+    }
+
+    // issue #10: with DONE and STARTED removed, a stage adopted the old outputs under a new config
+    @Test void outputsWithoutMarkersAreNotAdoptedUnderANewConfig() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of("sample"), Set.of());
+        Files.delete(dir.resolve("01-sample/DONE"));
+        Files.delete(dir.resolve("01-sample/STARTED"));
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config("sample.n=3"), Set.of("sample"), Set.of()));
+        assertTrue(e.getMessage().contains("01-sample/ holds metrics.jsonl, samples.jsonl"), e.getMessage());
+        assertTrue(e.getMessage().contains("no STARTED or DONE marker"), e.getMessage());
+        assertTrue(e.getMessage().contains("--force sample"), e.getMessage());
+        assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config("sample.n=3"), Set.of("sample"), Set.of("sample"))));
+        assertEquals(3, Jsonl.read(dir.resolve("01-sample/samples.jsonl")).get(0).json().get("samples").size());
+    }
+
+    @Test void resumableRecordsMadeUnderAnotherConfigAreRefused() throws Exception {
+        Path other = tmp.resolve("other"), dir = tmp.resolve("run");
+        run(other, config(), Set.of("sample"), Set.of());
+        run(dir, config("sample.n=3"), Set.of("sample"), Set.of());
+        Files.delete(dir.resolve("01-sample/DONE"));                    // a cut-off attempt of n=3 ...
+        for (String f : List.of("samples.jsonl", "samples.jsonl.provenance")) {   // ... given the n=2 records of another run
+            Files.copy(other.resolve("01-sample").resolve(f), dir.resolve("01-sample").resolve(f),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config("sample.n=3"), Set.of("sample"), Set.of()));
+        assertTrue(e.getMessage().contains("samples.jsonl.provenance records a different config or inputs"), e.getMessage());
+        assertTrue(e.getMessage().contains("--force sample"), e.getMessage());
+        Files.delete(dir.resolve("01-sample/samples.jsonl.provenance"));
+        e = assertThrows(CtlabException.class, () -> run(dir, config("sample.n=3"), Set.of("sample"), Set.of()));
+        assertTrue(e.getMessage().contains("no samples.jsonl.provenance says which config they were made under"), e.getMessage());
+    }
+
+    // issue #10: --force naming a stage that --only leaves out was ignored without a word
+    @Test void forceOfAStageOutsideOnlyIsAnError() throws Exception {
+        Path dir = tmp.resolve("run");
+        run(dir, config(), Set.of(), Set.of());
+        String samples = Files.readString(dir.resolve("01-sample/samples.jsonl"));
+        CtlabException e = assertThrows(CtlabException.class, () -> run(dir, config(), Set.of("train"), Set.of("sample")));
+        assertEquals("--force sample: stage sample is not among the stages to run (--only train); add it to --only or drop --only",
+                e.getMessage());
+        assertTrue(Files.exists(dir.resolve("01-sample/DONE")), "nothing deleted");
+        assertEquals(samples, Files.readString(dir.resolve("01-sample/samples.jsonl")));
+        assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config(), Set.of("train"), Set.of("train"))));
+        assertEquals(List.of(Pipeline.Status.RAN), statuses(run(dir, config(), Set.of("train"), Set.of("all"))));
+    }
+
+    @Test void provenanceOfResumableOutputsDoesNotDependOnFolders() throws Exception {
+        // like two demo runs, each with its data regenerated under its own run folder
+        Path a = tmp.resolve("a"), b = tmp.resolve("b");
+        Files.createDirectories(a.resolve("data"));
+        Files.createDirectories(b.resolve("data"));
+        Files.writeString(a.resolve("data/train.jsonl"), "{\"q\": 1}\n");
+        Files.writeString(b.resolve("data/train.jsonl"), "{\"q\": 1}\n");
+        run(a, config("data.train=" + a.resolve("data/train.jsonl")), Set.of("sample"), Set.of());
+        run(b, config("data.train=" + b.resolve("data/train.jsonl")), Set.of("sample"), Set.of());
+        String pa = Files.readString(a.resolve("01-sample/samples.jsonl.provenance"));
+        assertEquals(pa, Files.readString(b.resolve("01-sample/samples.jsonl.provenance")));
+        assertTrue(pa.contains(Hashes.of(a.resolve("data/train.jsonl"))), pa);
+    }
 }

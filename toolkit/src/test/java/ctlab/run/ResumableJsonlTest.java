@@ -63,4 +63,23 @@ class ResumableJsonlTest {
         assertNotEquals(a, StageContext.derive(42, "rollout", "problem:1"));
         assertTrue(a >= 0);
     }
+
+    @Test void recordsCarryWhatTheyWereMadeUnderAndOthersAreRefused() throws Exception {
+        Path f = tmp.resolve("s.jsonl");
+        ResumableJsonl.Made a = new ResumableJsonl.Made("sample", "aaa", Map.of("model", "m1"));
+        ResumableJsonl.Made b = new ResumableJsonl.Made("sample", "bbb", Map.of("model", "m1"));
+        try (ResumableJsonl out = ResumableJsonl.open(f, "id", a)) { out.append(Map.of("id", "x")); }
+        assertTrue(Files.readString(tmp.resolve("s.jsonl.provenance")).contains("\"config_hash\" : \"aaa\""));
+        try (ResumableJsonl out = ResumableJsonl.open(f, "id", a)) { assertEquals(1, out.resumedCount()); }
+        CtlabException e = assertThrows(CtlabException.class, () -> ResumableJsonl.open(f, "id", b));
+        assertTrue(e.getMessage().contains("holds 1 records but s.jsonl.provenance records a different config or inputs"), e.getMessage());
+        assertTrue(e.getMessage().contains("--force sample"), e.getMessage());
+        Files.delete(tmp.resolve("s.jsonl.provenance"));
+        e = assertThrows(CtlabException.class, () -> ResumableJsonl.open(f, "id", a));
+        assertTrue(e.getMessage().contains("no s.jsonl.provenance says which config"), e.getMessage());
+        // no records yet: nothing to mix, the provenance is (re)written before the first one
+        Files.writeString(f, "");
+        try (ResumableJsonl out = ResumableJsonl.open(f, "id", b)) { out.append(Map.of("id", "y")); }
+        assertTrue(Files.readString(tmp.resolve("s.jsonl.provenance")).contains("\"bbb\""));
+    }
 }

@@ -161,4 +161,16 @@ class RunConfigTest {
         Path y = write("tricky.yaml", tricky.toYaml());
         assertEquals(tricky, RunConfig.load(y, List.of()), tricky.toYaml());
     }
+
+    // issue #10: JSON configs with trailing garbage were accepted
+    @Test void jsonWithTrailingGarbageIsRefused() throws Exception {
+        Path j = write("t.json", "{\"task\": \"math500\", \"model\": \"m\"}\n}\n");
+        CtlabException e = assertThrows(CtlabException.class, () -> RunConfig.load(j, List.of()));
+        assertTrue(e.getMessage().startsWith(j + ":2:"), e.getMessage());
+        assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+        Path k = write("u.json", "{\"task\": \"math500\", \"model\": \"m\"} {\"seed\": 1}");
+        e = assertThrows(CtlabException.class, () -> RunConfig.load(k, List.of()));
+        assertTrue(e.getMessage().contains("not valid JSON (more text after the config object)"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    }
 }

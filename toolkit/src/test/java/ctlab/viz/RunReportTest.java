@@ -122,4 +122,21 @@ class RunReportTest {
         assertTrue(html.contains("rollout critical token"));
         assertTrue(Pattern.compile("outline:[^\"]*\">owed<").matcher(html).find(), "the critical token 'owed' is outlined");
     }
+
+    // issue #10: report on a folder that is not a run wrote an empty report
+    @Test void aFolderThatIsNotARunIsRefusedAndNothingIsWritten() throws Exception {
+        Path notRun = Files.createDirectories(tmp.resolve("runs"));
+        Files.writeString(notRun.resolve("notes.txt"), "x");
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(new StringWriter()));
+        cl.setErr(new PrintWriter(err));
+        assertEquals(2, cl.execute("report", notRun.toString()));
+        assertTrue(err.toString().contains(notRun + ": not a run directory (no config.yaml and no NN-stage folders)"), err.toString());
+        assertEquals(1, err.toString().strip().lines().count(), "one line, no stack trace: " + err);
+        assertFalse(Files.exists(notRun.resolve("report.html")));
+        // a run whose first stage has not started yet still has its config.yaml: a (partial) report
+        Files.writeString(Files.createDirectories(tmp.resolve("fresh")).resolve("config.yaml"), "task: organism\nmodel: m\n");
+        assertTrue(RunReport.html(tmp.resolve("fresh"), new RunReport.Options(72, 0, null)).contains("Partial run"));
+    }
 }

@@ -139,13 +139,15 @@ public final class EvalStage implements Stage {
     @Override public void run(StageContext ctx) {
         RunConfig c = ctx.config();
         Task task = TaskData.task(c.task());
-        List<Problem> problems = TaskData.slice(task.load(TaskData.splitFile(c, c.eval().split())), 0, c.eval().problems());
+        Path splitFile = TaskData.splitFile(c, c.eval().split());
+        List<Problem> problems = TaskData.first(task.load(splitFile), c.eval().problems(), "eval.problems", splitFile);
         SamplingParams greedy = greedyParams(c, task);
         SamplingParams pass = passParams(c, task, ctx.seed("pass@k"));
         Map<String, List<EvalOutcome>> results = new LinkedHashMap<>();
         try (LlamaModel model = StageSupport.loadModel(c)) {
             int rows = c.eval().batchSize() * (pass == null ? 1 : pass.n());
             Sampler sampler = new Sampler(model).maxBatchRows(rows);
+            StageSupport.warnLongPrompts(ctx, model, task, problems, c.sample().fewShot(), c.eval().maxNewTokens());
             for (String method : methods(c)) {
                 Input in = adapterInput(method);
                 Path adapter = method.equals(BASE) ? null : ctx.input(in.stage(), in.path()).getParent();

@@ -12,6 +12,7 @@ import ctlab.task.Problem;
 import ctlab.task.Prompts;
 import ctlab.task.Task;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,12 +84,14 @@ public final class SampleStage implements Stage {
         RunConfig c = ctx.config();
         RunConfig.Sample cfg = c.sample();
         Task task = TaskData.task(c.task());
-        List<Problem> problems = TaskData.slice(task.load(TaskData.trainFile(c)), 0, cfg.problems());
+        Path trainFile = TaskData.trainFile(c);
+        List<Problem> problems = TaskData.first(task.load(trainFile), cfg.problems(), "sample.problems", trainFile);
         SamplingParams params = params(cfg, task, ctx.seed("sampling"));
         int chunk = cfg.batchSize();
         try (LlamaModel model = StageSupport.loadModel(c);
              ResumableJsonl out = ctx.resumable(SAMPLES, "problem_id")) {
             Sampler sampler = new Sampler(model).maxBatchRows(chunk * cfg.n());
+            StageSupport.warnLongPrompts(ctx, model, task, problems, cfg.fewShot(), cfg.maxNewTokens());
             int todo = (int) problems.stream().filter(p -> !out.has(p.id())).count();
             if (out.resumedCount() > 0) ctx.log("resuming: " + out.resumedCount() + " of " + problems.size() + " problems already sampled");
             ctx.log(String.format(Locale.ROOT, "%d problems x %d samples (T=%.2f, top_p=%.2f, max %d tokens), %d to do",

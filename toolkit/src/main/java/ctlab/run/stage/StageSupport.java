@@ -35,6 +35,32 @@ final class StageSupport {
         return m;
     }
 
+    /**
+     * Logs a warning when prompts (plus {@code maxNewTokens}) reach past the model's {@code max_position_embeddings}:
+     * the model then runs on positions it was never trained on, without any error. Returns the number of such prompts.
+     */
+    static int warnLongPrompts(StageContext ctx, LlamaModel model, ctlab.task.Task task, java.util.List<ctlab.task.Problem> problems,
+                               boolean fewShot, int maxNewTokens) {
+        int max = model.config().maxPositionEmbeddings();
+        int over = 0, longest = 0;
+        String longestId = null;
+        for (ctlab.task.Problem p : problems) {
+            int n = ctlab.sample.Sampler.promptIds(model.tokenizer(), SampleStage.prompt(task, p, fewShot)).length;
+            if (n + maxNewTokens > max) over++;
+            if (n > longest) {
+                longest = n;
+                longestId = p.id();
+            }
+        }
+        if (over > 0) {
+            ctx.log(String.format(java.util.Locale.ROOT, "warning: %d of %d prompts plus max_new_tokens %d exceed the model's "
+                    + "max_position_embeddings %d (longest prompt %d tokens, problem %s); past it the model runs on positions "
+                    + "it was never trained on and its outputs are unreliable", over, problems.size(), maxNewTokens, max,
+                    longest, longestId));
+        }
+        return over;
+    }
+
     static Lora.Config lora(RunConfig.Lora l) { return new Lora.Config(l.r(), l.alpha(), l.dropout(), l.targets()); }
 
     /**

@@ -55,6 +55,18 @@ public final class TaskData {
         }
     }
 
+    /**
+     * The first {@code limit} problems of {@code file} (0 = all), in file order. A file with fewer problems than
+     * {@code limit} is an error naming the key, rather than a run on fewer problems than the config says.
+     */
+    public static List<Problem> first(List<Problem> problems, int limit, String key, Path file) {
+        if (limit > problems.size()) {
+            throw new CtlabException(key + ": " + limit + " problems asked for, but " + file + " has only " + problems.size()
+                    + "; lower " + key + " (0 = all) or use a larger data file");
+        }
+        return slice(problems, 0, limit);
+    }
+
     /** {@code limit} problems starting at {@code offset} (limit 0 = all remaining), in file order. */
     public static List<Problem> slice(List<Problem> problems, int offset, int limit) {
         if (offset < 0 || limit < 0) throw new IllegalArgumentException("offset and limit must be >= 0");

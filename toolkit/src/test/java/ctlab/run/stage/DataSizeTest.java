@@ -1,0 +1,98 @@
+package ctlab.run.stage;
+
+import ctlab.CtlabException;
+import ctlab.run.Pipeline;
+import ctlab.run.RunConfig;
+import ctlab.task.organism.OrganismData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Issue #10: fewer problems in a data file than the config asks for, and prompts longer than the model's positions. */
+class DataSizeTest {
+    @TempDir Path tmp;
+
+    @org.junit.jupiter.api.BeforeAll static void oneThread() { OrganismFixture.oneThread(); }
+
+    @org.junit.jupiter.api.AfterAll static void restoreThreads() { OrganismFixture.restoreThreads(); }
+
+    /** The fixture config with its training file cut to {@code lines} problems. */
+    RunConfig withTrainLines(int lines, String extra) throws Exception {
+        Path train = tmp.resolve("train.jsonl");
+        List<String> all = Files.readAllLines(OrganismFixture.base().resolve("data/train.jsonl"));
+        Files.write(train, all.subList(0, lines));
+        return RunConfig.parse(OrganismFixture.yaml(extra), "test.yaml", List.of("data.train=" + train));
+    }
+
+    @Test void aTrainingFileShorterThanSampleProblemsIsAnError() throws Exception {
+        RunConfig c = withTrainLines(3, "sample: {problems: 5, n: 1, max_new_tokens: 4, batch_size: 4}\n");
+        Path dir = tmp.resolve("run");
+        CtlabException e = assertThrows(CtlabException.class,
+                () -> Pipeline.cdpo().run(c, dir, new Pipeline.Options(Set.of("sample"), Set.of(), null)));
+        assertEquals("sample.problems: 5 problems asked for, but " + tmp.resolve("train.jsonl")
+                + " has only 3; lower sample.problems (0 = all) or use a larger data file", e.getMessage());
+        assertFalse(Files.exists(dir.resolve("01-sample/samples.jsonl")));
+    }
+
+    @Test void organismDataOfAnEarlierAttemptIsReusedOnlyWhenItHoldsWhatTheConfigAsks() throws Exception {
+        Path model = OrganismFixture.base().resolve("model");
+        Path data = tmp.resolve("data");
+        Demo.organismData(model, data, 20, 10);
+        String train = Files.readString(data.resolve("train.jsonl"));
+        Demo.organismData(model, data, 12, 10);                          // fewer: the stages take the first 12
+        assertEquals(train, Files.readString(data.resolve("train.jsonl")));
+        CtlabException e = assertThrows(CtlabException.class, () -> Demo.organismData(model, data, 40, 10));
+        assertEquals(data + ": the organism splits of an earlier attempt hold 20 training and 10 test problems, fewer than "
+                + "the config asks for (40 and 10); use a new --run-dir, or delete " + data + " to have it regenerated",
+                e.getMessage());
+        assertEquals(train, Files.readString(data.resolve("train.jsonl")), "left as it was");
+        // the splits are prefix-stable: a fresh 40 starts with the same 20
+        Path fresh = tmp.resolve("fresh");
+        Demo.organismData(model, fresh, 40, 10);
+        assertTrue(Files.readString(fresh.resolve("train.jsonl")).startsWith(train));
+        // another recipe's splits are not reused either
+        String manifest = Files.readString(data.resolve(OrganismData.MANIFEST));
+        Files.writeString(data.resolve(OrganismData.MANIFEST), manifest.replaceFirst("\"seed\" : (\\d+)", "\"seed\" : 999$1"));
+        e = assertThrows(CtlabException.class, () -> Demo.organismData(model, data, 12, 10));
+        assertTrue(e.getMessage().contains("were generated from another recipe"), e.getMessage());
+    }
+
+    @Test void aNotebooksScratchDataIsRegeneratedWhenTooSmall() throws Exception {
+        String model = OrganismFixture.base().resolve("model").toString(), data = tmp.resolve("nb-data").toString();
+        List<ctlab.task.Problem> four = ctlab.lab.Lab.organismProblems(model, data, "test", 4);
+        List<ctlab.task.Problem> twelve = ctlab.lab.Lab.organismProblems(model, data, "test", 12);
+        assertEquals(4, four.size());
+        assertEquals(12, twelve.size(), "12 asked after 4: regenerated, not the 4 of the first call");
+        assertEquals(four, twelve.subList(0, 4));
+    }
+
+    @Test void promptsPastMaxPositionEmbeddingsAreWarnedAbout() throws Exception {
+        // the fixture model with a position limit its prompts exceed
+        Path model = tmp.resolve("model");
+        Files.createDirectories(model);
+        try (var files = Files.list(OrganismFixture.base().resolve("model"))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) Files.copy(f, model.resolve(f.getFileName()));
+        }
+        String cfg = Files.readString(model.resolve("config.json"));
+        assertTrue(cfg.matches("(?s).*\"max_position_embeddings\" : \\d+.*"), cfg);
+        Files.writeString(model.resolve("config.json"), cfg.replaceFirst("\"max_position_embeddings\" : \\d+", "\"max_position_embeddings\" : 12"));
+        RunConfig c = RunConfig.parse(OrganismFixture.yaml("sample: {problems: 2, n: 1, max_new_tokens: 4, batch_size: 2, few_shot: false}\n"),
+                "test.yaml", List.of("model=" + model));
+        Path dir = tmp.resolve("run");
+        Pipeline.cdpo().run(c, dir, new Pipeline.Options(Set.of("sample"), Set.of(), null));
+        String log = Files.readString(dir.resolve("01-sample/log.txt"));
+        assertTrue(log.contains("warning: 2 of 2 prompts plus max_new_tokens 4 exceed the model's max_position_embeddings 12"), log);
+
+        // within the limit: no warning
+        Path ok = tmp.resolve("ok");
+        Pipeline.cdpo().run(OrganismFixture.config("sample: {problems: 2, n: 1, max_new_tokens: 4, batch_size: 2, few_shot: false}\n"),
+                ok, new Pipeline.Options(Set.of("sample"), Set.of(), null));
+        assertFalse(Files.readString(ok.resolve("01-sample/log.txt")).contains("max_position_embeddings"));
+    }
+}
