@@ -118,7 +118,7 @@ public final class KernelInstaller implements Runnable {
         Path target = kernels.resolve(NAME);
         try {
             Files.createDirectories(kernels);
-            Path tmp = Files.createTempDirectory(kernels, "." + NAME + "-install-");
+            Path tmp = AtomicFiles.createTempDirectory(kernels, "." + NAME + "-install-");
             Path lib = Files.createDirectories(tmp.resolve("lib"));
             for (Path jar : jars) Files.copy(jar, lib.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             AtomicFiles.writeString(tmp.resolve("kernel.sh"), launcher(java));

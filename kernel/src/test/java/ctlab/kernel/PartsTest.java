@@ -108,4 +108,16 @@ class PartsTest {
             assertEquals(List.of("ctlab"), s.map(p -> p.getFileName().toString()).toList(), "no temp folders left");
         }
     }
+
+    /** The kernelspec gets the permissions of plain files and folders (umask), not 0700/0600 temp ones. */
+    @Test void installedKernelspecHasPlainPermissions(@TempDir Path dir) throws Exception {
+        Path jar = Files.writeString(dir.resolve("ctlab-kernel-x.jar"), "not really a jar");
+        Path kernels = dir.resolve("share/jupyter/kernels");
+        Path spec = KernelInstaller.install(kernels, List.of(jar), Path.of("/opt/java/bin/java"));
+        Path plainDir = Files.createDirectory(dir.resolve("plain-dir"));
+        Path plainFile = Files.writeString(dir.resolve("plain.json"), "{}");
+        assertEquals(Files.getPosixFilePermissions(plainDir), Files.getPosixFilePermissions(spec));
+        assertEquals(Files.getPosixFilePermissions(plainDir), Files.getPosixFilePermissions(spec.resolve("lib")));
+        assertEquals(Files.getPosixFilePermissions(plainFile), Files.getPosixFilePermissions(spec.resolve("kernel.json")));
+    }
 }
