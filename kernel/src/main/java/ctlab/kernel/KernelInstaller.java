@@ -158,7 +158,7 @@ public final class KernelInstaller implements Runnable {
                 # CTLAB_JVM_OPTS: JVM options (default -Xmx8g); CTLAB_JAVA: the java to run.
                 DIR=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
                 JAVA="${CTLAB_JAVA:-%s}"
-                exec "$JAVA" ${CTLAB_JVM_OPTS:--Xmx8g} -Djava.awt.headless=true -Xshare:auto \\
+                exec "$JAVA" ${CTLAB_JVM_OPTS:--Xmx8g} -Djava.awt.headless=true -Xshare:auto -Djava.security.manager=allow \\
                   --add-opens=jdk.jshell/jdk.jshell=ALL-UNNAMED \\
                   -cp "$DIR/lib/*" ctlab.kernel.KernelMain "$@"
                 """.formatted(java.toAbsolutePath());
