@@ -30,8 +30,6 @@ import org.dflib.jjava.jupyter.messages.reply.KernelInfoReply;
 import org.dflib.jjava.jupyter.messages.request.HistoryRequest;
 import org.dflib.jjava.jupyter.messages.request.KernelInfoRequest;
 
-import java.io.InputStream;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -138,7 +136,7 @@ public final class CtlabKernel extends BaseKernel {
         int count = request.isSilent() ? executionCount.get() : executionCount.getAndIncrement();
         env.setBusyDeferIdle();
         env.publish(new PublishExecuteInput(request.getCode(), count));
-        replaceOutputStreams(env);
+        replaceOutputStreams(env);            // System.out/err: CellOutput's batched streams (see KernelIO)
         kernelIO.attach(env, request.isStdinEnabled());
         output.attach(env);
         env.defer(() -> {
@@ -164,21 +162,6 @@ public final class CtlabKernel extends BaseKernel {
         } finally {
             Progress.setSink(previousSink);
         }
-    }
-
-    /** System.out/err are the cell's batched streams while a cell runs (not the base library's, a message per line). */
-    @Override
-    protected void replaceOutputStreams(ShellReplyEnvironment env) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        InputStream oldIn = System.in;
-        System.setOut(output.out);
-        System.setErr(output.err);
-        System.setIn(kernelIO.in);
-        env.defer(() -> {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-            System.setIn(oldIn);
-        });
     }
 
     /** Runs one cell on a fresh thread and renders its value there too (a user toString() is user code). */

@@ -9,7 +9,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * Exposes the base library's protected stream wiring to {@link CtlabKernel}'s own execute handler, with
  * {@link CellOutput}'s batched {@code out}/{@code err} and ordered {@code display} in place of the base library's
- * (one message per line), so code that reaches them through {@code getIO()} gets the same behaviour.
+ * (one message per line): the base library's {@code replaceOutputStreams} makes them System.out/err during a
+ * cell, and code that reaches them through {@code getIO()} gets the same.
  */
 final class KernelIO extends JupyterIO {
     KernelIO(CellOutput output) {
