@@ -200,6 +200,72 @@ def test_error_from_tostring_does_not_kill_the_kernel(kernel):
     assert value(kc, '"alive"') == "alive"
 
 
+@pytest.fixture
+def own_kernel():
+    """A kernel of its own, for tests whose failure could take the kernel down."""
+    km, kc = start_new_kernel(kernel_name="ctlab", startup_timeout=60)
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def test_system_exit_in_a_cell_is_an_error_and_the_kernel_lives(own_kernel):
+    km, kc = own_kernel
+    reply, _ = execute(kc, 'System.out.println("before");\nSystem.exit(3)', timeout=60)
+    assert reply["status"] == "error", reply
+    assert reply["ename"] == "SystemExit" and "System.exit(3)" in reply["evalue"], reply
+    assert km.is_alive()
+    assert value(kc, "1 + 1") == "2"
+    reply, _ = execute(kc, "Runtime.getRuntime().halt(4)", timeout=60)
+    assert reply["status"] == "error" and reply["ename"] == "SystemExit", reply
+    # library code that exits (the CLI's main) is stopped the same way; its output still arrives
+    reply, msgs = execute(kc, 'ctlab.cli.Main.main(new String[] {"--version"})', timeout=60)
+    assert reply["status"] == "error" and reply["ename"] == "SystemExit", reply
+    assert "ctlab 0.1.0" in stream(msgs, "stdout")
+    assert value(kc, '"alive"') == "alive" and km.is_alive()
+
+
+def test_many_printed_lines_are_sent_in_few_messages_in_order(kernel):
+    _, kc = kernel
+    n = 20_000
+    msgs = ok(kc, f"for (int i = 0; i < {n}; i++) System.out.println(\"line \" + i);", timeout=300)
+    out = [m for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"]
+    assert stream(msgs, "stdout") == "".join(f"line {i}\n" for i in range(n))
+    assert len(out) <= n // 10, f"{len(out)} stream messages for {n} lines"
+
+
+def test_stdout_stderr_and_display_keep_their_order(kernel):
+    _, kc = kernel
+    msgs = ok(kc, 'System.out.println("a"); System.err.println("b"); System.out.print("c");\n'
+                  'display("d");\nSystem.err.print("e"); System.out.print("f");')
+    seq = []
+    for m in msgs:
+        if m["msg_type"] == "stream":
+            item = (m["content"]["name"], m["content"]["text"])
+        elif m["msg_type"] == "display_data":
+            item = ("display", m["content"]["data"]["text/plain"])
+        else:
+            continue
+        if seq and seq[-1][0] == item[0] and item[0] != "display":
+            seq[-1] = (item[0], seq[-1][1] + item[1])
+        else:
+            seq.append(item)
+    assert seq == [("stdout", "a\n"), ("stderr", "b\n"), ("stdout", "c"), ("display", "d"),
+                   ("stderr", "e"), ("stdout", "f")]
+
+
+def test_output_is_sent_while_the_cell_runs(kernel):
+    _, kc = kernel
+    arrived = []      # (client arrival time, message): the kernel's header dates are only minute-precise
+    reply = kc.execute_interactive('System.out.print("started");\nThread.sleep(4000);\nSystem.out.print("done");',
+                                   timeout=120, allow_stdin=False,
+                                   output_hook=lambda m: arrived.append((time.monotonic(), m)))
+    assert reply["content"]["status"] == "ok"
+    out = [(t, m) for t, m in arrived if m["msg_type"] == "stream"]
+    assert [m["content"]["text"] for _, m in out] == ["started", "done"]
+    assert out[1][0] - out[0][0] > 2, "the first output waited for the end of the cell"
+
+
 # ---- interrupt --------------------------------------------------------------------------------------
 
 def run_and_interrupt(km, kc, code, after=1.5, timeout=30):

@@ -62,6 +62,7 @@ public final class CtlabKernel extends BaseKernel {
     static final long ABANDON_AFTER_MILLIS = 5_000;
 
     private final KernelIO kernelIO;
+    private final CellOutput output;
     private final SessionHistory history;
     private final Magics magics;
     private final NotebookProgress progress;
@@ -70,7 +71,7 @@ public final class CtlabKernel extends BaseKernel {
     private Thread cellThread;            // guarded by cellLock
     private long interruptedAt;           // nanoTime of the first interrupt of the running cell, guarded by cellLock
 
-    private CtlabKernel(KernelIO io, SessionHistory history, MagicsRegistry registry, boolean extensions, long graceMillis) {
+    private CtlabKernel(CellOutput output, KernelIO io, SessionHistory history, MagicsRegistry registry, boolean extensions, long graceMillis) {
         super("ctlab", Lab.version(),
                 new LanguageInfo.Builder("java")
                         .version(Runtime.version().toString())
@@ -87,6 +88,7 @@ public final class CtlabKernel extends BaseKernel {
                         .addHighlightStyle(TextColor.BOLD_RESET_FG)
                         .build());
         this.kernelIO = io;
+        this.output = output;
         this.history = history;
         this.interruptGraceMillis = graceMillis;
         this.magics = new Magics(this);
@@ -96,7 +98,8 @@ public final class CtlabKernel extends BaseKernel {
 
     /** A kernel; call {@link #startEvaluator} to start JShell (execute requests wait for it). */
     public static CtlabKernel create(boolean extensions, long interruptGraceMillis) {
-        return new CtlabKernel(new KernelIO(), new SessionHistory(), new MagicsRegistry(), extensions, interruptGraceMillis);
+        CellOutput output = new CellOutput();
+        return new CtlabKernel(output, new KernelIO(output), new SessionHistory(), new MagicsRegistry(), extensions, interruptGraceMillis);
     }
 
     /** Starts JShell on a background thread, compiling against {@code classPath}. */
@@ -133,33 +136,32 @@ public final class CtlabKernel extends BaseKernel {
         int count = request.isSilent() ? executionCount.get() : executionCount.getAndIncrement();
         env.setBusyDeferIdle();
         env.publish(new PublishExecuteInput(request.getCode(), count));
-        replaceOutputStreams(env);
+        replaceOutputStreams(env);            // System.out/err: CellOutput's batched streams (see KernelIO)
         kernelIO.attach(env, request.isStdinEnabled());
-        env.defer(() -> kernelIO.detach(env));
+        output.attach(env);
+        env.defer(() -> {
+            output.detach();
+            kernelIO.detach(env);
+        });
         Progress.Sink previousSink = Progress.sink();
         Progress.setSink(progress);
         try {
             DisplayData out = runCell(request.getCode());
-            flushStreams();
-            if (out != null && !request.isSilent()) env.publish(new PublishExecuteResult(count, out));
+            output.publish(() -> {
+                if (out != null && !request.isSilent()) env.publish(new PublishExecuteResult(count, out));
+            });
             if (request.shouldStoreHistory()) history.add(count, request.getCode(), out == null ? "" : String.valueOf(out.getData(org.dflib.jjava.jupyter.kernel.display.mime.MIMEType.TEXT_PLAIN)));
             env.defer().reply(new ExecuteReply(count, Collections.emptyMap()));
         } catch (Throwable t) {
-            flushStreams();
             CellError e = t instanceof CellError ce ? ce : internalError(t);
             if (request.shouldStoreHistory()) history.add(count, request.getCode(), "");
-            env.publish(new PublishError(e.ename, e.evalue, e.traceback));
+            output.publish(() -> env.publish(new PublishError(e.ename, e.evalue, e.traceback)));
             ErrorReply reply = new ErrorReply(e.ename, e.evalue, e.traceback);
             reply.setExecutionCount(count);
             env.defer().replyError(ExecuteReply.MESSAGE_TYPE.error(), reply);
         } finally {
             Progress.setSink(previousSink);
         }
-    }
-
-    private static void flushStreams() {
-        System.out.flush();
-        System.err.flush();
     }
 
     /** Runs one cell on a fresh thread and renders its value there too (a user toString() is user code). */
@@ -174,7 +176,7 @@ public final class CtlabKernel extends BaseKernel {
             } catch (Throwable e) {
                 failure.set(e);
             } finally {
-                flushStreams();
+                output.sendAll();
             }
         }, "cell-" + executionCount.get());
         t.setDaemon(true);
@@ -204,6 +206,7 @@ public final class CtlabKernel extends BaseKernel {
                 Thread.currentThread().interrupt();
                 return;
             }
+            output.sendIfDue();       // what the cell printed reaches the notebook within CellOutput.MAX_DELAY_NANOS
             long since;
             synchronized (cellLock) { since = interruptedAt == 0 ? -1 : System.nanoTime() - interruptedAt; }
             if (since < 0 || !t.isAlive()) continue;
@@ -248,6 +251,7 @@ public final class CtlabKernel extends BaseKernel {
 
     private static CellError userError(Throwable e) {
         if (e instanceof ThreadDeath) return CellError.of("Interrupted", "cell stopped by interrupt");
+        if (e instanceof ExitGuard.Refused) return CellError.of("SystemExit", e.getMessage());
         return new CellError(e.getClass().getName(), e.getMessage() == null ? "" : e.getMessage(), stackLines(e));
     }
 

@@ -265,6 +265,7 @@ final class Evaluator implements AutoCloseable {
         String cls = ex instanceof EvalException ee ? ee.getExceptionClassName() : ex.getClass().getName();
         if ("java.lang.ThreadDeath".equals(cls))
             return CellError.of("Interrupted", "cell stopped by interrupt");
+        if (ExitGuard.Refused.class.getName().equals(cls)) return CellError.of("SystemExit", ex.getMessage());
         List<String> tb = new ArrayList<>();
         Throwable t = ex;
         String prefix = "";

@@ -118,7 +118,7 @@ public final class KernelInstaller implements Runnable {
         Path target = kernels.resolve(NAME);
         try {
             Files.createDirectories(kernels);
-            Path tmp = Files.createTempDirectory(kernels, "." + NAME + "-install-");
+            Path tmp = AtomicFiles.createTempDirectory(kernels, "." + NAME + "-install-");
             Path lib = Files.createDirectories(tmp.resolve("lib"));
             for (Path jar : jars) Files.copy(jar, lib.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             AtomicFiles.writeString(tmp.resolve("kernel.sh"), launcher(java));
@@ -158,7 +158,7 @@ public final class KernelInstaller implements Runnable {
                 # CTLAB_JVM_OPTS: JVM options (default -Xmx8g); CTLAB_JAVA: the java to run.
                 DIR=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
                 JAVA="${CTLAB_JAVA:-%s}"
-                exec "$JAVA" ${CTLAB_JVM_OPTS:--Xmx8g} -Djava.awt.headless=true -Xshare:auto \\
+                exec "$JAVA" ${CTLAB_JVM_OPTS:--Xmx8g} -Djava.awt.headless=true -Xshare:auto -Djava.security.manager=allow \\
                   --add-opens=jdk.jshell/jdk.jshell=ALL-UNNAMED \\
                   -cp "$DIR/lib/*" ctlab.kernel.KernelMain "$@"
                 """.formatted(java.toAbsolutePath());

@@ -31,6 +31,9 @@ public final class KernelMain {
             System.exit(2);
         }
         KernelConnectionProperties props = KernelConnectionProperties.parse(Files.readString(file));
+        // Only this thread may end the JVM (below, when the connection closes); a cell's System.exit is an error.
+        if (!ExitGuard.install(Thread.currentThread()))
+            System.err.println("ctlab kernel: this JDK has no security manager; System.exit in a cell will end the kernel");
         long grace = Long.getLong("ctlab.kernel.interruptGraceMs", 3000L);
         CtlabKernel kernel = CtlabKernel.create(true, grace);
         JupyterConnection connection = new JupyterConnection(props);

@@ -108,4 +108,38 @@ class PartsTest {
             assertEquals(List.of("ctlab"), s.map(p -> p.getFileName().toString()).toList(), "no temp folders left");
         }
     }
+
+    /** The kernelspec gets the permissions of plain files and folders (umask), not 0700/0600 temp ones. */
+    @Test void installedKernelspecHasPlainPermissions(@TempDir Path dir) throws Exception {
+        Path jar = Files.writeString(dir.resolve("ctlab-kernel-x.jar"), "not really a jar");
+        Path kernels = dir.resolve("share/jupyter/kernels");
+        Path spec = KernelInstaller.install(kernels, List.of(jar), Path.of("/opt/java/bin/java"));
+        Path plainDir = Files.createDirectory(dir.resolve("plain-dir"));
+        Path plainFile = Files.writeString(dir.resolve("plain.json"), "{}");
+        assertEquals(Files.getPosixFilePermissions(plainDir), Files.getPosixFilePermissions(spec));
+        assertEquals(Files.getPosixFilePermissions(plainDir), Files.getPosixFilePermissions(spec.resolve("lib")));
+        assertEquals(Files.getPosixFilePermissions(plainFile), Files.getPosixFilePermissions(spec.resolve("kernel.json")));
+    }
+
+    @Test void exitGuardLetsOnlyTheKernelThreadExit() throws Exception {
+        ExitGuard guard = new ExitGuard(Thread.currentThread());     // checked directly, not installed in this JVM
+        guard.checkExit(0);
+        var refused = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+        Thread cell = new Thread(() -> {
+            try { guard.checkExit(3); } catch (Throwable t) { refused.set(t); }
+        });
+        cell.start();
+        cell.join();
+        assertInstanceOf(ExitGuard.Refused.class, refused.get());
+        assertTrue(refused.get().getMessage().startsWith("System.exit(3) was called in a cell"), refused.get().getMessage());
+    }
+
+    @Test void batchedOutputIsSentOnWholeUtf8Characters() {
+        byte[] text = "aé€😀".getBytes(java.nio.charset.StandardCharsets.UTF_8);    // 1 + 2 + 3 + 4 bytes
+        assertEquals(text.length, CellOutput.completeUtf8Length(text));
+        for (int cut : new int[] {2, 4, 5, 7, 8, 9})
+            assertEquals(cut == 2 ? 1 : cut <= 5 ? 3 : 6,
+                    CellOutput.completeUtf8Length(java.util.Arrays.copyOf(text, cut)), "cut at " + cut);
+        assertEquals(0, CellOutput.completeUtf8Length(new byte[0]));
+    }
 }

@@ -3,6 +3,8 @@ package ctlab.cli;
 import ctlab.CtlabException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,6 +32,20 @@ import java.util.List;
                 BenchCommand.class,
         })
 public final class Main implements Runnable {
+    /** slf4j-simple's level; read once per JVM, when the first logger is made (DJL's, at engine start). */
+    static final String LOG_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+    /** The level ctlab's own launch chose (WARN), as opposed to one the user set with -D. */
+    private static String quietLevel;
+
+    /** Inherited by every subcommand, so {@code ctlab organism eval ... --verbose} works too. */
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "Show the libraries' INFO log lines (DJL native library, engine settings).")
+    void setVerbose(boolean verbose) {
+        // picocli calls this with the default (false) too; only raise the level we lowered ourselves.
+        if (verbose && quietLevel != null && quietLevel.equals(System.getProperty(LOG_LEVEL)))
+            System.setProperty(LOG_LEVEL, "info");
+    }
+
     @Override public void run() { CommandLine.usage(this, System.out); }
 
     /** Builds the command line with ctlab's error handling; tests call this directly. */
@@ -85,5 +101,10 @@ public final class Main implements Runnable {
         return null;
     }
 
-    public static void main(String[] args) { System.exit(commandLine().execute(args)); }
+    public static void main(String[] args) {
+        // DJL logs INFO lines on every start (native extraction, graph-executor notice, thread counts): quiet by
+        // default, shown by --verbose. Parsing runs before any logger exists, so --verbose still takes effect.
+        if (System.getProperty(LOG_LEVEL) == null) System.setProperty(LOG_LEVEL, quietLevel = "warn");
+        System.exit(commandLine().execute(args));
+    }
 }

@@ -96,7 +96,7 @@ public final class OrganismCommand implements Runnable {
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true,
-            description = "Greedy accuracy of a model on the organism test split, with a 95% Wilson interval.")
+            description = "Greedy accuracy of a model on the organism test split, with a 95%% Wilson interval.")
     static final class Eval implements Runnable {
         @Option(names = "--model", required = true, description = "Model folder (config.json, model.safetensors, tokenizer.json).")
         Path model;

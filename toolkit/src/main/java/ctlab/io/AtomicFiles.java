@@ -5,9 +5,11 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** Whole-file writes that never leave a half-written file: write a sibling temp file, then rename. */
 public final class AtomicFiles {
@@ -22,7 +24,7 @@ public final class AtomicFiles {
         Path dir = abs.getParent();
         try {
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            Path tmp = createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
             try {
                 // FileOutputStream rather than an NIO channel, which an interrupt of this thread would close.
                 try (OutputStream out = new java.io.FileOutputStream(tmp.toFile())) { body.writeTo(out); }
@@ -37,6 +39,36 @@ public final class AtomicFiles {
 
     public static void writeString(Path target, String text) {
         write(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * A new empty file {@code dir/prefix<random>suffix}, created like {@link Files#createFile}: its permissions come
+     * from the process umask (0644 under umask 022). {@link Files#createTempFile} makes 0600 files, which the
+     * rename would then carry to the finished file (report.html, config.yaml, DONE, ...).
+     */
+    public static Path createTempFile(Path dir, String prefix, String suffix) throws IOException {
+        while (true) {
+            try {
+                return Files.createFile(dir.resolve(prefix + randomName() + suffix));
+            } catch (FileAlreadyExistsException e) {
+                // taken: draw another name
+            }
+        }
+    }
+
+    /** A new empty folder {@code dir/prefix<random>}, with umask permissions (not createTempDirectory's 0700). */
+    public static Path createTempDirectory(Path dir, String prefix) throws IOException {
+        while (true) {
+            try {
+                return Files.createDirectory(dir.resolve(prefix + randomName()));
+            } catch (FileAlreadyExistsException e) {
+                // taken: draw another name
+            }
+        }
+    }
+
+    private static String randomName() {
+        return Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
     }
 
     /** Atomically replaces {@code target} with the finished directory or file {@code tmp}. */

@@ -234,7 +234,7 @@ public final class LlamaModel implements AutoCloseable {
                         "special_tokens_map.json")) {
                     Path src = sourceDir.resolve(f);
                     if (Files.isRegularFile(src)) {
-                        Path tmp = Files.createTempFile(dir, "." + f, ".tmp");
+                        Path tmp = AtomicFiles.createTempFile(dir, "." + f, ".tmp");
                         Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
                         AtomicFiles.move(tmp, dir.resolve(f));
                     }

@@ -72,7 +72,7 @@ public final class DataFetcher {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".part");
+            tmp = AtomicFiles.createTempFile(dir, "." + target.getFileName() + ".", ".part");
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             long bytes = 0;
             URLConnection conn = source.toURL().openConnection();
