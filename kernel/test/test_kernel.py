@@ -200,6 +200,42 @@ def test_error_from_tostring_does_not_kill_the_kernel(kernel):
     assert value(kc, '"alive"') == "alive"
 
 
+def replies_to(kc, *msg_ids, timeout=60):
+    """The shell replies to the given requests (in any order), by msg_id."""
+    got = {}
+    while len(got) < len(msg_ids):
+        r = kc.get_shell_msg(timeout=timeout)
+        if r["parent_header"].get("msg_id") in msg_ids:
+            got[r["parent_header"]["msg_id"]] = r["content"]
+    return got
+
+
+def test_queued_cell_after_an_error_is_aborted(kernel):
+    _, kc = kernel
+    # The failing cell waits until the next cell has been sent, so that one is queued when the error happens.
+    sent = TMP / f"queued-{os.getpid()}"
+    failing = kc.execute(f'while (!Files.exists(Path.of("{sent}"))) Thread.sleep(20);\nThread.sleep(300);\n'
+                         'throw new IllegalStateException("stop here")')
+    queued = kc.execute("int ranAfterError = 1;")
+    sent.write_text("x")
+    r = replies_to(kc, failing, queued)
+    assert r[failing]["status"] == "error" and r[failing]["evalue"] == "stop here"
+    assert r[queued]["status"] == "aborted", r[queued]
+    reply, _ = execute(kc, "ranAfterError")
+    assert reply["status"] == "error", "the aborted cell must not have run"
+    assert value(kc, '"runs again"') == "runs again", "only cells queued at the error are aborted"
+
+    # stop_on_error=False (e.g. nbclient's allow_errors / a raises-exception cell): the queue keeps running
+    sent.unlink()
+    failing = kc.execute(f'while (!Files.exists(Path.of("{sent}"))) Thread.sleep(20);\nThread.sleep(300);\n'
+                         'throw new IllegalStateException("keep going")', stop_on_error=False)
+    queued = kc.execute("int ranAfterError = 2;")
+    sent.write_text("x")
+    r = replies_to(kc, failing, queued)
+    assert r[failing]["status"] == "error" and r[queued]["status"] == "ok"
+    assert value(kc, "ranAfterError") == "2"
+
+
 # ---- interrupt --------------------------------------------------------------------------------------
 
 def run_and_interrupt(km, kc, code, after=1.5, timeout=30):

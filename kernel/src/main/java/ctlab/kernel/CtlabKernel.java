@@ -3,6 +3,9 @@ package ctlab.kernel;
 import ctlab.io.Progress;
 import ctlab.lab.Lab;
 import jdk.jshell.SourceCodeAnalysis;
+import org.dflib.jjava.jupyter.channels.JupyterConnection;
+import org.dflib.jjava.jupyter.channels.ShellChannel;
+import org.dflib.jjava.jupyter.channels.ShellHandler;
 import org.dflib.jjava.jupyter.channels.ShellReplyEnvironment;
 import org.dflib.jjava.jupyter.kernel.BaseKernel;
 import org.dflib.jjava.jupyter.kernel.HelpLink;
@@ -41,6 +44,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -69,6 +73,8 @@ public final class CtlabKernel extends BaseKernel {
     private final Object cellLock = new Object();
     private Thread cellThread;            // guarded by cellLock
     private long interruptedAt;           // nanoTime of the first interrupt of the running cell, guarded by cellLock
+    private volatile JupyterConnection connection;   // for aborting queued requests after an error (stop_on_error)
+    private volatile ShellChannel shell;
 
     private CtlabKernel(KernelIO io, SessionHistory history, MagicsRegistry registry, boolean extensions, long graceMillis) {
         super("ctlab", Lab.version(),
@@ -112,6 +118,12 @@ public final class CtlabKernel extends BaseKernel {
         t.start();
     }
 
+    /** The connection and its shell socket, read directly to abort the requests queued behind a failed cell. */
+    void attachShell(JupyterConnection connection, ShellChannel shell) {
+        this.connection = connection;
+        this.shell = shell;
+    }
+
     /** The JShell evaluator, waiting for its start-up if needed. */
     Evaluator evaluator() {
         try {
@@ -130,6 +142,9 @@ public final class CtlabKernel extends BaseKernel {
     protected synchronized void handleExecuteRequest(ShellReplyEnvironment env, Message<ExecuteRequest> message) {
         commManager.setMessageContext(message);
         ExecuteRequest request = message.getContent();
+        // Deferrals run last-in first-out: this one runs after the reply and the idle status.
+        AtomicBoolean abortQueue = new AtomicBoolean();
+        env.defer(() -> { if (abortQueue.get()) abortQueuedExecutes(); });
         int count = request.isSilent() ? executionCount.get() : executionCount.getAndIncrement();
         env.setBusyDeferIdle();
         env.publish(new PublishExecuteInput(request.getCode(), count));
@@ -152,9 +167,51 @@ public final class CtlabKernel extends BaseKernel {
             ErrorReply reply = new ErrorReply(e.ename, e.evalue, e.traceback);
             reply.setExecutionCount(count);
             env.defer().replyError(ExecuteReply.MESSAGE_TYPE.error(), reply);
+            abortQueue.set(request.shouldStopOnError());
         } finally {
             Progress.setSink(previousSink);
         }
+    }
+
+    /**
+     * As ipykernel does for {@code stop_on_error}: every execute request already waiting on the shell socket
+     * when a cell fails is answered {@code status: aborted} without running; other requests waiting there
+     * (completion, inspection, ...) are handled as usual. Runs on the shell loop's thread, the socket's only reader.
+     */
+    private void abortQueuedExecutes() {
+        ShellChannel socket = shell;
+        JupyterConnection conn = connection;
+        if (socket == null || conn == null) return;
+        while ((socket.getEvents() & org.zeromq.ZMQ.Poller.POLLIN) != 0) {
+            Message<?> m;
+            try {
+                m = socket.readMessage();       // throws for a badly signed message: drop it, as the guarded loop does
+            } catch (RuntimeException e) {
+                System.err.println("ctlab kernel: dropped a shell message: " + e);
+                continue;
+            }
+            if (m == null) return;
+            ShellReplyEnvironment env = conn.prepareReplyEnv(socket, m);
+            try {
+                if (ExecuteRequest.MESSAGE_TYPE.getName().equals(m.getHeader().getType().getName())) {
+                    env.setBusyDeferIdle();
+                    replyRaw(env, ExecuteReply.MESSAGE_TYPE, Map.of("status", "aborted"));
+                } else {
+                    dispatch(conn, env, m);
+                }
+            } catch (RuntimeException e) {
+                System.err.println("ctlab kernel: dropped a shell message while aborting the queue: " + e);
+            } finally {
+                env.resolveDeferrals();
+            }
+            if (env.isMarkedForShutdown()) { conn.close(); return; }
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void dispatch(JupyterConnection conn, ShellReplyEnvironment env, Message m) {
+        ShellHandler handler = conn.getHandler(m.getHeader().getType());
+        if (handler != null) handler.handle(env, m);
     }
 
     private static void flushStreams() {
