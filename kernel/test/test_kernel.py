@@ -113,6 +113,18 @@ def test_tablesaw_table_renders_as_html(kernel):
     assert "tok" in data["text/plain"]
 
 
+def test_table_numbers_are_formatted_and_arrays_show_contents(kernel):
+    _, kc = kernel
+    data = result(ok(kc, 'Table.create("stats").addColumns(DoubleColumn.create("acc", 0.43455096039387586),'
+                         ' DoubleColumn.create("p", 6.5399e-12))'))
+    for mime in ("text/html", "text/plain"):
+        assert "0.4346" in data[mime] and "6.54e-12" in data[mime], data[mime]
+        assert "0.434550" not in data[mime] and "0.00000" not in data[mime]
+    assert value(kc, "new double[]{0.5, 2}") == "[0.5, 2.0]"
+    assert value(kc, 'new String[][]{{"a"}, {"b", "c"}}') == "[[a], [b, c]]"
+    assert value(kc, "new int[1000]").endswith(", … (900 more)]")
+
+
 def test_xchart_renders_as_png_of_the_chart_size(kernel):
     _, kc = kernel
     data = result(ok(kc, 'XYChart chart = new XYChartBuilder().width(420).height(260).title("loss").build();\n'

@@ -86,7 +86,7 @@ public final class CtlabKernel extends BaseKernel {
                         .codemirror("text/x-java")
                         .build(),
                 List.of(new HelpLink("Java API", "https://docs.oracle.com/en/java/javase/17/docs/api/index.html")),
-                history, io, new CommManager(), new Renderer(), null, registry, extensions,
+                history, io, new CommManager(), new CtlabRenderers.KernelRenderer(), null, registry, extensions,
                 new StringStyler.Builder()
                         .addPrimaryStyle(TextColor.BOLD_RESET_FG)
                         .addSecondaryStyle(TextColor.BOLD_RED_FG)
