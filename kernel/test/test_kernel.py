@@ -392,6 +392,60 @@ def test_classpath_magic_adds_a_jar_once(kernel, tmp_path):
     assert "unchanged" in stream(msgs, "stdout"), "re-running %classpath must not grow the classpath"
 
 
+def maven_artifact(repo, tmp_path, name, java, deps=()):
+    """Compiles `java` (class demo.<Name>) into repo/demo/<name>/1.0/<name>-1.0.jar with a pom listing deps."""
+    src = tmp_path / "src" / name / "demo" / (name.capitalize() + ".java")
+    src.parent.mkdir(parents=True)
+    src.write_text(java)
+    classes = tmp_path / "classes" / name
+    cp = [str(tmp_path / "classes" / d) for d in deps]
+    subprocess.run(["javac", "-d", str(classes)] + (["-cp", ":".join(cp)] if cp else []) + [str(src)], check=True)
+    folder = repo / "demo" / name / "1.0"
+    folder.mkdir(parents=True)
+    subprocess.run(["jar", "cf", str(folder / f"{name}-1.0.jar"), "-C", str(classes), "."], check=True)
+    dep_xml = "".join(f"<dependency><groupId>demo</groupId><artifactId>{d}</artifactId><version>1.0</version></dependency>"
+                      for d in deps)
+    (folder / f"{name}-1.0.pom").write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        f"<groupId>demo</groupId><artifactId>{name}</artifactId><version>1.0</version>"
+        f"<dependencies>{dep_xml}</dependencies></project>")
+
+
+def test_maven_magic_resolves_from_a_repository_into_a_local_cache(tmp_path):
+    # A Maven repository laid out on disk stands in for Maven Central (CI needs no network).
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    maven_artifact(repo, tmp_path, "dep", "package demo; public class Dep { public static int answer() { return 42; } }")
+    maven_artifact(repo, tmp_path, "hello", "package demo; public class Hello {"
+                   " public static String hi() { return \"hi \" + Dep.answer(); } }", deps=["dep"])
+    env = dict(os.environ, CTLAB_MAVEN_REPOS=repo.as_uri(), CTLAB_MAVEN_LOCAL=str(cache))
+    km, kc = start_new_kernel(kernel_name="ctlab", startup_timeout=60, env=env)
+    try:
+        msgs = ok(kc, "%maven demo:hello:1.0")
+        out = stream(msgs, "stdout")
+        assert "hello-1.0.jar" in out and "dep-1.0.jar" in out, out
+        assert value(kc, "demo.Hello.hi()") == "hi 42", "the artifact and its dependency are on the classpath"
+        assert (cache / "demo" / "hello" / "1.0" / "hello-1.0.jar").is_file(), "downloaded into the local cache"
+        assert "unchanged" in stream(ok(kc, "%maven demo:hello:1.0"), "stdout")
+
+        reply, _ = execute(kc, "%maven demo:missing:1.0")
+        assert reply["status"] == "error" and reply["ename"] == "MavenError"
+        print(reply["evalue"])
+        assert "demo:missing:1.0" in reply["evalue"] and "\n" not in reply["evalue"], reply["evalue"]
+        reply, _ = execute(kc, "%maven not-coordinates")
+        assert reply["status"] == "error" and "group:artifact:version" in reply["evalue"]
+
+        # Offline (the repository unreachable): a clear error, and what is cached still resolves.
+        ok(kc, 'System.setProperty("ctlab.maven.repos", "http://127.0.0.1:9/maven2")')
+        reply, _ = execute(kc, "%maven demo:other:1.0")
+        assert reply["status"] == "error" and reply["ename"] == "MavenError"
+        print(reply["evalue"])
+        assert "127.0.0.1:9" in reply["evalue"] and "demo:other:1.0" in reply["evalue"], reply["evalue"]
+        assert "unchanged" in stream(ok(kc, "%maven demo:hello:1.0"), "stdout")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 # ---- stability ----------------------------------------------------------------------------------------
 
 def used_heap_mb(kc):
