@@ -344,6 +344,22 @@ def test_inspect_shows_signature(kernel):
     assert "substring(int" in reply["data"]["text/plain"]
 
 
+def test_inspect_on_a_bare_name_shows_the_toolkit_javadoc(kernel):
+    _, kc = kernel
+
+    def inspect(code, cursor):
+        reply = kc.inspect(code, cursor, reply=True, timeout=30)["content"]
+        assert reply["status"] == "ok" and reply["found"], (code, cursor, reply)
+        return reply["data"]["text/plain"]
+
+    # ctlab.analysis is imported by default; the Javadoc comes from the toolkit's sources jar
+    for code, cursor in [("Analyses.passAtK", 16), ("Analyses.passAtK", 12), ("Analyses.passAtK(", 17)]:
+        text = inspect(code, cursor)
+        assert "passAtK(" in text and "with vs without the critical token" in text, text
+    text = inspect("TokenHeatMap", 5)
+    assert "TokenHeatMap" in text and "Tokens coloured by a per-token score" in text, "a type's Javadoc too: " + text
+
+
 def test_history_is_answered(kernel):
     _, kc = kernel
     ok(kc, "int historyMarker = 7;")

@@ -387,9 +387,9 @@ public final class CtlabKernel extends BaseKernel {
         return v == Evaluator.NO_VALUE ? null : v;
     }
 
+    /** Shift-Tab: the signature(s) and Javadoc of what is at the cursor (waits for JShell's start-up if needed). */
     @Override
     public DisplayData inspect(String code, int at, boolean extraDetail) {
-        if (!evaluator.isDone()) return null;
         List<SourceCodeAnalysis.Documentation> docs = evaluator().documentation(code, at, true);
         if (docs.isEmpty()) return null;
         StringBuilder sb = new StringBuilder();
@@ -397,18 +397,21 @@ public final class CtlabKernel extends BaseKernel {
             if (sb.length() > 0) sb.append("\n\n");
             sb.append(d.signature());
             String javadoc = d.javadoc();
-            if (javadoc != null && !javadoc.isBlank()) sb.append('\n').append(extraDetail ? javadoc.strip() : summary(javadoc));
+            if (javadoc != null && !javadoc.isBlank()) sb.append("\n\n").append(plainJavadoc(javadoc));
         }
         return new DisplayData(sb.toString());
     }
 
-    /** The Javadoc summary: its first sentence. */
-    static String summary(String javadoc) {
-        String s = javadoc.strip();
-        int end = s.indexOf(". ");
-        int nl = s.indexOf("\n\n");
-        if (nl >= 0 && (end < 0 || nl < end)) return s.substring(0, nl);
-        return end < 0 ? s : s.substring(0, end + 1);
+    /** Javadoc as plain text: inline tags reduced to their text, paragraphs as blank lines, HTML tags dropped. */
+    static String plainJavadoc(String javadoc) {
+        String s = javadoc.replaceAll("\\{@(?:code|literal) ([^}]*)}", "$1")
+                .replaceAll("\\{@(?:link|linkplain) (?:[^}\\s]*\\s+)?([^}]*)}", "$1")    // label, or the reference
+                .replaceAll("(?i)<p>", "\n")
+                .replaceAll("<[^>]+>", "")
+                .replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        StringBuilder out = new StringBuilder();
+        for (String line : s.strip().split("\\R", -1)) out.append(line.strip()).append('\n');
+        return out.toString().replaceAll("\n{3,}", "\n\n").strip();
     }
 
     @Override

@@ -44,7 +44,8 @@ final class Evaluator implements AutoCloseable {
     /** Imports every cell sees (JShell itself adds only a few java.* packages). */
     static final List<String> DEFAULT_IMPORTS = List.of(
             "java.util.*", "java.util.function.*", "java.util.stream.*", "java.nio.file.*", "java.io.*",
-            "ctlab.lab.*", "ctlab.viz.*", "tech.tablesaw.api.*", "org.knowm.xchart.*");
+            "ctlab.lab.*", "ctlab.viz.*", "ctlab.analysis.*", "ctlab.critical.*", "ctlab.sample.*",
+            "tech.tablesaw.api.*", "org.knowm.xchart.*");
 
     private static final Method CLASS_FULL_NAME = classFullNameAccessor();
 
@@ -56,14 +57,29 @@ final class Evaluator implements AutoCloseable {
     /** Wrapper class of each variable snippet, recorded when it was defined. */
     private final Map<VarSnippet, String> wrapperOf = new WeakHashMap<>();
 
+    /** A class path split into what JShell compiles against and the {@code *-sources.jar}s it reads Javadoc from. */
+    record ClassAndSources(List<String> classpath, List<String> sources) {
+        static ClassAndSources split(String classPath) {
+            List<String> cp = new ArrayList<>(), src = new ArrayList<>();
+            for (String e : classPath.split(File.pathSeparator)) {
+                if (e.isBlank()) continue;
+                // never compile against a sources jar: javac would compile its .java files when newer than the classes
+                (e.endsWith("-sources.jar") ? src : cp).add(e);
+            }
+            return new ClassAndSources(cp, src);
+        }
+    }
+
     Evaluator(String classPath) {
         this.shell = JShell.builder()
                 .executionEngine(new CellExecutionControl.Provider(control), java.util.Map.of())
                 .compilerOptions("-proc:none")
                 .build();
+        ClassAndSources paths = ClassAndSources.split(classPath);
         // Through addToClasspath (not a --class-path option) so that %classpath can extend it later.
-        if (!classPath.isBlank()) shell.addToClasspath(classPath);
+        if (!paths.classpath().isEmpty()) shell.addToClasspath(classPathOf(paths.classpath()));
         this.analysis = shell.sourceCodeAnalysis();
+        addJavadocSources(analysis, paths.sources());
         StringBuilder imports = new StringBuilder();
         for (String p : DEFAULT_IMPORTS) imports.append("import ").append(p).append(";\n");
         imports.append("import static ctlab.kernel.Notebook.*;\n");
@@ -73,6 +89,27 @@ final class Evaluator implements AutoCloseable {
     }
 
     CellExecutionControl control() { return control; }
+
+    /**
+     * JShell reads Javadoc only from the JDK's src.zip; add our sources jars to the list it builds (a private
+     * field of its implementation; needs {@code --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED}, which the
+     * launcher passes). Without it, inspection shows signatures only.
+     */
+    @SuppressWarnings("unchecked")
+    private static void addJavadocSources(SourceCodeAnalysis analysis, List<String> jars) {
+        if (jars.isEmpty()) return;
+        try {
+            Method find = analysis.getClass().getDeclaredMethod("findSources");
+            find.setAccessible(true);
+            List<Path> sources = new ArrayList<>((List<Path>) find.invoke(analysis));
+            for (String j : jars) sources.add(Path.of(j));
+            Field f = analysis.getClass().getDeclaredField("availableSources");
+            f.setAccessible(true);
+            f.set(analysis, sources);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            System.err.println("ctlab kernel: no Javadoc from " + jars + " (" + e + ")");
+        }
+    }
 
     /** A value, or {@link #NO_VALUE} when the last snippet was a declaration/statement/void call. */
     static final Object NO_VALUE = new Object() { @Override public String toString() { return "<no value>"; } };
@@ -330,10 +367,21 @@ final class Evaluator implements AutoCloseable {
         return new Completion(new ArrayList<>(options), start + anchor[0], cursor);
     }
 
-    /** Signatures (and Javadoc where the JDK/jar sources are available) of what is at the cursor. */
+    /**
+     * Signatures (and Javadoc where the JDK/jar sources are available) of what is at the cursor: inside a call's
+     * parentheses, or on a name (a type, or a method: all its overloads), the cursor anywhere in the name.
+     */
     List<SourceCodeAnalysis.Documentation> documentation(String code, int cursor, boolean javadoc) {
-        int start = snippetStart(code, cursor);
-        return analysis.documentation(code.substring(start, cursor), cursor - start, javadoc);
+        int end = cursor;
+        while (end < code.length() && Character.isJavaIdentifierPart(code.charAt(end))) end++;
+        int start = snippetStart(code, end);
+        String snippet = code.substring(start, end);
+        List<SourceCodeAnalysis.Documentation> docs = analysis.documentation(snippet, snippet.length(), javadoc);
+        if (docs.isEmpty() && !snippet.isEmpty() && Character.isJavaIdentifierPart(snippet.charAt(snippet.length() - 1))) {
+            // JShell documents a method only at its '(' (a type also by name): ask as if the call were opened
+            docs = analysis.documentation(snippet + "(", snippet.length() + 1, javadoc);
+        }
+        return docs;
     }
 
     /** Jupyter is_complete: "complete", "invalid", or the indent for the next line when more is expected. */

@@ -89,4 +89,22 @@ class EvaluatorTest {
         assertEquals(0, ev.addToClasspath(List.of(dir.resolve("."))).size(), "normalised duplicates are skipped");
         assertThrows(CellError.class, () -> ev.addToClasspath(List.of(dir.resolve("missing.jar"))));
     }
+
+    @Test void inspectionAnswersOnABareNameAnywhereInIt() {
+        String code = "int y = 1;\nAnalyses.passAtK";        // ctlab.analysis is imported by default
+        for (int cursor : new int[]{code.length(), code.length() - 3}) {
+            List<String> sigs = ev.documentation(code, cursor, false).stream().map(d -> d.signature()).toList();
+            assertTrue(sigs.stream().anyMatch(s -> s.contains("passAtK(")), cursor + ": " + sigs);
+        }
+        assertFalse(ev.documentation("Sampler", 7, false).isEmpty(), "a type name (ctlab.sample) is documented");
+        assertFalse(ev.documentation("RolloutProbe", 3, false).isEmpty(), "ctlab.critical is imported");
+        String call = "\"abc\".substring(";
+        assertTrue(ev.documentation(call, call.length(), false).stream().anyMatch(d -> d.signature().contains("substring(int")));
+    }
+
+    @Test void sourcesJarsAreNotCompiledAgainst() {
+        Evaluator.ClassAndSources p = Evaluator.ClassAndSources.split(String.join(java.io.File.pathSeparator, "a.jar", "lib/x-1.0-sources.jar", "b"));
+        assertEquals(List.of("a.jar", "b"), p.classpath());
+        assertEquals(List.of("lib/x-1.0-sources.jar"), p.sources());
+    }
 }

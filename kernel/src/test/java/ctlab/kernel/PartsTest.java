@@ -81,6 +81,11 @@ class PartsTest {
         assertEquals("hello", r.render("hello").getData(MIMEType.TEXT_PLAIN), "other values are unchanged");
     }
 
+    @Test void javadocIsShownAsPlainText() {
+        String doc = " Tokens as {@code text/html}; see {@link #save} and {@link Scale the scale}.\n\n <p>Second &lt;para&gt;.\n";
+        assertEquals("Tokens as text/html; see #save and the scale.\n\nSecond <para>.", CtlabKernel.plainJavadoc(doc));
+    }
+
     @Test void rendererGivesPngOfChartSizeSvgOnRequestAndHtmlForHeatMaps() throws Exception {
         Renderer r = new Renderer();
         CtlabRenderers.register(r);
