@@ -140,6 +140,8 @@ def test_chart_as_svg_on_request_and_display_ids(kernel):
     assert len(shown) == 1
     assert "<svg" in shown[0]["content"]["data"]["image/svg+xml"]
     assert shown[0]["content"]["transient"]["display_id"]
+    assert result(msgs) is None, "display(...) shows the value, not its display id as Out"
+    assert len(value(kc, 'String shownId = display("x");\nshownId')) > 0, "a display id asked for by name is shown"
 
 
 def test_buffered_image_and_heat_map(kernel):

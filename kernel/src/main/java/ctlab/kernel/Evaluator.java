@@ -48,6 +48,7 @@ final class Evaluator implements AutoCloseable {
             "tech.tablesaw.api.*", "org.knowm.xchart.*");
 
     private static final Method CLASS_FULL_NAME = classFullNameAccessor();
+    private static final java.util.regex.Pattern DISPLAY_CALL = java.util.regex.Pattern.compile("\\s*(ctlab\\.kernel\\.)?(Notebook\\.)?display\\s*\\(");
 
     private final CellExecutionControl control = new CellExecutionControl();
     private final JShell shell;
@@ -129,8 +130,10 @@ final class Evaluator implements AutoCloseable {
                     value = evalSnippet(rest, code, offset);
                     break;
                 }
-                throw new CellError("IncompleteSource", "the cell ends in the middle of a statement",
-                        List.of("IncompleteSource: " + firstLine(rest.strip())));
+                List<String> tb = new ArrayList<>(List.of("IncompleteSource: " + firstLine(rest.strip())));
+                String hint = pythonHint(rest, "");
+                if (hint != null) tb.add(hint);
+                throw new CellError("IncompleteSource", "the cell ends in the middle of a statement", tb);
             }
             int consumed = rest.length() - info.remaining().length();
             value = evalSnippet(info.source(), code, offset);
@@ -175,6 +178,8 @@ final class Evaluator implements AutoCloseable {
                 case TEMP_VAR_EXPRESSION_SUBKIND -> {
                     value = orNoValue(control.takeLastValue());
                     rememberResult((VarSnippet) s);
+                    // display(x) shows x and returns its display id; as IPython's display() it has no Out
+                    if (value instanceof String && DISPLAY_CALL.matcher(source).lookingAt()) value = NO_VALUE;
                 }
                 case VAR_VALUE_SUBKIND, OTHER_EXPRESSION_SUBKIND -> value = orNoValue(control.takeLastValue());
                 default -> { }
@@ -285,13 +290,45 @@ final class Evaluator implements AutoCloseable {
             int col = pos - lineStart;
             int cellLine = coreInCell < 0 ? lineOf(cell, restStart) + lineOf(src, pos) + 1
                                           : lineOf(cell, coreInCell + Math.max(0, pos - coreInSrc)) + 1;
-            tb.add("line " + cellLine + ": " + d.getMessage(Locale.ROOT));
+            tb.add("line " + cellLine + ": " + oneLine(d.getMessage(Locale.ROOT)));
             tb.add("    " + line);
             tb.add("    " + " ".repeat(Math.max(0, col)) + "^");
         }
-        String first = diags.isEmpty() ? "rejected: " + firstLine(src) : diags.get(0).getMessage(Locale.ROOT);
+        String first = diags.isEmpty() ? "rejected: " + firstLine(src) : oneLine(diags.get(0).getMessage(Locale.ROOT));
         if (tb.isEmpty()) tb.add(first);
+        String hint = pythonHint(src, first);
+        if (hint != null) tb.add(hint);
         return new CellError("CompilationError", first, tb);
+    }
+
+    /**
+     * javac's message on one line: "cannot find symbol: variable x" instead of three lines whose
+     * "location: class " names JShell's hidden wrapper class (as an empty name). A real location is kept.
+     */
+    static String oneLine(String message) {
+        String[] lines = message.split("\\R");
+        StringBuilder sb = new StringBuilder(lines[0].strip());
+        for (int i = 1; i < lines.length; i++) {
+            String l = lines[i].strip();
+            if (l.startsWith("symbol:")) sb.append(": ").append(l.substring("symbol:".length()).strip());
+            else if (l.startsWith("location:")) {
+                String where = l.substring("location:".length()).strip();
+                if (!where.isEmpty() && !where.equals("class")) sb.append(" (location: ").append(where).append(')');
+            } else if (!l.isEmpty()) sb.append("; ").append(l);
+        }
+        return sb.toString();
+    }
+
+    /** A hint for a few Python habits (cheap to spot, common in notebooks), or null. */
+    static String pythonHint(String source, String message) {
+        String src = source.strip();
+        if (src.matches("(?s)(.*\\n)?\\s*def\\s+\\w+\\s*\\(.*"))
+            return "hint: Java declares a method with its types and braces, e.g. int f(int x) { return x + 1; }";
+        if (message.contains("cannot find symbol") && src.matches("(?s)(.*[^\\w.])?(print|println)\\s*\\(.*"))
+            return "hint: Java prints with System.out.println(...)";
+        if (message.contains("cannot find symbol") && message.matches(".*variable (True|False|None)\\b.*"))
+            return "hint: Java writes true, false and null in lower case";
+        return null;
     }
 
     private CellError runtimeError(JShellException ex) {

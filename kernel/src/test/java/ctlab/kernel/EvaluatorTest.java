@@ -58,6 +58,23 @@ class EvaluatorTest {
         assertEquals(1, ev.eval("ok1"), "snippets before the failing one ran");
     }
 
+    @Test void unknownSymbolIsOneClearLineWithoutJShellsHiddenClass() {
+        CellError e = assertThrows(CellError.class, () -> ev.eval("int k = 1;\nint m = undefinedThing + k;"));
+        assertEquals("cannot find symbol: variable undefinedThing", e.evalue);
+        assertEquals("line 2: cannot find symbol: variable undefinedThing", e.traceback.get(0));
+        assertTrue(e.traceback.stream().noneMatch(l -> l.contains("location: class")), e.traceback.toString());
+        assertEquals(1, e.traceback.stream().filter(l -> l.contains("symbol")).count(), "said once: " + e.traceback);
+    }
+
+    @Test void pythonHabitsGetAHint() {
+        CellError print = assertThrows(CellError.class, () -> ev.eval("print(\"hi\")"));
+        assertTrue(print.traceback.get(print.traceback.size() - 1).contains("System.out.println"), print.traceback.toString());
+        CellError def = assertThrows(CellError.class, () -> ev.eval("def f(x):\n    return x"));
+        assertTrue(String.join("\n", def.traceback).contains("hint: Java declares a method with its types"), def.traceback.toString());
+        CellError none = assertThrows(CellError.class, () -> ev.eval("int q2 = \"s\";"));
+        assertTrue(none.traceback.stream().noneMatch(l -> l.startsWith("hint:")), "no hint for ordinary errors");
+    }
+
     @Test void runtimeExceptionKeepsItsClassAndMessage() {
         CellError e = assertThrows(CellError.class, () -> ev.eval("throw new IllegalArgumentException(\"nope\")"));
         assertEquals("IllegalArgumentException", e.ename);
