@@ -179,7 +179,7 @@ final class Evaluator implements AutoCloseable {
                     value = orNoValue(control.takeLastValue());
                     rememberResult((VarSnippet) s);
                     // display(x) shows x and returns its display id; as IPython's display() it has no Out
-                    if (value instanceof String && DISPLAY_CALL.matcher(source).lookingAt()) value = NO_VALUE;
+                    if (value instanceof String && isDisplayCall(source)) value = NO_VALUE;
                 }
                 case VAR_VALUE_SUBKIND, OTHER_EXPRESSION_SUBKIND -> value = orNoValue(control.takeLastValue());
                 default -> { }
@@ -187,6 +187,24 @@ final class Evaluator implements AutoCloseable {
         }
         if (failure != null) throw failure;
         return value;
+    }
+
+    /** Whether the snippet is just a {@code display(...)} call (not, say, {@code display(x) + "!"}). */
+    static boolean isDisplayCall(String source) {
+        java.util.regex.Matcher m = DISPLAY_CALL.matcher(source);
+        if (!m.lookingAt()) return false;
+        int depth = 1, i = m.end();
+        char quote = 0;
+        for (; i < source.length() && depth > 0; i++) {
+            char c = source.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') i++;
+                else if (c == quote) quote = 0;
+            } else if (c == '"' || c == '\'') quote = c;
+            else if (c == '(') depth++;
+            else if (c == ')') depth--;
+        }
+        return depth == 0 && source.substring(i).matches("[\\s;]*");
     }
 
     private static Object orNoValue(Object v) { return v == null ? NO_VALUE : v; }

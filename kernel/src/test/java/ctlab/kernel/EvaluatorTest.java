@@ -124,4 +124,12 @@ class EvaluatorTest {
         assertEquals(List.of("a.jar", "b"), p.classpath());
         assertEquals(List.of("lib/x-1.0-sources.jar"), p.sources());
     }
+
+    @Test void onlyABareDisplayCallHidesItsValue() {
+        assertTrue(Evaluator.isDisplayCall("display(chart, \"image/svg+xml\")"));
+        assertTrue(Evaluator.isDisplayCall("  Notebook.display(f(\")\", g(1)));"));
+        assertFalse(Evaluator.isDisplayCall("display(x) + \"!\""));
+        assertFalse(Evaluator.isDisplayCall("displayAll(x)"));
+        assertFalse(Evaluator.isDisplayCall("id"));
+    }
 }
