@@ -191,6 +191,14 @@ def test_compile_error_is_reported_and_next_cell_runs(kernel):
     assert value(kc, "fine + 1") == "2"
 
 
+def test_compile_error_is_one_line_with_a_hint_for_python_habits(kernel):
+    _, kc = kernel
+    reply, _ = execute(kc, 'print("hi")')
+    assert reply["status"] == "error" and reply["evalue"] == "cannot find symbol: method print(java.lang.String)"
+    assert not any("location: class" in line for line in reply["traceback"]), reply["traceback"]
+    assert "System.out.println" in reply["traceback"][-1]
+
+
 def test_runtime_exception_is_reported_and_next_cell_runs(kernel):
     _, kc = kernel
     reply, _ = execute(kc, 'throw new IllegalStateException("boom")')
@@ -226,9 +234,10 @@ def replies_to(kc, *msg_ids, timeout=60):
 
 def test_queued_cell_after_an_error_is_aborted(kernel):
     _, kc = kernel
-    # The failing cell waits until the next cell has been sent, so that one is queued when the error happens.
+    # The failing cell waits until the next cell has been sent (and a second for it to reach the kernel's socket),
+    # so that one is queued when the error happens.
     sent = TMP / f"queued-{os.getpid()}"
-    failing = kc.execute(f'while (!Files.exists(Path.of("{sent}"))) Thread.sleep(20);\nThread.sleep(300);\n'
+    failing = kc.execute(f'while (!Files.exists(Path.of("{sent}"))) Thread.sleep(20);\nThread.sleep(1000);\n'
                          'throw new IllegalStateException("stop here")')
     queued = kc.execute("int ranAfterError = 1;")
     sent.write_text("x")
@@ -241,7 +250,7 @@ def test_queued_cell_after_an_error_is_aborted(kernel):
 
     # stop_on_error=False (e.g. nbclient's allow_errors / a raises-exception cell): the queue keeps running
     sent.unlink()
-    failing = kc.execute(f'while (!Files.exists(Path.of("{sent}"))) Thread.sleep(20);\nThread.sleep(300);\n'
+    failing = kc.execute(f'while (!Files.exists(Path.of("{sent}"))) Thread.sleep(20);\nThread.sleep(1000);\n'
                          'throw new IllegalStateException("keep going")', stop_on_error=False)
     queued = kc.execute("int ranAfterError = 2;")
     sent.write_text("x")

@@ -46,11 +46,6 @@ public final class KernelMain {
         System.exit(0);
     }
 
-    /**
-     * The base library's channel loops die on any Throwable that escapes a message (e.g. the SecurityException
-     * for a message with a wrong signature, which it rightly refuses), which would leave the kernel deaf.
-     * Give the shell and control loops an error handler that logs and keeps polling.
-     */
     /** The connection's "shell" or "control" socket (a protected field of the base library), or null. */
     static ShellChannel channel(JupyterConnection connection, String name) {
         try {
@@ -63,6 +58,11 @@ public final class KernelMain {
         }
     }
 
+    /**
+     * The base library's channel loops die on any Throwable that escapes a message (e.g. the SecurityException
+     * for a message with a wrong signature, which it rightly refuses), which would leave the kernel deaf.
+     * Give the shell and control loops an error handler that logs and keeps polling.
+     */
     static void guardLoops(JupyterConnection connection) {
         for (String name : new String[]{"shell", "control"}) {
             try {
