@@ -113,6 +113,18 @@ def test_tablesaw_table_renders_as_html(kernel):
     assert "tok" in data["text/plain"]
 
 
+def test_table_numbers_are_formatted_and_arrays_show_contents(kernel):
+    _, kc = kernel
+    data = result(ok(kc, 'Table.create("stats").addColumns(DoubleColumn.create("acc", 0.43455096039387586),'
+                         ' DoubleColumn.create("p", 6.5399e-12))'))
+    for mime in ("text/html", "text/plain"):
+        assert "0.4346" in data[mime] and "6.54e-12" in data[mime], data[mime]
+        assert "0.434550" not in data[mime] and "0.00000" not in data[mime]
+    assert value(kc, "new double[]{0.5, 2}") == "[0.5, 2.0]"
+    assert value(kc, 'new String[][]{{"a"}, {"b", "c"}}') == "[[a], [b, c]]"
+    assert value(kc, "new int[1000]").endswith(", … (900 more)]")
+
+
 def test_xchart_renders_as_png_of_the_chart_size(kernel):
     _, kc = kernel
     data = result(ok(kc, 'XYChart chart = new XYChartBuilder().width(420).height(260).title("loss").build();\n'
@@ -128,6 +140,8 @@ def test_chart_as_svg_on_request_and_display_ids(kernel):
     assert len(shown) == 1
     assert "<svg" in shown[0]["content"]["data"]["image/svg+xml"]
     assert shown[0]["content"]["transient"]["display_id"]
+    assert result(msgs) is None, "display(...) shows the value, not its display id as Out"
+    assert len(value(kc, 'String shownId = display("x");\nshownId')) > 0, "a display id asked for by name is shown"
 
 
 def test_buffered_image_and_heat_map(kernel):
@@ -175,6 +189,14 @@ def test_compile_error_is_reported_and_next_cell_runs(kernel):
     assert any("line 2" in line for line in reply["traceback"]), reply["traceback"]
     assert [m for m in msgs if m["msg_type"] == "error"], "an error message on iopub too"
     assert value(kc, "fine + 1") == "2"
+
+
+def test_compile_error_is_one_line_with_a_hint_for_python_habits(kernel):
+    _, kc = kernel
+    reply, _ = execute(kc, 'print("hi")')
+    assert reply["status"] == "error" and reply["evalue"] == "cannot find symbol: method print(java.lang.String)"
+    assert not any("location: class" in line for line in reply["traceback"]), reply["traceback"]
+    assert "System.out.println" in reply["traceback"][-1]
 
 
 def test_runtime_exception_is_reported_and_next_cell_runs(kernel):
@@ -264,6 +286,43 @@ def test_output_is_sent_while_the_cell_runs(kernel):
     out = [(t, m) for t, m in arrived if m["msg_type"] == "stream"]
     assert [m["content"]["text"] for _, m in out] == ["started", "done"]
     assert out[1][0] - out[0][0] > 2, "the first output waited for the end of the cell"
+
+
+def replies_to(kc, *msg_ids, timeout=60):
+    """The shell replies to the given requests (in any order), by msg_id."""
+    got = {}
+    while len(got) < len(msg_ids):
+        r = kc.get_shell_msg(timeout=timeout)
+        if r["parent_header"].get("msg_id") in msg_ids:
+            got[r["parent_header"]["msg_id"]] = r["content"]
+    return got
+
+
+def test_queued_cell_after_an_error_is_aborted(kernel):
+    _, kc = kernel
+    # The failing cell waits until the next cell has been sent (and a second for it to reach the kernel's socket),
+    # so that one is queued when the error happens.
+    sent = TMP / f"queued-{os.getpid()}"
+    failing = kc.execute(f'while (!Files.exists(Path.of("{sent}"))) Thread.sleep(20);\nThread.sleep(1000);\n'
+                         'throw new IllegalStateException("stop here")')
+    queued = kc.execute("int ranAfterError = 1;")
+    sent.write_text("x")
+    r = replies_to(kc, failing, queued)
+    assert r[failing]["status"] == "error" and r[failing]["evalue"] == "stop here"
+    assert r[queued]["status"] == "aborted", r[queued]
+    reply, _ = execute(kc, "ranAfterError")
+    assert reply["status"] == "error", "the aborted cell must not have run"
+    assert value(kc, '"runs again"') == "runs again", "only cells queued at the error are aborted"
+
+    # stop_on_error=False (e.g. nbclient's allow_errors / a raises-exception cell): the queue keeps running
+    sent.unlink()
+    failing = kc.execute(f'while (!Files.exists(Path.of("{sent}"))) Thread.sleep(20);\nThread.sleep(1000);\n'
+                         'throw new IllegalStateException("keep going")', stop_on_error=False)
+    queued = kc.execute("int ranAfterError = 2;")
+    sent.write_text("x")
+    r = replies_to(kc, failing, queued)
+    assert r[failing]["status"] == "error" and r[queued]["status"] == "ok"
+    assert value(kc, "ranAfterError") == "2"
 
 
 # ---- interrupt --------------------------------------------------------------------------------------
@@ -362,6 +421,22 @@ def test_inspect_shows_signature(kernel):
     assert "substring(int" in reply["data"]["text/plain"]
 
 
+def test_inspect_on_a_bare_name_shows_the_toolkit_javadoc(kernel):
+    _, kc = kernel
+
+    def inspect(code, cursor):
+        reply = kc.inspect(code, cursor, reply=True, timeout=30)["content"]
+        assert reply["status"] == "ok" and reply["found"], (code, cursor, reply)
+        return reply["data"]["text/plain"]
+
+    # ctlab.analysis is imported by default; the Javadoc comes from the toolkit's sources jar
+    for code, cursor in [("Analyses.passAtK", 16), ("Analyses.passAtK", 12), ("Analyses.passAtK(", 17)]:
+        text = inspect(code, cursor)
+        assert "passAtK(" in text and "with vs without the critical token" in text, text
+    text = inspect("TokenHeatMap", 5)
+    assert "TokenHeatMap" in text and "Tokens coloured by a per-token score" in text, "a type's Javadoc too: " + text
+
+
 def test_history_is_answered(kernel):
     _, kc = kernel
     ok(kc, "int historyMarker = 7;")
@@ -408,6 +483,60 @@ def test_classpath_magic_adds_a_jar_once(kernel, tmp_path):
     assert value(kc, "extra.Greeter.hi()") == "hi from jar"
     msgs = ok(kc, f"%classpath {tmp_path}/*.jar")
     assert "unchanged" in stream(msgs, "stdout"), "re-running %classpath must not grow the classpath"
+
+
+def maven_artifact(repo, tmp_path, name, java, deps=()):
+    """Compiles `java` (class demo.<Name>) into repo/demo/<name>/1.0/<name>-1.0.jar with a pom listing deps."""
+    src = tmp_path / "src" / name / "demo" / (name.capitalize() + ".java")
+    src.parent.mkdir(parents=True)
+    src.write_text(java)
+    classes = tmp_path / "classes" / name
+    cp = [str(tmp_path / "classes" / d) for d in deps]
+    subprocess.run(["javac", "-d", str(classes)] + (["-cp", ":".join(cp)] if cp else []) + [str(src)], check=True)
+    folder = repo / "demo" / name / "1.0"
+    folder.mkdir(parents=True)
+    subprocess.run(["jar", "cf", str(folder / f"{name}-1.0.jar"), "-C", str(classes), "."], check=True)
+    dep_xml = "".join(f"<dependency><groupId>demo</groupId><artifactId>{d}</artifactId><version>1.0</version></dependency>"
+                      for d in deps)
+    (folder / f"{name}-1.0.pom").write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        f"<groupId>demo</groupId><artifactId>{name}</artifactId><version>1.0</version>"
+        f"<dependencies>{dep_xml}</dependencies></project>")
+
+
+def test_maven_magic_resolves_from_a_repository_into_a_local_cache(tmp_path):
+    # A Maven repository laid out on disk stands in for Maven Central (CI needs no network).
+    repo, cache = tmp_path / "repo", tmp_path / "cache"
+    maven_artifact(repo, tmp_path, "dep", "package demo; public class Dep { public static int answer() { return 42; } }")
+    maven_artifact(repo, tmp_path, "hello", "package demo; public class Hello {"
+                   " public static String hi() { return \"hi \" + Dep.answer(); } }", deps=["dep"])
+    env = dict(os.environ, CTLAB_MAVEN_REPOS=repo.as_uri(), CTLAB_MAVEN_LOCAL=str(cache))
+    km, kc = start_new_kernel(kernel_name="ctlab", startup_timeout=60, env=env)
+    try:
+        msgs = ok(kc, "%maven demo:hello:1.0")
+        out = stream(msgs, "stdout")
+        assert "hello-1.0.jar" in out and "dep-1.0.jar" in out, out
+        assert value(kc, "demo.Hello.hi()") == "hi 42", "the artifact and its dependency are on the classpath"
+        assert (cache / "demo" / "hello" / "1.0" / "hello-1.0.jar").is_file(), "downloaded into the local cache"
+        assert "unchanged" in stream(ok(kc, "%maven demo:hello:1.0"), "stdout")
+
+        reply, _ = execute(kc, "%maven demo:missing:1.0")
+        assert reply["status"] == "error" and reply["ename"] == "MavenError"
+        print(reply["evalue"])
+        assert "demo:missing:1.0" in reply["evalue"] and "\n" not in reply["evalue"], reply["evalue"]
+        reply, _ = execute(kc, "%maven not-coordinates")
+        assert reply["status"] == "error" and "group:artifact:version" in reply["evalue"]
+
+        # Offline (the repository unreachable): a clear error, and what is cached still resolves.
+        ok(kc, 'System.setProperty("ctlab.maven.repos", "http://127.0.0.1:9/maven2")')
+        reply, _ = execute(kc, "%maven demo:other:1.0")
+        assert reply["status"] == "error" and reply["ename"] == "MavenError"
+        print(reply["evalue"])
+        assert "127.0.0.1:9" in reply["evalue"] and "demo:other:1.0" in reply["evalue"], reply["evalue"]
+        assert "unchanged" in stream(ok(kc, "%maven demo:hello:1.0"), "stdout")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 # ---- stability ----------------------------------------------------------------------------------------

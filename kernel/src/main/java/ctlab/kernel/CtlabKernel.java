@@ -3,6 +3,9 @@ package ctlab.kernel;
 import ctlab.io.Progress;
 import ctlab.lab.Lab;
 import jdk.jshell.SourceCodeAnalysis;
+import org.dflib.jjava.jupyter.channels.JupyterConnection;
+import org.dflib.jjava.jupyter.channels.ShellChannel;
+import org.dflib.jjava.jupyter.channels.ShellHandler;
 import org.dflib.jjava.jupyter.channels.ShellReplyEnvironment;
 import org.dflib.jjava.jupyter.kernel.BaseKernel;
 import org.dflib.jjava.jupyter.kernel.HelpLink;
@@ -41,6 +44,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -70,6 +74,8 @@ public final class CtlabKernel extends BaseKernel {
     private final Object cellLock = new Object();
     private Thread cellThread;            // guarded by cellLock
     private long interruptedAt;           // nanoTime of the first interrupt of the running cell, guarded by cellLock
+    private volatile JupyterConnection connection;   // for aborting queued requests after an error (stop_on_error)
+    private volatile ShellChannel shell;
 
     private CtlabKernel(CellOutput output, KernelIO io, SessionHistory history, MagicsRegistry registry, boolean extensions, long graceMillis) {
         super("ctlab", Lab.version(),
@@ -81,7 +87,7 @@ public final class CtlabKernel extends BaseKernel {
                         .codemirror("text/x-java")
                         .build(),
                 List.of(new HelpLink("Java API", "https://docs.oracle.com/en/java/javase/17/docs/api/index.html")),
-                history, io, new CommManager(), new Renderer(), null, registry, extensions,
+                history, io, new CommManager(), new CtlabRenderers.KernelRenderer(), null, registry, extensions,
                 new StringStyler.Builder()
                         .addPrimaryStyle(TextColor.BOLD_RESET_FG)
                         .addSecondaryStyle(TextColor.BOLD_RED_FG)
@@ -115,6 +121,12 @@ public final class CtlabKernel extends BaseKernel {
         t.start();
     }
 
+    /** The connection and its shell socket, read directly to abort the requests queued behind a failed cell. */
+    void attachShell(JupyterConnection connection, ShellChannel shell) {
+        this.connection = connection;
+        this.shell = shell;
+    }
+
     /** The JShell evaluator, waiting for its start-up if needed. */
     Evaluator evaluator() {
         try {
@@ -133,6 +145,9 @@ public final class CtlabKernel extends BaseKernel {
     protected synchronized void handleExecuteRequest(ShellReplyEnvironment env, Message<ExecuteRequest> message) {
         commManager.setMessageContext(message);
         ExecuteRequest request = message.getContent();
+        // Deferrals run last-in first-out: this one runs after the reply and the idle status.
+        AtomicBoolean abortQueue = new AtomicBoolean();
+        env.defer(() -> { if (abortQueue.get()) abortQueuedExecutes(); });
         int count = request.isSilent() ? executionCount.get() : executionCount.getAndIncrement();
         env.setBusyDeferIdle();
         env.publish(new PublishExecuteInput(request.getCode(), count));
@@ -159,9 +174,51 @@ public final class CtlabKernel extends BaseKernel {
             ErrorReply reply = new ErrorReply(e.ename, e.evalue, e.traceback);
             reply.setExecutionCount(count);
             env.defer().replyError(ExecuteReply.MESSAGE_TYPE.error(), reply);
+            abortQueue.set(request.shouldStopOnError());
         } finally {
             Progress.setSink(previousSink);
         }
+    }
+
+    /**
+     * As ipykernel does for {@code stop_on_error}: every execute request already waiting on the shell socket
+     * when a cell fails is answered {@code status: aborted} without running; other requests waiting there
+     * (completion, inspection, ...) are handled as usual. Runs on the shell loop's thread, the socket's only reader.
+     */
+    private void abortQueuedExecutes() {
+        ShellChannel socket = shell;
+        JupyterConnection conn = connection;
+        if (socket == null || conn == null) return;
+        while ((socket.getEvents() & org.zeromq.ZMQ.Poller.POLLIN) != 0) {
+            Message<?> m;
+            try {
+                m = socket.readMessage();       // throws for a badly signed message: drop it, as the guarded loop does
+            } catch (RuntimeException e) {
+                System.err.println("ctlab kernel: dropped a shell message: " + e);
+                continue;
+            }
+            if (m == null) return;
+            ShellReplyEnvironment env = conn.prepareReplyEnv(socket, m);
+            try {
+                if (ExecuteRequest.MESSAGE_TYPE.getName().equals(m.getHeader().getType().getName())) {
+                    env.setBusyDeferIdle();
+                    replyRaw(env, ExecuteReply.MESSAGE_TYPE, Map.of("status", "aborted"));
+                } else {
+                    dispatch(conn, env, m);
+                }
+            } catch (RuntimeException e) {
+                System.err.println("ctlab kernel: dropped a shell message while aborting the queue: " + e);
+            } finally {
+                env.resolveDeferrals();
+            }
+            if (env.isMarkedForShutdown()) { conn.close(); return; }
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void dispatch(JupyterConnection conn, ShellReplyEnvironment env, Message m) {
+        ShellHandler handler = conn.getHandler(m.getHeader().getType());
+        if (handler != null) handler.handle(env, m);
     }
 
     /** Runs one cell on a fresh thread and renders its value there too (a user toString() is user code). */
@@ -334,9 +391,9 @@ public final class CtlabKernel extends BaseKernel {
         return v == Evaluator.NO_VALUE ? null : v;
     }
 
+    /** Shift-Tab: the signature(s) and Javadoc of what is at the cursor (waits for JShell's start-up if needed). */
     @Override
     public DisplayData inspect(String code, int at, boolean extraDetail) {
-        if (!evaluator.isDone()) return null;
         List<SourceCodeAnalysis.Documentation> docs = evaluator().documentation(code, at, true);
         if (docs.isEmpty()) return null;
         StringBuilder sb = new StringBuilder();
@@ -344,18 +401,21 @@ public final class CtlabKernel extends BaseKernel {
             if (sb.length() > 0) sb.append("\n\n");
             sb.append(d.signature());
             String javadoc = d.javadoc();
-            if (javadoc != null && !javadoc.isBlank()) sb.append('\n').append(extraDetail ? javadoc.strip() : summary(javadoc));
+            if (javadoc != null && !javadoc.isBlank()) sb.append("\n\n").append(plainJavadoc(javadoc));
         }
         return new DisplayData(sb.toString());
     }
 
-    /** The Javadoc summary: its first sentence. */
-    static String summary(String javadoc) {
-        String s = javadoc.strip();
-        int end = s.indexOf(". ");
-        int nl = s.indexOf("\n\n");
-        if (nl >= 0 && (end < 0 || nl < end)) return s.substring(0, nl);
-        return end < 0 ? s : s.substring(0, end + 1);
+    /** Javadoc as plain text: inline tags reduced to their text, paragraphs as blank lines, HTML tags dropped. */
+    static String plainJavadoc(String javadoc) {
+        String s = javadoc.replaceAll("\\{@(?:code|literal) ([^}]*)}", "$1")
+                .replaceAll("\\{@(?:link|linkplain) (?:[^}\\s]*\\s+)?([^}]*)}", "$1")    // label, or the reference
+                .replaceAll("(?i)<p>", "\n")
+                .replaceAll("<[^>]+>", "")
+                .replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+        StringBuilder out = new StringBuilder();
+        for (String line : s.strip().split("\\R", -1)) out.append(line.strip()).append('\n');
+        return out.toString().replaceAll("\n{3,}", "\n\n").strip();
     }
 
     @Override

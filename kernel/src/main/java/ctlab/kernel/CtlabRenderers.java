@@ -1,5 +1,6 @@
 package ctlab.kernel;
 
+import ctlab.viz.Html;
 import ctlab.viz.TokenHeatMap;
 import org.dflib.jjava.jupyter.Extension;
 import org.dflib.jjava.jupyter.kernel.BaseKernel;
@@ -8,13 +9,18 @@ import org.dflib.jjava.jupyter.kernel.display.mime.MIMEType;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.VectorGraphicsEncoder;
 import org.knowm.xchart.internal.chartpart.Chart;
+import org.dflib.jjava.jupyter.kernel.display.DisplayData;
+import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.reflect.Array;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 
 /**
  * Rich output for the toolkit's types, registered with the base library's {@link Renderer}: Tablesaw
@@ -27,6 +33,8 @@ import java.util.Base64;
 public final class CtlabRenderers implements Extension {
     /** Rows shown at the head and at the tail of a long table. */
     static final int TABLE_EDGE_ROWS = 10;
+    /** Elements shown of an array (per nesting level); the rest is counted. */
+    static final int ARRAY_ELEMENTS = 100;
 
     @Override
     public void install(BaseKernel kernel) {
@@ -44,7 +52,7 @@ public final class CtlabRenderers implements Extension {
                 .preferring(MIMEType.TEXT_HTML)
                 .register((table, ctx) -> {
                     ctx.renderIfRequested(MIMEType.TEXT_HTML, () -> tableHtml(table));
-                    ctx.renderIfRequested(MIMEType.TEXT_PLAIN, () -> table.print(2 * TABLE_EDGE_ROWS));
+                    ctx.renderIfRequested(MIMEType.TEXT_PLAIN, () -> tableText(table));
                 });
         renderer.createRegistration(Chart.class)
                 .preferring(MIMEType.IMAGE_PNG)
@@ -102,10 +110,66 @@ public final class CtlabRenderers implements Extension {
                 r = rows - TABLE_EDGE_ROWS;
             }
             sb.append("<tr>");
-            for (int c = 0; c < cols; c++) sb.append("<td>").append(escape(t.getString(r, c))).append("</td>");
+            for (int c = 0; c < cols; c++) sb.append("<td>").append(escape(Html.cell(t.column(c), r))).append("</td>");
             sb.append("</tr>");
         }
         return sb.append("</tbody></table>").toString();
+    }
+
+    /**
+     * The table as text, numbers formatted as in the HTML (the report's {@link Html#cell}), head and tail rows
+     * of long tables with a "… N more rows" row between them.
+     */
+    static String tableText(Table t) {
+        int rows = t.rowCount();
+        boolean elide = rows > 2 * TABLE_EDGE_ROWS;
+        Table view = Table.create(t.name() == null ? "" : t.name());
+        for (int c = 0; c < t.columnCount(); c++) {
+            List<String> cells = new ArrayList<>();
+            for (int r = 0; r < rows; r++) {
+                if (elide && r == TABLE_EDGE_ROWS) {
+                    cells.add(c == 0 ? "… " + (rows - 2 * TABLE_EDGE_ROWS) + " more rows" : "…");
+                    r = rows - TABLE_EDGE_ROWS;
+                }
+                cells.add(Html.cell(t.column(c), r));
+            }
+            view.addColumns(StringColumn.create(t.column(c).name(), cells));
+        }
+        return view.printAll();
+    }
+
+    /**
+     * The kernel's renderer: as the base library's, but an array without a renderer of its own shows its
+     * contents (the first {@value #ARRAY_ELEMENTS} elements per level) instead of {@code [D@4a71c3c3}.
+     */
+    static final class KernelRenderer extends Renderer {
+        @Override
+        protected DisplayData finalizeDisplayData(DisplayData data, Object value) {
+            if (value != null && value.getClass().isArray() && !data.hasDataForType(MIMEType.TEXT_PLAIN))
+                data.putText(arrayText(value));
+            return super.finalizeDisplayData(data, value);
+        }
+    }
+
+    static String arrayText(Object array) {
+        StringBuilder sb = new StringBuilder();
+        appendArray(sb, array, 0);
+        return sb.toString();
+    }
+
+    private static void appendArray(StringBuilder sb, Object array, int depth) {
+        int n = Array.getLength(array);
+        int shown = Math.min(n, ARRAY_ELEMENTS);
+        sb.append('[');
+        for (int i = 0; i < shown; i++) {
+            if (i > 0) sb.append(", ");
+            Object e = Array.get(array, i);
+            // depth guard: an Object[] may contain itself
+            if (e != null && e.getClass().isArray() && depth < 8) appendArray(sb, e, depth + 1);
+            else sb.append(e != null && e.getClass().isArray() ? "[…]" : String.valueOf(e));
+        }
+        if (n > shown) sb.append(", … (").append(n - shown).append(" more)");
+        sb.append(']');
     }
 
     private static String escape(String s) {

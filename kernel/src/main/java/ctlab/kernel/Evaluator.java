@@ -44,9 +44,11 @@ final class Evaluator implements AutoCloseable {
     /** Imports every cell sees (JShell itself adds only a few java.* packages). */
     static final List<String> DEFAULT_IMPORTS = List.of(
             "java.util.*", "java.util.function.*", "java.util.stream.*", "java.nio.file.*", "java.io.*",
-            "ctlab.lab.*", "ctlab.viz.*", "tech.tablesaw.api.*", "org.knowm.xchart.*");
+            "ctlab.lab.*", "ctlab.viz.*", "ctlab.analysis.*", "ctlab.critical.*", "ctlab.sample.*",
+            "tech.tablesaw.api.*", "org.knowm.xchart.*");
 
     private static final Method CLASS_FULL_NAME = classFullNameAccessor();
+    private static final java.util.regex.Pattern DISPLAY_CALL = java.util.regex.Pattern.compile("\\s*(ctlab\\.kernel\\.)?(Notebook\\.)?display\\s*\\(");
 
     private final CellExecutionControl control = new CellExecutionControl();
     private final JShell shell;
@@ -56,14 +58,29 @@ final class Evaluator implements AutoCloseable {
     /** Wrapper class of each variable snippet, recorded when it was defined. */
     private final Map<VarSnippet, String> wrapperOf = new WeakHashMap<>();
 
+    /** A class path split into what JShell compiles against and the {@code *-sources.jar}s it reads Javadoc from. */
+    record ClassAndSources(List<String> classpath, List<String> sources) {
+        static ClassAndSources split(String classPath) {
+            List<String> cp = new ArrayList<>(), src = new ArrayList<>();
+            for (String e : classPath.split(File.pathSeparator)) {
+                if (e.isBlank()) continue;
+                // never compile against a sources jar: javac would compile its .java files when newer than the classes
+                (e.endsWith("-sources.jar") ? src : cp).add(e);
+            }
+            return new ClassAndSources(cp, src);
+        }
+    }
+
     Evaluator(String classPath) {
         this.shell = JShell.builder()
                 .executionEngine(new CellExecutionControl.Provider(control), java.util.Map.of())
                 .compilerOptions("-proc:none")
                 .build();
+        ClassAndSources paths = ClassAndSources.split(classPath);
         // Through addToClasspath (not a --class-path option) so that %classpath can extend it later.
-        if (!classPath.isBlank()) shell.addToClasspath(classPath);
+        if (!paths.classpath().isEmpty()) shell.addToClasspath(classPathOf(paths.classpath()));
         this.analysis = shell.sourceCodeAnalysis();
+        addJavadocSources(analysis, paths.sources());
         StringBuilder imports = new StringBuilder();
         for (String p : DEFAULT_IMPORTS) imports.append("import ").append(p).append(";\n");
         imports.append("import static ctlab.kernel.Notebook.*;\n");
@@ -73,6 +90,27 @@ final class Evaluator implements AutoCloseable {
     }
 
     CellExecutionControl control() { return control; }
+
+    /**
+     * JShell reads Javadoc only from the JDK's src.zip; add our sources jars to the list it builds (a private
+     * field of its implementation; needs {@code --add-opens jdk.jshell/jdk.jshell=ALL-UNNAMED}, which the
+     * launcher passes). Without it, inspection shows signatures only.
+     */
+    @SuppressWarnings("unchecked")
+    private static void addJavadocSources(SourceCodeAnalysis analysis, List<String> jars) {
+        if (jars.isEmpty()) return;
+        try {
+            Method find = analysis.getClass().getDeclaredMethod("findSources");
+            find.setAccessible(true);
+            List<Path> sources = new ArrayList<>((List<Path>) find.invoke(analysis));
+            for (String j : jars) sources.add(Path.of(j));
+            Field f = analysis.getClass().getDeclaredField("availableSources");
+            f.setAccessible(true);
+            f.set(analysis, sources);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            System.err.println("ctlab kernel: no Javadoc from " + jars + " (" + e + ")");
+        }
+    }
 
     /** A value, or {@link #NO_VALUE} when the last snippet was a declaration/statement/void call. */
     static final Object NO_VALUE = new Object() { @Override public String toString() { return "<no value>"; } };
@@ -92,8 +130,10 @@ final class Evaluator implements AutoCloseable {
                     value = evalSnippet(rest, code, offset);
                     break;
                 }
-                throw new CellError("IncompleteSource", "the cell ends in the middle of a statement",
-                        List.of("IncompleteSource: " + firstLine(rest.strip())));
+                List<String> tb = new ArrayList<>(List.of("IncompleteSource: " + firstLine(rest.strip())));
+                String hint = pythonHint(rest, "");
+                if (hint != null) tb.add(hint);
+                throw new CellError("IncompleteSource", "the cell ends in the middle of a statement", tb);
             }
             int consumed = rest.length() - info.remaining().length();
             value = evalSnippet(info.source(), code, offset);
@@ -138,6 +178,8 @@ final class Evaluator implements AutoCloseable {
                 case TEMP_VAR_EXPRESSION_SUBKIND -> {
                     value = orNoValue(control.takeLastValue());
                     rememberResult((VarSnippet) s);
+                    // display(x) shows x and returns its display id; as IPython's display() it has no Out
+                    if (value instanceof String && isDisplayCall(source)) value = NO_VALUE;
                 }
                 case VAR_VALUE_SUBKIND, OTHER_EXPRESSION_SUBKIND -> value = orNoValue(control.takeLastValue());
                 default -> { }
@@ -145,6 +187,24 @@ final class Evaluator implements AutoCloseable {
         }
         if (failure != null) throw failure;
         return value;
+    }
+
+    /** Whether the snippet is just a {@code display(...)} call (not, say, {@code display(x) + "!"}). */
+    static boolean isDisplayCall(String source) {
+        java.util.regex.Matcher m = DISPLAY_CALL.matcher(source);
+        if (!m.lookingAt()) return false;
+        int depth = 1, i = m.end();
+        char quote = 0;
+        for (; i < source.length() && depth > 0; i++) {
+            char c = source.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') i++;
+                else if (c == quote) quote = 0;
+            } else if (c == '"' || c == '\'') quote = c;
+            else if (c == '(') depth++;
+            else if (c == ')') depth--;
+        }
+        return depth == 0 && source.substring(i).matches("[\\s;]*");
     }
 
     private static Object orNoValue(Object v) { return v == null ? NO_VALUE : v; }
@@ -248,13 +308,45 @@ final class Evaluator implements AutoCloseable {
             int col = pos - lineStart;
             int cellLine = coreInCell < 0 ? lineOf(cell, restStart) + lineOf(src, pos) + 1
                                           : lineOf(cell, coreInCell + Math.max(0, pos - coreInSrc)) + 1;
-            tb.add("line " + cellLine + ": " + d.getMessage(Locale.ROOT));
+            tb.add("line " + cellLine + ": " + oneLine(d.getMessage(Locale.ROOT)));
             tb.add("    " + line);
             tb.add("    " + " ".repeat(Math.max(0, col)) + "^");
         }
-        String first = diags.isEmpty() ? "rejected: " + firstLine(src) : diags.get(0).getMessage(Locale.ROOT);
+        String first = diags.isEmpty() ? "rejected: " + firstLine(src) : oneLine(diags.get(0).getMessage(Locale.ROOT));
         if (tb.isEmpty()) tb.add(first);
+        String hint = pythonHint(src, first);
+        if (hint != null) tb.add(hint);
         return new CellError("CompilationError", first, tb);
+    }
+
+    /**
+     * javac's message on one line: "cannot find symbol: variable x" instead of three lines whose
+     * "location: class " names JShell's hidden wrapper class (as an empty name). A real location is kept.
+     */
+    static String oneLine(String message) {
+        String[] lines = message.split("\\R");
+        StringBuilder sb = new StringBuilder(lines[0].strip());
+        for (int i = 1; i < lines.length; i++) {
+            String l = lines[i].strip();
+            if (l.startsWith("symbol:")) sb.append(": ").append(l.substring("symbol:".length()).strip());
+            else if (l.startsWith("location:")) {
+                String where = l.substring("location:".length()).strip();
+                if (!where.isEmpty() && !where.equals("class")) sb.append(" (location: ").append(where).append(')');
+            } else if (!l.isEmpty()) sb.append("; ").append(l);
+        }
+        return sb.toString();
+    }
+
+    /** A hint for a few Python habits (cheap to spot, common in notebooks), or null. */
+    static String pythonHint(String source, String message) {
+        String src = source.strip();
+        if (src.matches("(?s)(.*\\n)?\\s*def\\s+\\w+\\s*\\(.*"))
+            return "hint: Java declares a method with its types and braces, e.g. int f(int x) { return x + 1; }";
+        if (message.contains("cannot find symbol") && src.matches("(?s)(.*[^\\w.])?(print|println)\\s*\\(.*"))
+            return "hint: Java prints with System.out.println(...)";
+        if (message.contains("cannot find symbol") && message.matches(".*variable (True|False|None)\\b.*"))
+            return "hint: Java writes true, false and null in lower case";
+        return null;
     }
 
     private CellError runtimeError(JShellException ex) {
@@ -331,10 +423,21 @@ final class Evaluator implements AutoCloseable {
         return new Completion(new ArrayList<>(options), start + anchor[0], cursor);
     }
 
-    /** Signatures (and Javadoc where the JDK/jar sources are available) of what is at the cursor. */
+    /**
+     * Signatures (and Javadoc where the JDK/jar sources are available) of what is at the cursor: inside a call's
+     * parentheses, or on a name (a type, or a method: all its overloads), the cursor anywhere in the name.
+     */
     List<SourceCodeAnalysis.Documentation> documentation(String code, int cursor, boolean javadoc) {
-        int start = snippetStart(code, cursor);
-        return analysis.documentation(code.substring(start, cursor), cursor - start, javadoc);
+        int end = cursor;
+        while (end < code.length() && Character.isJavaIdentifierPart(code.charAt(end))) end++;
+        int start = snippetStart(code, end);
+        String snippet = code.substring(start, end);
+        List<SourceCodeAnalysis.Documentation> docs = analysis.documentation(snippet, snippet.length(), javadoc);
+        if (docs.isEmpty() && !snippet.isEmpty() && Character.isJavaIdentifierPart(snippet.charAt(snippet.length() - 1))) {
+            // JShell documents a method only at its '(' (a type also by name): ask as if the call were opened
+            docs = analysis.documentation(snippet + "(", snippet.length() + 1, javadoc);
+        }
+        return docs;
     }
 
     /** Jupyter is_complete: "complete", "invalid", or the indent for the next line when more is expected. */

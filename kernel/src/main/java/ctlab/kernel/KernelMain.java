@@ -40,11 +40,25 @@ public final class KernelMain {
         kernel.becomeHandlerForConnection(connection);
         connection.connect();
         guardLoops(connection);
+        ShellChannel shell = channel(connection, "shell");
+        if (shell != null) kernel.attachShell(connection, shell);
         // Answer kernel_info first; JShell warms up and the renderers register while the client connects.
         kernel.startEvaluator(System.getProperty("java.class.path"));
         kernel.onStartup();
         connection.waitUntilClose();
         System.exit(0);
+    }
+
+    /** The connection's "shell" or "control" socket (a protected field of the base library), or null. */
+    static ShellChannel channel(JupyterConnection connection, String name) {
+        try {
+            Field f = JupyterConnection.class.getDeclaredField(name);
+            f.setAccessible(true);
+            return (ShellChannel) f.get(connection);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            System.err.println("ctlab kernel: cannot reach the " + name + " socket (" + e + ")");
+            return null;
+        }
     }
 
     /**
@@ -55,9 +69,8 @@ public final class KernelMain {
     static void guardLoops(JupyterConnection connection) {
         for (String name : new String[]{"shell", "control"}) {
             try {
-                Field channelField = JupyterConnection.class.getDeclaredField(name);
-                channelField.setAccessible(true);
-                ShellChannel channel = (ShellChannel) channelField.get(connection);
+                ShellChannel channel = channel(connection, name);
+                if (channel == null) continue;
                 Field loopField = ShellChannel.class.getDeclaredField("ioloop");
                 loopField.setAccessible(true);
                 Loop loop = (Loop) loopField.get(channel);

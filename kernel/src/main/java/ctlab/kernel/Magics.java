@@ -19,10 +19,10 @@ import java.util.regex.Pattern;
 /**
  * Resolves magics in a cell and runs the cell (the base library's execute handler does not apply them).
  * A cell is either a cell magic ({@code %%time} on its first line) or Java with line magics on lines of
- * their own ({@code %classpath}, {@code %time}, {@code %load}, {@code %device}, {@code %lsmagic}), run in order.
+ * their own ({@code %classpath}, {@code %maven}, {@code %time}, {@code %load}, {@code %device}, {@code %lsmagic}), run in order.
  */
 final class Magics {
-    static final List<String> LINE = List.of("classpath", "time", "load", "device", "lsmagic");
+    static final List<String> LINE = List.of("classpath", "maven", "time", "load", "device", "lsmagic");
     static final List<String> CELL = List.of("time");
 
     private static final Pattern LINE_MAGIC = Pattern.compile("^[ \\t]*%(\\w+)[ \\t]*(.*?)[ \\t]*$");
@@ -35,6 +35,7 @@ final class Magics {
     /** Registers the built-ins by name so %lsmagic and extensions see one registry. */
     void registerIn(MagicsRegistry registry) {
         registry.registerLineMagic("classpath", (k, args) -> classpath(args));
+        registry.registerLineMagic("maven", (k, args) -> maven(args));
         registry.registerLineMagic("time", (k, args) -> time(String.join(" ", args)));
         registry.registerLineMagic("load", (k, args) -> load(args));
         registry.registerLineMagic("device", (k, args) -> device(args));
@@ -104,6 +105,17 @@ final class Magics {
         List<Path> paths = new ArrayList<>();
         for (String a : args) paths.addAll(expand(a));
         List<String> added = kernel.evaluator().addToClasspath(paths);
+        System.out.println(added.isEmpty() ? "classpath unchanged (already added)" : "added to classpath: " + String.join(", ", added));
+        return Evaluator.NO_VALUE;
+    }
+
+    /** {@code %maven group:artifact:version ...}: resolves each with its runtime dependencies onto the classpath. */
+    Object maven(List<String> args) {
+        if (args.isEmpty()) throw CellError.of("UsageError", "usage: %maven group:artifact:version ...");
+        args.forEach(MavenResolver::parse);              // all coordinates checked before anything is fetched
+        List<Path> jars = new ArrayList<>();
+        for (String a : args) jars.addAll(MavenResolver.resolve(a));
+        List<String> added = kernel.evaluator().addToClasspath(jars);
         System.out.println(added.isEmpty() ? "classpath unchanged (already added)" : "added to classpath: " + String.join(", ", added));
         return Evaluator.NO_VALUE;
     }

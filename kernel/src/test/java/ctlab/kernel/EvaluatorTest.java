@@ -58,6 +58,23 @@ class EvaluatorTest {
         assertEquals(1, ev.eval("ok1"), "snippets before the failing one ran");
     }
 
+    @Test void unknownSymbolIsOneClearLineWithoutJShellsHiddenClass() {
+        CellError e = assertThrows(CellError.class, () -> ev.eval("int k = 1;\nint m = undefinedThing + k;"));
+        assertEquals("cannot find symbol: variable undefinedThing", e.evalue);
+        assertEquals("line 2: cannot find symbol: variable undefinedThing", e.traceback.get(0));
+        assertTrue(e.traceback.stream().noneMatch(l -> l.contains("location: class")), e.traceback.toString());
+        assertEquals(1, e.traceback.stream().filter(l -> l.contains("symbol")).count(), "said once: " + e.traceback);
+    }
+
+    @Test void pythonHabitsGetAHint() {
+        CellError print = assertThrows(CellError.class, () -> ev.eval("print(\"hi\")"));
+        assertTrue(print.traceback.get(print.traceback.size() - 1).contains("System.out.println"), print.traceback.toString());
+        CellError def = assertThrows(CellError.class, () -> ev.eval("def f(x):\n    return x"));
+        assertTrue(String.join("\n", def.traceback).contains("hint: Java declares a method with its types"), def.traceback.toString());
+        CellError none = assertThrows(CellError.class, () -> ev.eval("int q2 = \"s\";"));
+        assertTrue(none.traceback.stream().noneMatch(l -> l.startsWith("hint:")), "no hint for ordinary errors");
+    }
+
     @Test void runtimeExceptionKeepsItsClassAndMessage() {
         CellError e = assertThrows(CellError.class, () -> ev.eval("throw new IllegalArgumentException(\"nope\")"));
         assertEquals("IllegalArgumentException", e.ename);
@@ -88,5 +105,31 @@ class EvaluatorTest {
         assertEquals(1, ev.addToClasspath(List.of(dir)).size());
         assertEquals(0, ev.addToClasspath(List.of(dir.resolve("."))).size(), "normalised duplicates are skipped");
         assertThrows(CellError.class, () -> ev.addToClasspath(List.of(dir.resolve("missing.jar"))));
+    }
+
+    @Test void inspectionAnswersOnABareNameAnywhereInIt() {
+        String code = "int y = 1;\nAnalyses.passAtK";        // ctlab.analysis is imported by default
+        for (int cursor : new int[]{code.length(), code.length() - 3}) {
+            List<String> sigs = ev.documentation(code, cursor, false).stream().map(d -> d.signature()).toList();
+            assertTrue(sigs.stream().anyMatch(s -> s.contains("passAtK(")), cursor + ": " + sigs);
+        }
+        assertFalse(ev.documentation("Sampler", 7, false).isEmpty(), "a type name (ctlab.sample) is documented");
+        assertFalse(ev.documentation("RolloutProbe", 3, false).isEmpty(), "ctlab.critical is imported");
+        String call = "\"abc\".substring(";
+        assertTrue(ev.documentation(call, call.length(), false).stream().anyMatch(d -> d.signature().contains("substring(int")));
+    }
+
+    @Test void sourcesJarsAreNotCompiledAgainst() {
+        Evaluator.ClassAndSources p = Evaluator.ClassAndSources.split(String.join(java.io.File.pathSeparator, "a.jar", "lib/x-1.0-sources.jar", "b"));
+        assertEquals(List.of("a.jar", "b"), p.classpath());
+        assertEquals(List.of("lib/x-1.0-sources.jar"), p.sources());
+    }
+
+    @Test void onlyABareDisplayCallHidesItsValue() {
+        assertTrue(Evaluator.isDisplayCall("display(chart, \"image/svg+xml\")"));
+        assertTrue(Evaluator.isDisplayCall("  Notebook.display(f(\")\", g(1)));"));
+        assertFalse(Evaluator.isDisplayCall("display(x) + \"!\""));
+        assertFalse(Evaluator.isDisplayCall("displayAll(x)"));
+        assertFalse(Evaluator.isDisplayCall("id"));
     }
 }

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
@@ -38,6 +39,51 @@ class PartsTest {
         assertTrue(html.contains("<td>r9</td>") && html.contains("<td>r90</td>") && html.contains("<td>r99</td>"));
         assertFalse(html.contains("<td>r50</td>"), "middle rows are elided");
         assertTrue(html.contains("80 more rows"));
+    }
+
+    @Test void tableNumbersUseTheReportFormatterInHtmlAndText() {
+        Table t = Table.create("stats").addColumns(StringColumn.create("method", "cDPO"),
+                DoubleColumn.create("acc", 0.43455096039387586), DoubleColumn.create("p", 6.5399e-12),
+                DoubleColumn.create("lr", 1.374e-7), DoubleColumn.create("n", 12.0), IntColumn.create("k", new int[]{7}));
+        String html = CtlabRenderers.tableHtml(t);
+        for (String cell : List.of("<td>0.4346</td>", "<td>6.54e-12</td>", "<td>1.37e-07</td>", "<td>12</td>", "<td>7</td>"))
+            assertTrue(html.contains(cell), cell + " in " + html);
+        String text = CtlabRenderers.tableText(t);
+        for (String cell : List.of("0.4346", "6.54e-12", "1.37e-07", "cDPO", "acc", "lr"))
+            assertTrue(text.contains(cell), cell + " in " + text);
+        assertFalse(html.contains("0.434550") || text.contains("0.434550"), "no raw doubles");
+        assertFalse(html.contains("0.000000") || text.contains("0.000000"), "small numbers in scientific notation");
+        Renderer r = new CtlabRenderers.KernelRenderer();
+        CtlabRenderers.register(r);
+        DisplayData d = r.render(t);
+        assertEquals(CtlabRenderers.tableText(t), d.getData(MIMEType.TEXT_PLAIN));
+    }
+
+    @Test void longTableTextShowsHeadAndTailRows() {
+        Table t = Table.create("long").addColumns(IntColumn.create("i", IntStream.range(0, 100).toArray()));
+        String text = CtlabRenderers.tableText(t);
+        assertTrue(text.lines().anyMatch(l -> l.replaceAll("[|\\s]", "").equals("9")), text);
+        assertTrue(text.lines().anyMatch(l -> l.replaceAll("[|\\s]", "").equals("99")), text);
+        assertFalse(text.lines().anyMatch(l -> l.replaceAll("[|\\s]", "").equals("50")), "middle rows are elided");
+        assertTrue(text.contains("80 more rows"), text);
+    }
+
+    @Test void arraysShowTheirContentsTruncated() {
+        Renderer r = new CtlabRenderers.KernelRenderer();
+        assertEquals("[1.5, 2.0]", r.render(new double[]{1.5, 2}).getData(MIMEType.TEXT_PLAIN));
+        assertEquals("[a, null]", r.render(new String[]{"a", null}).getData(MIMEType.TEXT_PLAIN));
+        assertEquals("[[1, 2], [3]]", r.render(new int[][]{{1, 2}, {3}}).getData(MIMEType.TEXT_PLAIN));
+        assertEquals("[true]", r.render(new boolean[]{true}).getData(MIMEType.TEXT_PLAIN));
+        String big = (String) r.render(IntStream.range(0, 1000).toArray()).getData(MIMEType.TEXT_PLAIN);
+        assertTrue(big.startsWith("[0, 1, 2, "), big);
+        assertTrue(big.endsWith(", … (900 more)]"), big);
+        assertTrue(big.contains(", 99, …"), big);
+        assertEquals("hello", r.render("hello").getData(MIMEType.TEXT_PLAIN), "other values are unchanged");
+    }
+
+    @Test void javadocIsShownAsPlainText() {
+        String doc = " Tokens as {@code text/html}; see {@link #save} and {@link Scale the scale}.\n\n <p>Second &lt;para&gt;.\n";
+        assertEquals("Tokens as text/html; see #save and the scale.\n\nSecond <para>.", CtlabKernel.plainJavadoc(doc));
     }
 
     @Test void rendererGivesPngOfChartSizeSvgOnRequestAndHtmlForHeatMaps() throws Exception {

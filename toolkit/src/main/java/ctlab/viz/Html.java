@@ -33,7 +33,8 @@ public final class Html {
         return sb.toString();
     }
 
-    static String cell(Column<?> c, int r) {
+    /** One cell as the report shows it (also the kernel's table display): 4 significant digits, small numbers in scientific notation. */
+    public static String cell(Column<?> c, int r) {
         if (c.isMissing(r)) return "–";
         Object v = c.get(r);
         if (v instanceof Double d) {
