@@ -1,23 +1,18 @@
 package ctlab.kernel;
 
+import ctlab.viz.Figures;
 import ctlab.viz.Html;
 import ctlab.viz.TokenHeatMap;
 import org.dflib.jjava.jupyter.Extension;
 import org.dflib.jjava.jupyter.kernel.BaseKernel;
 import org.dflib.jjava.jupyter.kernel.display.Renderer;
 import org.dflib.jjava.jupyter.kernel.display.mime.MIMEType;
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.VectorGraphicsEncoder;
 import org.knowm.xchart.internal.chartpart.Chart;
 import org.dflib.jjava.jupyter.kernel.display.DisplayData;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.reflect.Array;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -58,8 +53,9 @@ public final class CtlabRenderers implements Extension {
                 .preferring(MIMEType.IMAGE_PNG)
                 .supporting(MIMEType.IMAGE_SVG)
                 .register((chart, ctx) -> {
-                    ctx.renderIfRequested(MIMEType.IMAGE_PNG, () -> png(chart));
-                    ctx.renderIfRequested(MIMEType.IMAGE_SVG, () -> svg(chart));
+                    // the toolkit's encoders, so a notebook chart gets the same title fitting as the report's figures
+                    ctx.renderIfRequested(MIMEType.IMAGE_PNG, () -> Base64.getEncoder().encodeToString(Figures.png(chart, 72)));
+                    ctx.renderIfRequested(MIMEType.IMAGE_SVG, () -> Figures.svg(chart));
                     ctx.renderIfRequested(MIMEType.TEXT_PLAIN, () -> chart.getClass().getSimpleName()
                             + " '" + chart.getTitle() + "' " + chart.getWidth() + "x" + chart.getHeight());
                 });
@@ -69,24 +65,6 @@ public final class CtlabRenderers implements Extension {
                     ctx.renderIfRequested(MIMEType.TEXT_HTML, map::toHtml);
                     ctx.renderIfRequested(MIMEType.TEXT_PLAIN, map::toString);
                 });
-    }
-
-    static String png(Chart<?, ?> chart) {
-        try {
-            return Base64.getEncoder().encodeToString(BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    static String svg(Chart<?, ?> chart) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            VectorGraphicsEncoder.saveVectorGraphic(chart, out, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toString(StandardCharsets.UTF_8);
     }
 
     /**
