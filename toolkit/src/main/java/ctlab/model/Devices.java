@@ -100,7 +100,11 @@ public final class Devices {
             while (root.getCause() != null && root.getCause() != root) root = root.getCause();
             String lib = System.getenv("PYTORCH_LIBRARY_PATH");
             throw new CtlabException("the PyTorch engine did not start" + (lib == null ? "" : " (PYTORCH_LIBRARY_PATH="
-                    + lib + ")") + ": " + e.getMessage() + (root == e ? "" : ": " + root) + "; see docs/gpu.md");
+                    + lib + ")") + ": " + e.getMessage() + (root == e ? "" : ": " + root)
+                    + (lib == null && nativeFlavor().equals("unknown")
+                       ? " (with no native jar on the classpath, as under bin/ctlab --gpu, DJL downloads its libtorch"
+                         + " from publish.djl.ai on first start: that needs network once)" : "")
+                    + "; see docs/gpu.md");
         }
     }
 
