@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * <p>DJL silently runs on the CPU when the PyTorch native on the classpath is the CPU build; asking for a
  * GPU then stops with the flavour found and how to swap it in (docs/gpu.md).
  *
- * <p>The first model made in a JVM ({@link #inUse}) prints one line on stderr naming the libtorch and device in use
+ * <p>Under the command line, the first model made in a JVM ({@link #inUse}) prints one line on stderr naming the libtorch and device in use
  * ({@link #describe}): the launcher's {@code --torch DIR} and {@code --gpu} modes change which libtorch DJL loads.
  */
 public final class Devices {
@@ -74,16 +74,26 @@ public final class Devices {
     public static Device resolve(String spec) { return resolve(spec, "device"); }
 
     /**
-     * Called where a model is made on {@code d} (the engine starts there): prints the startup line
-     * ({@link #describe}) on stderr, once per JVM, and turns an engine that does not start into a one-line error.
+     * Called where a model is made on {@code d} (the engine starts there): turns an engine that does not start into
+     * a one-line error and, under the command line ({@link #printStartupLine}), prints the startup line
+     * ({@link #describe}) on stderr, once per JVM.
      */
     public static Device inUse(Device d) {
-        if (!ANNOUNCED.get()) {
+        engine();
+        if (startupLine && !ANNOUNCED.get()) {
             String line = describe(d);
             if (!ANNOUNCED.getAndSet(true)) System.err.println("ctlab: " + line);
         }
         return d;
     }
+
+    private static volatile boolean startupLine;
+
+    /**
+     * Turns the startup line on: the command line does, at start. The notebook kernel does not: its line would name
+     * absolute paths in committed notebook outputs; {@code Devices.describe(device)} shows the same there.
+     */
+    public static void printStartupLine() { startupLine = true; }
 
     /** GPUs visible to the loaded engine (0 with the CPU build). */
     public static int gpuCount() { return engine().getGpuCount(); }
