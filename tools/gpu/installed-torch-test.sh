@@ -12,7 +12,7 @@ dir="${1:-${CTLAB_TORCH:-}}"
 [ -n "$dir" ] || { echo "usage: installed-torch-test.sh [--gpu|--cpu] TORCH_DIR (or set CTLAB_TORCH)" >&2; exit 2; }
 envs="$("$ROOT/tools/gpu/torch-env.sh" "${flag[@]}" "$dir")" || exit 2
 eval "$envs"
-tests="${CTLAB_TORCH_TESTS:-InstalledTorchTest,LlamaModelGoldenTest,LlamaVariantGoldenTest,LoraTest,LlamaModelMemoryAndGradientTest,AdamWGoldenTest,GradClipTest,TrlGoldenTest,CdpoOfficialGoldenTest,TdpoOfficialGoldenTest}"
+tests="${CTLAB_TORCH_TESTS:-InstalledTorchTest,DevicesTest,LlamaModelGoldenTest,LlamaVariantGoldenTest,LoraTest,LlamaModelMemoryAndGradientTest,AdamWGoldenTest,GradClipTest,TrlGoldenTest,CdpoOfficialGoldenTest,TdpoOfficialGoldenTest}"
 echo "installed-torch-test: torch $CTLAB_TORCH_SOURCE, flavour $PYTORCH_FLAVOR, linked in $PYTORCH_LIBRARY_PATH" >&2
 cd "$ROOT"
 # shellcheck disable=SC2086
