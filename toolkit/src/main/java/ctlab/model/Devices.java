@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
  * <p>DJL silently runs on the CPU when the PyTorch native on the classpath is the CPU build; asking for a
  * GPU then stops with the flavour found and how to swap it in (docs/gpu.md).
  *
- * <p>Under the command line, the first model made in a JVM ({@link #inUse}) prints one line on stderr naming the libtorch and device in use
- * ({@link #describe}): the launcher's {@code --torch DIR} and {@code --gpu} modes change which libtorch DJL loads.
+ * <p>Under the command line, the first model made in a JVM ({@link #inUse}) prints one line on stderr naming the
+ * libtorch and device in use ({@link #describe}): the launcher's {@code --torch DIR} and {@code --gpu} modes change
+ * which libtorch DJL loads.
  */
 public final class Devices {
     public static final String PROPERTY = "ctlab.device";
@@ -139,7 +140,10 @@ public final class Devices {
         return ai.djl.pytorch.jni.LibUtils.getLibtorchPath();
     }
 
-    /** DJL's own cache folders: {@code <version>[-<build date>]-<flavor>-<classifier>}, e.g. 2.7.1-20250812-cpu-linux-x86_64. */
+    /**
+     * DJL's own cache folders: {@code <version>[-<build date>]-<flavor>-<classifier>}, 
+     * e.g. 2.7.1-20250812-cpu-linux-x86_64.
+     */
     private static final Pattern CACHE_DIR = Pattern.compile("\\d+\\.\\d+\\.\\d+(?:-\\d+)?-(.+)-(?:linux|osx|win)-[^-]+");
 
     /**
