@@ -141,7 +141,7 @@ public final class Devices {
     }
 
     /**
-     * DJL's own cache folders: {@code <version>[-<build date>]-<flavor>-<classifier>}, 
+     * DJL's own cache folders: {@code <version>[-<build date>]-<flavor>-<classifier>},
      * e.g. 2.7.1-20250812-cpu-linux-x86_64.
      */
     private static final Pattern CACHE_DIR = Pattern.compile("\\d+\\.\\d+\\.\\d+(?:-\\d+)?-(.+)-(?:linux|osx|win)-[^-]+");
