@@ -105,6 +105,7 @@ public final class Main implements Runnable {
         // DJL logs INFO lines on every start (native extraction, graph-executor notice, thread counts): quiet by
         // default, shown by --verbose. Parsing runs before any logger exists, so --verbose still takes effect.
         if (System.getProperty(LOG_LEVEL) == null) System.setProperty(LOG_LEVEL, quietLevel = "warn");
+        ctlab.model.Devices.printStartupLine();     // which libtorch and device: docs/gpu.md
         System.exit(commandLine().execute(args));
     }
 }

@@ -69,7 +69,7 @@ public final class LlamaModel implements AutoCloseable {
             throw new CtlabException(modelDir + (Files.exists(modelDir) ? ": not a model folder (a file)" : ": model folder not found"));
         }
         LlamaConfig cfg = LlamaConfig.load(modelDir.resolve("config.json"));
-        NDManager mgr = NDManager.newBaseManager(device);
+        NDManager mgr = NDManager.newBaseManager(Devices.inUse(device));
         try {
             Map<String, NDArray> raw = Safetensors.readModel(modelDir, mgr);
             LlamaModel m = new LlamaModel(cfg, mgr, checkWeights(cfg, raw, modelDir.toString()), modelDir);
@@ -88,7 +88,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Builds a model from in-memory weights (HF names); the arrays are moved to the model's manager. */
     public static LlamaModel fromWeights(LlamaConfig cfg, Map<String, NDArray> weights, Device device) {
-        NDManager mgr = NDManager.newBaseManager(device);
+        NDManager mgr = NDManager.newBaseManager(Devices.inUse(device));
         try {
             Map<String, NDArray> moved = new LinkedHashMap<>();
             for (Map.Entry<String, NDArray> e : weights.entrySet()) {
@@ -109,7 +109,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     public static LlamaModel random(LlamaConfig cfg, long seed, double std, Device device) {
         SplittableRandom rng = new SplittableRandom(seed);
-        NDManager mgr = NDManager.newBaseManager(device);
+        NDManager mgr = NDManager.newBaseManager(Devices.inUse(device));
         try {
             Map<String, NDArray> w = new LinkedHashMap<>();
             for (Map.Entry<String, Shape> e : expectedShapes(cfg).entrySet()) {

@@ -11,6 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -29,6 +30,8 @@ class LauncherTest {
         root = dir.resolve("repo");
         Files.createDirectories(root.resolve("bin"));
         Files.copy(script, root.resolve("bin/ctlab"));
+        Files.createDirectories(root.resolve("tools/gpu"));
+        Files.copy(script.resolveSibling("../tools/gpu/torch-env.sh"), root.resolve("tools/gpu/torch-env.sh"));
         for (String src : List.of("toolkit/src/main/A.java", "kernel/src/main/B.java", "pom.xml", "toolkit/pom.xml",
                 "kernel/pom.xml")) {
             Files.createDirectories(root.resolve(src).getParent());
@@ -39,7 +42,8 @@ class LauncherTest {
         script(bin.resolve("mvn"), "echo \"mvn $*\" >> '" + dir.resolve("calls") + "'\n"
                 + "printf '\\033[0m\\033[0m'\n"
                 + "for m in toolkit kernel; do mkdir -p $m/target/lib; touch $m/target/ctlab-$m-0.1.0-SNAPSHOT.jar; done\n");
-        script(bin.resolve("java"), "echo \"java $*\" >> '" + dir.resolve("calls") + "'\necho ran java\n");
+        script(bin.resolve("java"), "echo \"java $*\" >> '" + dir.resolve("calls") + "'\necho ran java\n"
+                + "env | grep -E '^(PYTORCH|CTLAB)_' | sort > '" + dir.resolve("env") + "'\n");
     }
 
     private static void script(Path p, String body) throws Exception {
@@ -59,10 +63,15 @@ class LauncherTest {
 
     private record Result(int rc, String out, List<String> calls) {}
 
-    private Result ctlab(String... args) throws Exception {
+    private Result ctlab(String... args) throws Exception { return ctlab(Map.of(), args); }
+
+    private Result ctlab(Map<String, String> env, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("bin/ctlab").toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(dir.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("PYTORCH_") || k.startsWith("CTLAB_"));
+        pb.environment().put("CTLAB_CACHE", dir.resolve("cache").toString());
+        pb.environment().putAll(env);
         pb.environment().put("PATH", dir.resolve("fakebin") + ":" + System.getenv("PATH"));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());
@@ -110,5 +119,124 @@ class LauncherTest {
             assertFalse(r.out().contains("\033"), "raw escape codes: " + what);
             assertTrue(r.out().contains("ran java"), what);
         }
+    }
+
+    /** Built jars newer than the sources, a pom naming the PyTorch version, and the native jars in target/lib. */
+    private void builtWithPom() throws Exception {
+        Files.writeString(root.resolve("pom.xml"), "<properties><pytorch.version>2.7.1</pytorch.version></properties>\n");
+        for (String src : List.of("toolkit/src/main/A.java", "pom.xml", "toolkit/pom.xml"))
+            Files.setLastModifiedTime(root.resolve(src), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+        Path lib = Files.createDirectories(root.resolve("toolkit/target/lib"));
+        for (String jar : List.of("pytorch-engine-0.36.0.jar", "pytorch-jni-2.7.1-0.36.0.jar",
+                "pytorch-native-cpu-2.7.1-linux-x86_64.jar", "picocli-4.7.6.jar"))
+            Files.writeString(lib.resolve(jar), "jar");
+        Files.writeString(root.resolve("toolkit/target/ctlab-toolkit-0.1.0-SNAPSHOT.jar"), "jar");
+    }
+
+    /** A pip-style torch package: version.py and lib/ with the given libraries (empty files). */
+    private Path fakeTorch(String version, String... libs) throws Exception {
+        Path torch = Files.createDirectories(dir.resolve("venv/lib/python3.11/site-packages/torch/lib")).getParent();
+        Files.writeString(torch.resolve("version.py"), "from typing import Optional\n__version__ = '" + version + "'\n");
+        for (String l : libs) Files.writeString(torch.resolve("lib").resolve(l), "");
+        return torch;
+    }
+
+    private Map<String, String> javaEnv() throws Exception {
+        Map<String, String> m = new java.util.TreeMap<>();
+        for (String l : Files.readAllLines(dir.resolve("env"))) m.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1));
+        return m;
+    }
+
+    private static final String[] CPU_LIBS = {"libc10.so", "libtorch.so", "libtorch_cpu.so", "libtorch_global_deps.so",
+            "libgomp.so.1", "libshm.so", "libtorch_python.so"};
+
+    @Test
+    void torchFolderPointsDjlAtLinksToItsCpuLibrariesOnly() throws Exception {
+        builtWithPom();
+        Path torch = fakeTorch("2.7.1+cpu", CPU_LIBS);
+        // a venv prefix, the torch package and its lib/ folder all work; so does CTLAB_TORCH
+        for (Map.Entry<Map<String, String>, String[]> run : List.of(
+                Map.entry(Map.<String, String>of(), new String[] {"--torch", dir.resolve("venv").toString(), "organism", "eval"}),
+                Map.entry(Map.<String, String>of(), new String[] {"--torch=" + torch.resolve("lib"), "organism", "eval"}),
+                Map.entry(Map.of("CTLAB_TORCH", torch.toString()), new String[] {"organism", "eval"}))) {
+            Result r = ctlab(run.getKey(), run.getValue());
+            assertEquals(0, r.rc(), r.toString());
+            assertEquals(1, r.calls().size(), r.toString());
+            assertTrue(r.calls().get(0).endsWith("ctlab.cli.Main organism eval"), r.toString());
+            Map<String, String> env = javaEnv();
+            assertEquals("2.7.1", env.get("PYTORCH_VERSION"), env.toString());
+            assertEquals("cpu", env.get("PYTORCH_FLAVOR"), env.toString());
+            assertEquals(torch.resolve("lib").toRealPath() + " (2.7.1+cpu)", env.get("CTLAB_TORCH_SOURCE"), env.toString());
+            Path links = Path.of(env.get("PYTORCH_LIBRARY_PATH"));
+            assertTrue(links.startsWith(dir.resolve("cache")), env.toString());
+            List<String> names;
+            try (var s = Files.list(links)) { names = s.map(p -> p.getFileName().toString()).sorted().toList(); }
+            assertEquals(List.of("libc10.so", "libgomp.so.1", "libtorch.so", "libtorch_cpu.so", "libtorch_global_deps.so"), names);
+            for (String n : names) assertEquals(torch.resolve("lib").resolve(n).toRealPath(), links.resolve(n).toRealPath());
+            assertFalse(env.containsKey("CTLAB_DEVICE"), env.toString());
+        }
+    }
+
+    @Test
+    void cudaLibrariesAreLinkedOnlyForTheCudaFlavour() throws Exception {
+        builtWithPom();
+        List<String> libs = new ArrayList<>(List.of(CPU_LIBS));
+        libs.addAll(List.of("libc10_cuda.so", "libtorch_cuda.so", "libcaffe2_nvrtc.so"));
+        fakeTorch("2.7.1+cu126", libs.toArray(String[]::new));
+        Result r = ctlab(Map.of(), "--torch", dir.resolve("venv").toString(), "organism", "eval");
+        assertEquals(0, r.rc(), r.toString());
+        Map<String, String> env = javaEnv();
+        // cu128 only where an NVIDIA driver is present; either way the flavour and the links agree
+        boolean cuda = env.get("PYTORCH_FLAVOR").equals("cu128");
+        assertTrue(cuda || env.get("PYTORCH_FLAVOR").equals("cpu"), env.toString());
+        Path links = Path.of(env.get("PYTORCH_LIBRARY_PATH"));
+        assertEquals(cuda, Files.exists(links.resolve("libcaffe2_nvrtc.so")), env.toString());
+        assertEquals(cuda, Files.exists(links.resolve("libtorch_cuda.so")), env.toString());
+    }
+
+    @Test
+    void badTorchFoldersAreOneLineErrorsAndStartNothing() throws Exception {
+        builtWithPom();
+        Path torch = fakeTorch("2.8.0+cpu", CPU_LIBS);
+        Map<String[], String> cases = new java.util.LinkedHashMap<>();
+        cases.put(new String[] {"--torch", torch.toString(), "organism", "eval"},
+                torch.toRealPath().resolve("version.py") + ": torch 2.8.0+cpu, but this build's PyTorch JNI (DJL) needs torch 2.7.1");
+        cases.put(new String[] {"--torch", dir.resolve("nope").toString(), "organism", "eval"},
+                "--torch " + dir.resolve("nope") + ": no such folder");
+        cases.put(new String[] {"--torch", dir.toString(), "organism", "eval"}, "no libtorch.so in it");
+        cases.put(new String[] {"--torch"}, "--torch needs a folder");
+        cases.put(new String[] {"--gpu", "--torch", torch.resolve("lib").toString(), "organism", "eval"}, "version.py: torch 2.8.0");
+        for (Map.Entry<String[], String> c : cases.entrySet()) {
+            Result r = ctlab(Map.of(), c.getKey());
+            String what = String.join(" ", c.getKey()) + ": " + r;
+            assertEquals(2, r.rc(), what);
+            assertEquals(List.of(), r.calls(), what);
+            assertEquals(1, r.out().strip().lines().count(), what);
+            assertTrue(r.out().startsWith("ctlab: ") && r.out().contains(c.getValue()), what);
+        }
+        Files.writeString(torch.resolve("version.py"), "__version__ = '2.7.1'\n");
+        Result r = ctlab(Map.of(), "--gpu", "--torch", torch.toString(), "organism", "eval");   // a CPU-only torch
+        assertEquals(2, r.rc(), r.toString());
+        assertTrue(r.out().contains("has no libtorch_cuda.so"), r.toString());
+    }
+
+    @Test
+    void gpuLeavesTheBundledCpuNativeOffTheClasspathAndDefaultsTheDevice() throws Exception {
+        builtWithPom();
+        Result r = ctlab(Map.of(), "--gpu", "organism", "eval");
+        assertEquals(0, r.rc(), r.toString());
+        String call = r.calls().get(0);
+        assertFalse(call.contains("pytorch-native-cpu") || call.contains("lib/*"), call);
+        assertTrue(call.contains("pytorch-engine-0.36.0.jar") && call.contains("pytorch-jni-2.7.1-0.36.0.jar")
+                && call.contains("picocli-4.7.6.jar"), call);
+        assertTrue(call.endsWith("ctlab.cli.Main organism eval"), call);
+        assertEquals("gpu", javaEnv().get("CTLAB_DEVICE"));
+        assertFalse(javaEnv().containsKey("PYTORCH_LIBRARY_PATH"));
+
+        r = ctlab(Map.of("CTLAB_DEVICE", "gpu:1"), "--gpu", "organism", "eval");
+        assertEquals("gpu:1", javaEnv().get("CTLAB_DEVICE"), r.toString());
+        r = ctlab(Map.of(), "organism", "eval");                         // without --gpu: the bundled CPU native
+        assertTrue(r.calls().get(0).contains("toolkit/target/lib/*"), r.toString());
+        assertFalse(javaEnv().containsKey("CTLAB_DEVICE"), r.toString());
     }
 }

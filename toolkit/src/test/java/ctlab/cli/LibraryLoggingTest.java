@@ -33,6 +33,10 @@ class LibraryLoggingTest {
         String out = run(quiet, "organism", "eval", "--model", model.toString(), "--limit", "1");
         assertTrue(out.contains("greedy accuracy:"), out);
         assertFalse(out.contains("INFO"), "INFO lines without --verbose:\n" + out);
+        // one startup line naming the libtorch folder and the device
+        List<String> startup = out.lines().filter(l -> l.startsWith("ctlab: PyTorch ")).toList();
+        assertEquals(1, startup.size(), out);
+        assertTrue(startup.get(0).contains("build, /") && startup.get(0).endsWith("), device cpu"), out);
 
         Path verbose = Files.createDirectory(dir.resolve("verbose"));
         out = run(verbose, "organism", "eval", "--model", model.toString(), "--limit", "1", "--verbose");

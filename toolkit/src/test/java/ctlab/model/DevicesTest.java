@@ -38,4 +38,12 @@ class DevicesTest {
         assertEquals("cpu", Devices.nativeFlavor());
         assertTrue(e.getMessage().contains("docs/gpu.md"), e.getMessage());
     }
+
+    @Test
+    void describeNamesTheLibtorchFolderAndDevice() {
+        String line = Devices.describe(Device.cpu());
+        assertTrue(line.startsWith("PyTorch " + ai.djl.engine.Engine.getInstance().getVersion() + " ("), line);
+        assertTrue(line.contains(ai.djl.pytorch.jni.LibUtils.getLibtorchPath()), line);
+        assertTrue(line.endsWith("), device cpu"), line);
+    }
 }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# installed-torch-test.sh [--gpu|--cpu] DIR: the numeric golden tests (model forward/backward, variants, LoRA, AdamW,
+# losses) run through an installed PyTorch instead of the bundled native (docs/gpu.md, "Use an installed PyTorch").
+# DIR as for bin/ctlab --torch (a venv, a torch package or its lib/); default $CTLAB_TORCH. InstalledTorchTest checks
+# that the engine really loaded the installed libraries. bin/test runs this when CTLAB_TORCH is set.
+# CTLAB_TORCH_TESTS overrides the test list; MVN_FLAGS adds Maven flags (e.g. -o).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
+flag=()
+case "${1:-}" in --gpu|--cpu) flag=("$1"); shift ;; esac
+dir="${1:-${CTLAB_TORCH:-}}"
+[ -n "$dir" ] || { echo "usage: installed-torch-test.sh [--gpu|--cpu] TORCH_DIR (or set CTLAB_TORCH)" >&2; exit 2; }
+envs="$("$ROOT/tools/gpu/torch-env.sh" "${flag[@]}" "$dir")" || exit 2
+eval "$envs"
+tests="${CTLAB_TORCH_TESTS:-InstalledTorchTest,DevicesTest,LlamaModelGoldenTest,LlamaVariantGoldenTest,LoraTest,LlamaModelMemoryAndGradientTest,AdamWGoldenTest,GradClipTest,TrlGoldenTest,CdpoOfficialGoldenTest,TdpoOfficialGoldenTest}"
+echo "installed-torch-test: torch $CTLAB_TORCH_SOURCE, flavour $PYTORCH_FLAVOR, linked in $PYTORCH_LIBRARY_PATH" >&2
+cd "$ROOT"
+# shellcheck disable=SC2086
+mvn -B ${MVN_FLAGS:-} -pl toolkit -am test -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false
