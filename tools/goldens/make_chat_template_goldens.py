@@ -4,7 +4,7 @@ and transformers' renders of a few conversations with them.
 
 Per family a folder with a minimal tokenizer_config.json (chat_template, bos_token, eos_token as the model's own
 file has them), plus cases.json: for each family and conversation, the messages, add_generation_prompt, extra
-template variables, and the text `tokenizer.apply_chat_template(..., tokenize=False)` returned, or the error
+template variables (tools= among them, where a case has tools), and the text `tokenizer.apply_chat_template(..., tokenize=False)` returned, or the error
 message a template raised. The Java test renders the same and asserts byte-equal text.
 
 Where each template comes from (the templates themselves are the models' tokenizer_config.json `chat_template`):
@@ -333,6 +333,15 @@ CONVERSATIONS = [
     ("roles_not_alternating", [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], True),
 ]
 EXTRA_VARS = {"llama3.2": {"date_string": "26 Jul 2024"}}
+# A tool schema (JSON-schema form, as apply_chat_template's tools=) for the families whose templates print tools
+# with tojson: nested objects, a list, an integer, a float, a boolean, quotes and non-ASCII text.
+TOOLS = [{"type": "function", "function": {
+    "name": "calculator", "description": "Évalue an arithmetic expression, e.g. \"2 + 3\"",
+    "parameters": {"type": "object", "properties": {
+        "expression": {"type": "string", "description": "the expression"},
+        "precision": {"type": "integer", "default": 2, "minimum": 0.5, "exclusiveMinimum": False}},
+        "required": ["expression"]}}}]
+TOOL_FAMILIES = ["llama3.2", "qwen2.5", "mistral-nemo"]
 
 
 def token_text(value):
@@ -366,6 +375,13 @@ def main():
                     add_generation_prompt=add_generation_prompt, **special, **extra)
             except jinja2.exceptions.TemplateError as e:
                 row["error"] = str(e)
+            rows.append(row)
+        if family in TOOL_FAMILIES:
+            messages = CONVERSATIONS[0][1]
+            vars_ = {**extra, "tools": TOOLS}
+            row = {"name": "system_user_tools", "messages": messages, "add_generation_prompt": True, "vars": vars_}
+            row["expected"] = tok.apply_chat_template(messages, tools=TOOLS, chat_template=default_template(template),
+                                                      tokenize=False, add_generation_prompt=True, **special, **extra)
             rows.append(row)
         cases[family] = rows
     with open(os.path.join(OUT, "cases.json"), "w", encoding="utf-8") as f:

@@ -1,5 +1,6 @@
 package ctlab.model;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
@@ -68,6 +69,9 @@ public final class ChatTemplate {
         JsonNode root;
         try {
             root = Jsonl.MAPPER.readTree(Files.readAllBytes(file));
+        } catch (JsonProcessingException e) {
+            throw new CtlabException(file + ": not valid JSON at line " + e.getLocation().getLineNr() + ": "
+                    + firstLine(e.getOriginalMessage()));
         } catch (NoSuchFileException e) {
             throw new CtlabException(file + ": no such file (an instruct model's folder has a " + FILE + ")");
         } catch (IOException e) {
@@ -152,32 +156,59 @@ public final class ChatTemplate {
             throw error(e);
         }
         for (TemplateError err : result.getErrors()) {
-            if (err.getSeverity() == TemplateError.ErrorType.FATAL) throw error(err);
+            if (fatal(err)) throw error(err);
         }
         return result.getOutput();
     }
 
+    /**
+     * Jinjava parses expressions lazily, so a trial render (one user message) finds the syntax errors too; what
+     * the template raises for that conversation is not an error of the template.
+     */
     private void checkSyntax() {
         JinjavaInterpreter interpreter = JINJAVA.newInterpreter();
         interpreter.parse(template);
-        for (TemplateError err : interpreter.getErrors()) {
-            if (err.getSeverity() == TemplateError.ErrorType.FATAL) {
+        List<TemplateError> errors = new ArrayList<>(interpreter.getErrors());
+        Map<String, Object> context = new LinkedHashMap<>(specialTokens);
+        context.put("messages", List.of(Map.of("role", "user", "content", "x")));
+        context.put("add_generation_prompt", true);
+        try {
+            errors.addAll(JINJAVA.renderForResult(template, context).getErrors());
+        } catch (InterpretException e) {
+            if (!raised(e)) throw error(e);
+        }
+        for (TemplateError err : errors) {
+            if (fatal(err) && !raised(err.getException())) {
                 throw new CtlabException(where(err.getLineno()) + ": " + firstLine(err.getMessage()));
             }
         }
     }
 
+    private static boolean raised(Throwable e) { return raisedCause(e) != null; }
+
+    /** The template's own {@code raise_exception} behind a Jinjava error, or null. */
+    private static Throwable raisedCause(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof TemplateRaised) return c;
+        }
+        return null;
+    }
+
+    /** Jinjava only warns about some syntax errors (a stray {@code endif}) that Jinja refuses. */
+    private static boolean fatal(TemplateError err) {
+        return err.getSeverity() == TemplateError.ErrorType.FATAL
+                || err.getReason() == TemplateError.ErrorReason.SYNTAX_ERROR;
+    }
+
     private CtlabException error(TemplateError err) {
-        Throwable cause = err.getException();
-        while (cause != null && !(cause instanceof TemplateRaised) && cause.getCause() != cause) cause = cause.getCause();
-        if (cause instanceof TemplateRaised r) return new CtlabException(where(-1) + " raised: " + r.getMessage());
+        Throwable r = raisedCause(err.getException());
+        if (r != null) return new CtlabException(where(-1) + " raised: " + r.getMessage());
         return new CtlabException(where(err.getLineno()) + ": " + firstLine(err.getMessage()));
     }
 
     private CtlabException error(InterpretException e) {
-        Throwable cause = e;
-        while (cause != null && !(cause instanceof TemplateRaised)) cause = cause.getCause();
-        if (cause instanceof TemplateRaised r) return new CtlabException(where(-1) + " raised: " + r.getMessage());
+        Throwable r = raisedCause(e);
+        if (r != null) return new CtlabException(where(-1) + " raised: " + r.getMessage());
         return new CtlabException(where(e.getLineNumber()) + ": " + firstLine(e.getMessage()), e);
     }
 
