@@ -236,6 +236,10 @@ public final class ChatTemplate {
         Jinjava j = new Jinjava(JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
+                // Jinjava's switches toward Jinja's behaviour ({{- and {#- trim, dict keys and iteration as in
+                // Python, backslash escapes only inside quotes, ...). Not LegacyOverrides.ALL: it also sets natural
+                // operator precedence, which reads `not x is defined` as `(not x) is defined`, and
+                // whitespace-required-within-tokens, which left `{{- 'a' }}` unparsed (both break HF templates).
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseTrimmingForNotesAndExpressions(true)
                         .withParseWhitespaceControlStrictly(true)
