@@ -330,6 +330,9 @@ CONVERSATIONS = [
                     {"role": "assistant", "content": "2 + 3 = 5. The answer is \\boxed{5}."},
                     {"role": "user", "content": TRICKY}], True),
     ("multi_turn_closed", [{"role": "user", "content": TRICKY}, {"role": "assistant", "content": "x = ±2 ✓"}], False),
+    # blanks Python's str.strip (Jinja's |trim) removes and Java's String.trim does not, and the reverse (\x01)
+    ("unicode_blanks", [{"role": "user", "content": "\u00a0\u3000 x = 1\u2003\x85\n"},
+                        {"role": "assistant", "content": "\x01ok\u202f"}], False),
     ("roles_not_alternating", [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], True),
 ]
 EXTRA_VARS = {"llama3.2": {"date_string": "26 Jul 2024"}}

@@ -32,7 +32,8 @@ import java.util.Map;
  * the list-of-named-templates form, where "default" is used unless a name is given), rendered with Jinjava the
  * way transformers' {@code apply_chat_template(..., tokenize=False)} renders it: trim_blocks and lstrip_blocks,
  * the config's special tokens ({@code bos_token}, {@code eos_token}, ...) as variables, and the globals of HF's
- * sandbox ({@code raise_exception}, {@code strftime_now}, {@code namespace}, a Python-style {@code tojson}).
+ * sandbox ({@code raise_exception}, {@code strftime_now}, {@code namespace}, a Python-style {@code tojson}), and
+ * Python's {@code str.strip} for {@code |trim}.
  * Tested byte-equal against transformers on templates of the Llama-3, Qwen2.5, DeepSeek-math and Mistral
  * families. Base models have no template: the paper's few-shot prompts stay their prompts.
  */
@@ -237,15 +238,15 @@ public final class ChatTemplate {
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 // Jinjava's switches toward Jinja's behaviour ({{- and {#- trim, dict keys and iteration as in
-                // Python, backslash escapes only inside quotes, ...). Not LegacyOverrides.ALL: it also sets natural
-                // operator precedence, which reads `not x is defined` as `(not x) is defined`, and
-                // whitespace-required-within-tokens, which left `{{- 'a' }}` unparsed (both break HF templates).
+                // Python, backslash escapes only inside quotes, ...), but not all of them (not LegacyOverrides.ALL):
+                // natural operator precedence reads `not x is defined` as `(not x) is defined`,
+                // whitespace-required-within-tokens left `{{- 'a' }}` unparsed, and the Pyish object mapper
+                // JSON-escaped a control character in a message's content (fixture unicode_blanks).
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseTrimmingForNotesAndExpressions(true)
                         .withParseWhitespaceControlStrictly(true)
                         .withEvaluateMapKeys(true)
                         .withIterateOverMapKeys(true)
-                        .withUsePyishObjectMapper(true)
                         .withKeepNullableLoopValues(true)
                         .withHandleBackslashInQuotesOnly(true)
                         .withDefaultKeepTrailingNewlineBehavior(true)
@@ -256,6 +257,7 @@ public final class ChatTemplate {
         j.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class,
                 "strftimeNow", String.class));
         j.getGlobalContext().registerFilter(new PyJsonFilter());
+        j.getGlobalContext().registerFilter(new PyTrimFilter());
         return j;
     }
 
@@ -296,6 +298,30 @@ public final class ChatTemplate {
             }
         }
         return out.toString();
+    }
+
+    /**
+     * {@code trim(chars=None)} as Jinja's: Python's {@code str.strip}, whose blanks are Unicode's (no-break and
+     * ideographic spaces, U+0085) where Java's {@code String.trim} strips every char up to U+0020.
+     */
+    static final class PyTrimFilter implements AdvancedFilter {
+        @Override public String getName() { return "trim"; }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            if (var == null) return "";
+            String s = var.toString();
+            Object chars = kwargs.containsKey("chars") ? kwargs.get("chars") : (args.length > 0 ? args[0] : null);
+            int start = 0, end = s.length();
+            while (start < end && strips(s.charAt(start), chars)) start++;
+            while (end > start && strips(s.charAt(end - 1), chars)) end--;
+            return s.substring(start, end);
+        }
+
+        private static boolean strips(char c, Object chars) {
+            if (chars != null) return chars.toString().indexOf(c) >= 0;
+            return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
+        }
     }
 
     /**
