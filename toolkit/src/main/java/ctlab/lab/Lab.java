@@ -4,6 +4,7 @@ import ctlab.CtlabException;
 import ctlab.analysis.RunData;
 import ctlab.analysis.RunTables;
 import ctlab.analysis.TokenTexts;
+import ctlab.model.ChatTemplate;
 import ctlab.model.LlamaModel;
 import ctlab.model.Tokenizer;
 import ctlab.run.Pipeline;
@@ -93,6 +94,21 @@ public final class Lab {
     /** Loads a model folder ({@code config.json}, safetensors, {@code tokenizer.json}) on {@link #device()}. */
     public static LlamaModel model(String dir) {
         return LlamaModel.load(path(dir));
+    }
+
+    /**
+     * An instruct model's prompt for {@code messages}: its {@code tokenizer_config.json} chat template rendered
+     * as transformers' {@code apply_chat_template(messages, tokenize=False, add_generation_prompt=True)} does,
+     * e.g. {@code Lab.chat("models/qwen", Message.system("..."), Message.user(question))}. Base models have no
+     * template; the pipeline's prompts stay the paper's few-shot ones.
+     */
+    public static String chat(String modelDir, ChatTemplate.Message... messages) {
+        return chatTemplate(modelDir).render(List.of(messages), true);
+    }
+
+    /** The chat template of a model folder, to render with other options ({@link ChatTemplate#render}). */
+    public static ChatTemplate chatTemplate(String modelDir) {
+        return ChatTemplate.load(path(modelDir));
     }
 
     /** The task called {@code name}: {@code gsm8k}, {@code math}, {@code math500} or {@code organism}. */

@@ -23,6 +23,16 @@ class LabTest {
         assertEquals("auto", Lab.device(), "a rejected value must not change the device");
     }
 
+    @Test void chatRendersTheFoldersTemplateWithTheGenerationPrompt() throws Exception {
+        String dir = java.nio.file.Path.of(LabTest.class.getResource("/chat-templates/qwen2.5-math").toURI()).toString();
+        assertEquals("<|im_start|>system\nPlease reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n"
+                        + "<|im_start|>user\n1+1?<|im_end|>\n<|im_start|>assistant\n",
+                Lab.chat(dir, ctlab.model.ChatTemplate.Message.user("1+1?")));
+        CtlabException e = assertThrows(CtlabException.class, () -> Lab.chat("models/organism-base"));
+        assertTrue(e.getMessage().endsWith("tokenizer_config.json: no 'chat_template' field (a base model? it is "
+                + "prompted with the few-shot prompts, not a chat template)"), e.getMessage());
+    }
+
     @Test void versionIsSet() { assertFalse(Lab.version().isBlank()); }
 
     @Test void rolloutOptionsReadLikeTheExperiment() {
