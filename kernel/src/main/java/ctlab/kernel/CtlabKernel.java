@@ -145,11 +145,12 @@ public final class CtlabKernel extends BaseKernel {
     protected synchronized void handleExecuteRequest(ShellReplyEnvironment env, Message<ExecuteRequest> message) {
         commManager.setMessageContext(message);
         ExecuteRequest request = message.getContent();
-        // Deferrals run last-in first-out: this one runs after the reply and the idle status.
-        AtomicBoolean abortQueue = new AtomicBoolean();
-        env.defer(() -> { if (abortQueue.get()) abortQueuedExecutes(); });
         int count = request.isSilent() ? executionCount.get() : executionCount.getAndIncrement();
         env.setBusyDeferIdle();
+        // Deferrals run last-in first-out: this one runs after the reply and before the idle status, as in
+        // ipykernel, so a client that waits for idle and then sends its next cell never has it aborted.
+        AtomicBoolean abortQueue = new AtomicBoolean();
+        env.defer(() -> { if (abortQueue.get()) abortQueuedExecutes(); });
         env.publish(new PublishExecuteInput(request.getCode(), count));
         replaceOutputStreams(env);            // System.out/err: CellOutput's batched streams (see KernelIO)
         kernelIO.attach(env, request.isStdinEnabled());
