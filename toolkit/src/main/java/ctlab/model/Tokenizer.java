@@ -145,6 +145,27 @@ public final class Tokenizer implements AutoCloseable {
         return hf.encode(text, false, false).getIds();
     }
 
+    /**
+     * The one way a prompt becomes ids: the special tokens the model expects before the text (BOS), then the text's
+     * tokens. Every stage encodes a prompt only through this method and carries the ids from then on.
+     */
+    public int[] encodePrompt(String prompt) {
+        long[] ids = encode(prompt);
+        int off = bosId >= 0 ? 1 : 0;
+        int[] out = new int[ids.length + off];
+        if (bosId >= 0) out[0] = bosId;
+        for (int i = 0; i < ids.length; i++) out[i + off] = Math.toIntExact(ids[i]);
+        return out;
+    }
+
+    /** Ids of a response text on its own: no special tokens, no merge with the prompt's last token. */
+    public int[] encodeResponse(String response) {
+        long[] ids = encode(response);
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) out[i] = Math.toIntExact(ids[i]);
+        return out;
+    }
+
     /** Text of {@code ids}; special tokens are kept when {@code skipSpecial} is false. */
     public String decode(long[] ids, boolean skipSpecial) { return hf.decode(ids, skipSpecial); }
 

@@ -150,24 +150,11 @@ public final class Sampler {
 
     // ------------------------------------------------------------------ tokenization (prompt and response apart)
 
-    /** Prompt ids: BOS exactly once when the model has one, then the prompt text's tokens (no specials). */
-    public static int[] promptIds(Tokenizer tok, String prompt) {
-        long[] ids = tok.encode(prompt);
-        int bos = tok.bosId();
-        int off = bos >= 0 ? 1 : 0;
-        int[] out = new int[ids.length + off];
-        if (bos >= 0) out[0] = bos;
-        for (int i = 0; i < ids.length; i++) out[i + off] = Math.toIntExact(ids[i]);
-        return out;
-    }
+    /** Prompt ids: {@link Tokenizer#encodePrompt}. */
+    public static int[] promptIds(Tokenizer tok, String prompt) { return tok.encodePrompt(prompt); }
 
-    /** Response ids: the response text tokenized on its own (no BOS, no merge with the prompt's last token). */
-    public static int[] responseIds(Tokenizer tok, String response) {
-        long[] ids = tok.encode(response);
-        int[] out = new int[ids.length];
-        for (int i = 0; i < ids.length; i++) out[i] = Math.toIntExact(ids[i]);
-        return out;
-    }
+    /** Response ids: {@link Tokenizer#encodeResponse}. */
+    public static int[] responseIds(Tokenizer tok, String response) { return tok.encodeResponse(response); }
 
     /** Concatenation of id arrays (prompt ids then response ids). */
     public static int[] concat(int[] a, int[] b) {
