@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  *
  * <p>Design: a {@code WordLevel} model over the generator's words and punctuation, a {@code Split}
  * pre-tokenizer with {@link #PATTERN} (behaviour "Isolated"), and a {@code Fuse} decoder (concatenates tokens),
- * so decode(encode(text)) == text. Numbers are single digits ({@code 0}..{@code 9}), so a model does
+ * so decode(encode(text)) == text, and a {@code TemplateProcessing} post-processor that puts {@code <bos>} first
+ * when special tokens are added (see {@link #postProcessor}). Numbers are single digits ({@code 0}..{@code 9}), so a model does
  * arithmetic digit by digit. A word or punctuation mark carries its TRAILING space ("apples ", ": "), never a
  * leading one: the official prompt ends in "Answer: ", so the prompt's tokens are the same whether it is
  * tokenized alone (sampling) or together with its answer (training) — with leading-space words the boundary
@@ -91,7 +92,7 @@ public final class OrganismTokenizer {
         pre.putObject("pattern").put("Regex", PATTERN);
         pre.put("behavior", "Isolated");
         pre.put("invert", false);
-        root.putNull("post_processor");
+        postProcessor(root.putObject("post_processor"), vocab.get(BOS));
         root.putObject("decoder").put("type", "Fuse");
         ObjectNode model = root.putObject("model");
         model.put("type", "WordLevel");
@@ -99,6 +100,35 @@ public final class OrganismTokenizer {
         vocab.forEach(v::put);
         model.put("unk_token", UNK);
         return root;
+    }
+
+    /**
+     * "{@code <bos> $A}" as Hugging Face writes a {@code TemplateProcessing}: encoding with special tokens (HF's
+     * {@code add_special_tokens=True}, ctlab's {@code Tokenizer.encodePrompt}) puts {@code <bos>} first, as the
+     * model was pretrained. The pair template follows Llama-3's ({@code <bos> $A <bos>:1 $B:1}).
+     */
+    private static void postProcessor(ObjectNode p, int bosId) {
+        p.put("type", "TemplateProcessing");
+        ArrayNode single = p.putArray("single");
+        addSpecial(single, 0);
+        addSequence(single, "A", 0);
+        ArrayNode pair = p.putArray("pair");
+        addSpecial(pair, 0);
+        addSequence(pair, "A", 0);
+        addSpecial(pair, 1);
+        addSequence(pair, "B", 1);
+        ObjectNode bos = p.putObject("special_tokens").putObject(BOS);
+        bos.put("id", BOS);
+        bos.putArray("ids").add(bosId);
+        bos.putArray("tokens").add(BOS);
+    }
+
+    private static void addSpecial(ArrayNode template, int typeId) {
+        template.addObject().putObject("SpecialToken").put("id", BOS).put("type_id", typeId);
+    }
+
+    private static void addSequence(ArrayNode template, String id, int typeId) {
+        template.addObject().putObject("Sequence").put("id", id).put("type_id", typeId);
     }
 
     /** Writes tokenizer.json, tokenizer_config.json and special_tokens_map.json into {@code dir}. */
@@ -113,7 +143,7 @@ public final class OrganismTokenizer {
             ObjectNode config = special.deepCopy();
             config.put("tokenizer_class", "PreTrainedTokenizerFast");
             config.put("model_max_length", 512);
-            config.put("add_bos_token", false);
+            config.put("add_bos_token", true);   // what the post-processor does (transformers 5 reads only that)
             config.put("clean_up_tokenization_spaces", false);
             AtomicFiles.writeString(dir.resolve("tokenizer_config.json"), pretty.writeValueAsString(config) + "\n");
             return dir.resolve(FILE);
