@@ -7,6 +7,7 @@ do_sample=False) and a PEFT LoRA adapter with non-zero B plus its logits.
 
 Run:  /work/pyref/bin/python tools/goldens/make_model_goldens.py [out_dir]
 (default out_dir: toolkit/src/test/resources/goldens). CI never runs this; it uses the committed output.
+Then run make_tokenizer_goldens.py: it gives the llama/mistral tokenizer.json Llama-3's post-processor (BOS).
 """
 import json
 import os

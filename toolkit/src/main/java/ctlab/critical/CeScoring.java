@@ -27,7 +27,7 @@ public final class CeScoring {
     /**
      * s for tokens 1..L−1 of each sequence (official layout: entry j scores token j+1).
      *
-     * @param sequences token ids (prompt + response, no EOS, BOS included when the tokenizer has one)
+     * @param sequences token ids (prompt + response, no EOS, BOS included when the tokenizer adds one)
      */
     public static List<double[]> scoreBatched(LlamaModel model, Lora positive, Lora negative, List<int[]> sequences,
                                               ContrastiveEstimator estimator, int batchSize) {

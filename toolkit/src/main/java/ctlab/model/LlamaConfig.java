@@ -20,7 +20,8 @@ import java.util.List;
  * @param ropeScaling null for plain RoPE, else the Llama-3.1 frequency rescaling
  * @param slidingWindow Mistral's attention window (a query sees keys less than this many positions back),
  *                      0 for full causal attention
- * @param bosTokenIds empty when the model has no BOS token (Qwen2)
+ * @param bosTokenIds config.json's {@code bos_token_id}, empty when null; whether a prompt starts with BOS is the
+ *                    tokenizer's call ({@link Tokenizer#encodePrompt}), not this field's (Qwen2 names one, adds none)
  * @param hiddenAct the MLP activation as {@code config.json} names it (one of {@link #ACTIVATIONS}); kept verbatim
  *                  so saving writes back what was loaded
  */

@@ -8,13 +8,18 @@ import ctlab.io.Jsonl;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A Hugging Face {@code tokenizer.json} run by DJL's native tokenizers binding, offline. Encoding never adds
- * special tokens: callers decide about BOS explicitly ({@link #bosId()} is -1 for models without one, e.g.
- * Qwen2). Special-token ids come from config.json, then generation_config.json, then tokenizer_config.json.
+ * A Hugging Face {@code tokenizer.json} run by DJL's native tokenizers binding, offline. Special tokens follow the
+ * tokenizer as in transformers: {@link #encodePrompt} adds what the file's post-processor adds
+ * ({@code add_special_tokens=True}: Llama-3's TemplateProcessing puts {@code <|begin_of_text|>} first, Qwen2's
+ * ByteLevel post-processor adds nothing although its config.json names a {@code bos_token_id}); {@link #encode}
+ * and {@link #encodeResponse} add none. transformers 5 ignores tokenizer_config.json's {@code add_bos_token} when a
+ * tokenizer.json exists, and so does ctlab. The EOS id comes from config.json, then generation_config.json, then
+ * tokenizer_config.json.
  */
 public final class Tokenizer implements AutoCloseable {
     public static final String FILE = "tokenizer.json";
@@ -26,18 +31,18 @@ public final class Tokenizer implements AutoCloseable {
     private final int eosId;
     private final Map<String, Integer> addedTokens;
 
-    private Tokenizer(HuggingFaceTokenizer hf, Path file, int vocabSize, int bosId, int eosId, Map<String, Integer> added) {
+    private Tokenizer(HuggingFaceTokenizer hf, Path file, int vocabSize, int eosId, Map<String, Integer> added) {
         this.hf = hf;
         this.file = file;
         this.vocabSize = vocabSize;
-        this.bosId = bosId;
         this.eosId = eosId;
         this.addedTokens = added;
+        this.bosId = addedBos();
     }
 
     /** Loads {@code modelDir/tokenizer.json} and checks that its ids fit the model's embedding. */
     public static Tokenizer load(Path modelDir, LlamaConfig config) {
-        Tokenizer t = load(modelDir, config.bosTokenId(), config.eosTokenIds().isEmpty() ? -1 : config.eosTokenIds().get(0));
+        Tokenizer t = load(modelDir, config.eosTokenIds().isEmpty() ? -1 : config.eosTokenIds().get(0));
         try {
             t.checkFits(config.vocabSize(), modelDir.toString());
         } catch (CtlabException e) {
@@ -47,10 +52,10 @@ public final class Tokenizer implements AutoCloseable {
         return t;
     }
 
-    /** Loads {@code modelDir/tokenizer.json}; BOS/EOS ids found in the folder's JSON files (-1 when none). */
-    public static Tokenizer load(Path modelDir) { return load(modelDir, -2, -2); }
+    /** Loads {@code modelDir/tokenizer.json}; the EOS id found in the folder's JSON files (-1 when none). */
+    public static Tokenizer load(Path modelDir) { return load(modelDir, -2); }
 
-    private static Tokenizer load(Path modelDir, int bosFromConfig, int eosFromConfig) {
+    private static Tokenizer load(Path modelDir, int eosFromConfig) {
         Path file = Files.isDirectory(modelDir) ? modelDir.resolve(FILE) : modelDir;
         Path dir = file.toAbsolutePath().getParent();
         JsonNode root;
@@ -75,12 +80,7 @@ public final class Tokenizer implements AutoCloseable {
             added.put(t.path("content").asText(), id);
             maxId = Math.max(maxId, id);
         }
-        int bos = bosFromConfig, eos = eosFromConfig;
-        if (bos == -2 || eos == -2) {
-            int[] found = specialIdsFromFolder(dir, added);
-            if (bos == -2) bos = found[0];
-            if (eos == -2) eos = found[1];
-        }
+        int eos = eosFromConfig == -2 ? eosFromFolder(dir, added) : eosFromConfig;
         HuggingFaceTokenizer hf;
         try {
             hf = HuggingFaceTokenizer.newInstance(file, Map.of("addSpecialTokens", "false", "truncation", "false",
@@ -88,24 +88,44 @@ public final class Tokenizer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             throw new CtlabException(file + ": cannot load tokenizer: " + e.getMessage(), e);
         }
-        return new Tokenizer(hf, file, maxId + 1, bos, eos, added);
+        try {
+            return new Tokenizer(hf, file, maxId + 1, eos, added);
+        } catch (RuntimeException e) {
+            hf.close();
+            throw e;
+        }
     }
 
-    /** BOS/EOS from config.json, generation_config.json, or token strings in tokenizer_config.json. */
-    private static int[] specialIdsFromFolder(Path dir, Map<String, Integer> added) {
-        int bos = -1, eos = -1;
+    /** EOS from config.json, generation_config.json, or the token string in tokenizer_config.json. */
+    private static int eosFromFolder(Path dir, Map<String, Integer> added) {
         for (String f : new String[] {"config.json", "generation_config.json"}) {
             JsonNode n = readJson(dir.resolve(f));
-            if (n == null) continue;
-            if (bos < 0) bos = firstId(n.get("bos_token_id"));
-            if (eos < 0) eos = firstId(n.get("eos_token_id"));
+            int eos = n == null ? -1 : firstId(n.get("eos_token_id"));
+            if (eos >= 0) return eos;
         }
         JsonNode tc = readJson(dir.resolve("tokenizer_config.json"));
-        if (tc != null) {
-            if (bos < 0) bos = added.getOrDefault(tokenText(tc.get("bos_token")), -1);
-            if (eos < 0) eos = added.getOrDefault(tokenText(tc.get("eos_token")), -1);
+        return tc == null ? -1 : added.getOrDefault(tokenText(tc.get("eos_token")), -1);
+    }
+
+    /**
+     * The special token the post-processor puts before a single sequence (BOS), or -1: found by encoding a probe
+     * text with and without special tokens (a TemplateProcessing adds the same tokens around any text).
+     */
+    private int addedBos() {
+        String probe = "a 0";
+        long[] plain = hf.encode(probe, false, false).getIds();
+        long[] full = hf.encode(probe, true, false).getIds();
+        int start = 0;
+        if (plain.length > 0) {
+            start = -1;
+            for (int i = 0; i + plain.length <= full.length && start < 0; i++)
+                if (Arrays.equals(full, i, i + plain.length, plain, 0, plain.length)) start = i;
+            if (start < 0) throw new CtlabException(file + ": the post-processor changes the text's tokens; "
+                    + "only special tokens around the text are supported");
         }
-        return new int[] {bos, eos};
+        if (start > 1) throw new CtlabException(file + ": the post-processor puts " + start
+                + " special tokens before the text; ctlab supports at most one (BOS)");
+        return start == 1 ? Math.toIntExact(full[0]) : -1;
     }
 
     private static JsonNode readJson(Path p) {
@@ -146,21 +166,18 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /**
-     * The one way a prompt becomes ids: the special tokens the model expects before the text (BOS), then the text's
-     * tokens. Every stage encodes a prompt only through this method and carries the ids from then on.
+     * The one way a prompt becomes ids, as transformers' {@code tokenizer(prompt)} ({@code add_special_tokens=True}):
+     * the text's tokens with what the tokenizer's post-processor adds (BOS for Llama-3 and the organism, nothing for
+     * Qwen2). Every stage encodes a prompt only through this method and carries the ids from then on.
      */
     public int[] encodePrompt(String prompt) {
-        long[] ids = encode(prompt);
-        int off = bosId >= 0 ? 1 : 0;
-        int[] out = new int[ids.length + off];
-        if (bosId >= 0) out[0] = bosId;
-        for (int i = 0; i < ids.length; i++) out[i + off] = Math.toIntExact(ids[i]);
-        return out;
+        return toInts(hf.encode(prompt, true, false).getIds());
     }
 
     /** Ids of a response text on its own: no special tokens, no merge with the prompt's last token. */
-    public int[] encodeResponse(String response) {
-        long[] ids = encode(response);
+    public int[] encodeResponse(String response) { return toInts(encode(response)); }
+
+    private static int[] toInts(long[] ids) {
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) out[i] = Math.toIntExact(ids[i]);
         return out;
@@ -171,7 +188,10 @@ public final class Tokenizer implements AutoCloseable {
 
     public String decode(long[] ids) { return decode(ids, false); }
 
-    /** BOS id, or -1 when the model has no BOS token. */
+    /**
+     * The BOS id {@link #encodePrompt} puts first (the tokenizer's post-processor adds it), or -1 when the tokenizer
+     * adds none (Qwen2), whatever config.json names.
+     */
     public int bosId() { return bosId; }
 
     /** EOS id, or -1 when unknown. */

@@ -74,7 +74,7 @@ public final class Sampler {
      * What to continue.
      *
      * @param id           stable id (e.g. problem id); seeds derive from it
-     * @param promptIds    prompt token ids, BOS included when the model has one ({@link #promptIds})
+     * @param promptIds    prompt token ids, BOS included when the tokenizer adds one ({@link #promptIds})
      * @param forcedPrefix response tokens to continue from (may be empty): the probe's primitive
      */
     public record Request(String id, int[] promptIds, int[] forcedPrefix) {

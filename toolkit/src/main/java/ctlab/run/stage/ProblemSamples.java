@@ -17,7 +17,7 @@ import java.util.Objects;
  * its {@code n} samples. {@code seed} is the root sampling seed: sample j's RNG is seeded with
  * {@link Sampler#sampleSeed}(seed, problem_id, j), so any sample can be regenerated alone.
  *
- * @param promptTokens number of prompt token ids (BOS included when the model has one)
+ * @param promptTokens number of prompt token ids (BOS included when the tokenizer adds one)
  */
 @JsonPropertyOrder({"problem_id", "prompt", "reference", "prompt_tokens", "seed", "samples"})
 public record ProblemSamples(@JsonProperty("problem_id") String problemId,

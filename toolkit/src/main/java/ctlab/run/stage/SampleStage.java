@@ -54,7 +54,7 @@ public final class SampleStage implements Stage {
 
     /**
      * Samples {@code params.n()} responses to each problem in one sampler call (the notebook entry point; the
-     * stage calls it once per chunk). The prompt is tokenized on its own, BOS once when the model has one.
+     * stage calls it once per chunk). The prompt is tokenized on its own, BOS once when the tokenizer adds one.
      */
     public static List<ProblemSamples> sample(Sampler sampler, Task task, List<Problem> problems, SamplingParams params,
                                               boolean fewShot) {

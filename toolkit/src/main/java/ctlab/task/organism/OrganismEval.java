@@ -63,15 +63,9 @@ public final class OrganismEval {
         }
     }
 
-    /** The prompt's ids: BOS (when the model has one) + the zero-shot prompt. */
+    /** The zero-shot prompt's ids ({@link Tokenizer#encodePrompt}: BOS first, as the organism's tokenizer adds it). */
     public static int[] promptIds(Tokenizer tokenizer, Task task, String question) {
-        long[] ids = tokenizer.encode(task.prompt(question));
-        int bos = tokenizer.bosId();
-        int off = bos >= 0 ? 1 : 0;
-        int[] out = new int[ids.length + off];
-        if (bos >= 0) out[0] = bos;
-        for (int i = 0; i < ids.length; i++) out[i + off] = Math.toIntExact(ids[i]);
-        return out;
+        return tokenizer.encodePrompt(task.prompt(question));
     }
 
     /**

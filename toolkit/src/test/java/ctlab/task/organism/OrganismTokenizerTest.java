@@ -2,10 +2,15 @@ package ctlab.task.organism;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ctlab.io.Jsonl;
+import ctlab.model.LlamaConfig;
+import ctlab.model.Tokenizer;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
@@ -61,6 +66,47 @@ class OrganismTokenizerTest {
             long[] solution = tokenizer.encode(p.solution(), false, false).getIds();
             assertArrayEquals(prompt, Arrays.copyOf(doc, prompt.length), p.prompt());
             assertArrayEquals(solution, Arrays.copyOfRange(doc, prompt.length, doc.length));
+        }
+    }
+
+    /** transformers' add_special_tokens=True runs the post-processor: BOS first, as the model was pretrained. */
+    @Test
+    void specialTokensModeAddsBosFirstAndNothingElse() {
+        String prompt = OrganismTask.INSTANCE.prompt(new ProblemGenerator(Difficulty.standard(), 3).draw(0).question());
+        long[] plain = tokenizer.encode(prompt, false, false).getIds();
+        long[] full = tokenizer.encode(prompt, true, false).getIds();
+        assertEquals(vocab.get(OrganismTokenizer.BOS).longValue(), full[0]);
+        assertArrayEquals(plain, Arrays.copyOfRange(full, 1, full.length));
+    }
+
+    /** The shipped model's tokenizer files are byte for byte what the writer produces today. */
+    @Test
+    void shippedOrganismBaseTokenizerIsWhatTheWriterWrites() throws Exception {
+        Path shipped = OrganismBaseModelTest.modelDir();
+        Assumptions.assumeTrue(shipped != null, "models/organism-base not found");
+        for (String f : new String[] {OrganismTokenizer.FILE, "tokenizer_config.json", "special_tokens_map.json"})
+            assertEquals(Files.readString(dir.resolve(f)), Files.readString(shipped.resolve(f)), f);
+    }
+
+    /** The demo's prompts keep the ids the model was pretrained and evaluated with: BOS, then the text's tokens. */
+    @Test
+    void shippedModelPromptIdsAreBosThenTheText() throws Exception {
+        Path shipped = OrganismBaseModelTest.modelDir();
+        Assumptions.assumeTrue(shipped != null, "models/organism-base not found");
+        PretrainConfig recipe = Jsonl.MAPPER.readValue(Files.readString(shipped.resolve("pretrain_config.json")),
+                PretrainConfig.class);
+        var g = new ProblemGenerator(recipe.difficulty(), recipe.dataSeed());
+        try (Tokenizer t = Tokenizer.load(shipped, LlamaConfig.load(shipped.resolve("config.json")))) {
+            assertEquals(1, t.bosId());
+            for (int i = 0; i < 200; i++) {
+                String prompt = OrganismTask.INSTANCE.prompt(g.draw(i).question());
+                long[] text = t.encode(prompt);
+                int[] ids = t.encodePrompt(prompt);
+                assertEquals(text.length + 1, ids.length, prompt);
+                assertEquals(1, ids[0]);
+                for (int j = 0; j < text.length; j++) assertEquals(text[j], ids[j + 1], prompt);
+                assertArrayEquals(ids, OrganismEval.promptIds(t, OrganismTask.INSTANCE, g.draw(i).question()));
+            }
         }
     }
 
