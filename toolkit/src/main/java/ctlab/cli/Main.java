@@ -17,7 +17,7 @@ import java.util.List;
  * the user caused) prints its message without a stack trace and exits 2, and so does a file-system error the user
  * can fix (disk full, read-only mount, permission denied: {@link #fileSystemError}); bugs keep their stack trace.
  */
-@Command(name = "ctlab", mixinStandardHelpOptions = true, version = "ctlab 0.1.0",
+@Command(name = "ctlab", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Critical tokens and cDPO research toolkit.",
         subcommands = {
                 CommandLine.HelpCommand.class,
@@ -32,6 +32,11 @@ import java.util.List;
                 BenchCommand.class,
         })
 public final class Main implements Runnable {
+    /** {@code ctlab --version}: "ctlab " + {@link ctlab.Version#get}. */
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override public String[] getVersion() { return new String[] {"ctlab " + ctlab.Version.get()}; }
+    }
+
     /** slf4j-simple's level; read once per JVM, when the first logger is made (DJL's, at engine start). */
     static final String LOG_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
     /** The level ctlab's own launch chose (WARN), as opposed to one the user set with -D. */

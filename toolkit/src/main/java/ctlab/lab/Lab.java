@@ -35,7 +35,6 @@ public final class Lab {
     public static final String DEVICE_PROPERTY = "ctlab.device";
     /** System property (or environment variable {@code CTLAB_ROOT}) naming the repository root. */
     public static final String ROOT_PROPERTY = "ctlab.root";
-    public static final String VERSION = "0.1.0";
 
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|gpu(:\\d+)?");
 
@@ -59,8 +58,8 @@ public final class Lab {
         return d;
     }
 
-    /** The toolkit version. */
-    public static String version() { return VERSION; }
+    /** The toolkit version ({@link ctlab.Version}: the jar manifest's, from the pom). */
+    public static String version() { return ctlab.Version.get(); }
 
     // ---- paths -----------------------------------------------------------------------------------------
 

@@ -231,8 +231,7 @@ public final class Trainer {
 
     static Map<String, String> versions() {
         Map<String, String> v = new LinkedHashMap<>();
-        String ctlab = Trainer.class.getPackage().getImplementationVersion();
-        v.put("ctlab", ctlab == null ? "dev" : ctlab);
+        v.put("ctlab", ctlab.Version.get());
         v.put("djl", Engine.getDjlVersion());
         v.put("pytorch", Engine.getInstance().getVersion());
         v.put("java", System.getProperty("java.version"));
