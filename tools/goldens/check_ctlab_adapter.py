@@ -3,8 +3,8 @@
 
 Usage: /work/pyref/bin/python tools/goldens/check_ctlab_adapter.py BASE_MODEL_DIR ADAPTER_DIR
 ADAPTER_DIR holds adapter_config.json + adapter_model.safetensors written by ctlab.model.Lora#save and
-ctlab_logits.safetensors (input_ids, attention_mask, logits) written by the Java test
-LoraTest#exportAdapterForPeftCheck (run it with -Dctlab.exportAdapter=ADAPTER_DIR).
+ctlab_logits.safetensors (input_ids, attention_mask, logits) written by
+tools/goldens/export_ctlab_adapter.sh ADAPTER_DIR.
 Exit status 0 when PEFT's logits match ctlab's to <= 1e-4 on real (unpadded) positions.
 """
 import sys
