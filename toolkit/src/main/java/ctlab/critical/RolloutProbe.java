@@ -15,6 +15,7 @@ import ctlab.sample.Sampler;
 import ctlab.sample.Sampler.Request;
 import ctlab.sample.Sampler.Sample;
 import ctlab.sample.SamplingParams;
+import ctlab.stats.PassAtK;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -151,7 +152,7 @@ public final class RolloutProbe {
         public double[] curve(int position, boolean with) {
             TokenRow r = position < 0 ? null : row(position);
             if (r == null) return new double[0];
-            return with ? PassAtK.curve(r.withTotal(), r.withCorrect(), k) : PassAtK.curve(r.withoutTotal(), r.withoutCorrect(), k);
+            return with ? passAtKCurve(r.withTotal(), r.withCorrect(), k) : passAtKCurve(r.withoutTotal(), r.withoutCorrect(), k);
         }
 
         @JsonIgnore public boolean hasBaseline() { return baselineCorrect >= 0; }
@@ -351,6 +352,16 @@ public final class RolloutProbe {
 
     // ------------------------------------------------------------------ aggregates (paper Fig. 1/2)
 
+    /** {@link PassAtK#estimate} with k larger than n clamped to n, like the official rollout analysis. */
+    static double passAtK(int n, int c, int k) { return PassAtK.estimate(n, c, Math.min(k, n)); }
+
+    /** pass@1..maxK for one (n, c). */
+    static double[] passAtKCurve(int n, int c, int maxK) {
+        double[] out = new double[maxK];
+        for (int k = 1; k <= maxK; k++) out[k - 1] = passAtK(n, c, k);
+        return out;
+    }
+
     /**
      * Mean pass@1..maxK over the trajectories that have a critical token under {@code rule}, with the token
      * kept or replaced; like the official analysis, trajectories without one are left out.
@@ -363,7 +374,7 @@ public final class RolloutProbe {
             TokenRow row = pos < 0 ? null : r.row(pos);
             if (row == null) continue;
             int n = with ? row.withTotal() : row.withoutTotal(), c = with ? row.withCorrect() : row.withoutCorrect();
-            for (int k = 1; k <= maxK; k++) sum[k - 1] += PassAtK.estimate(n, c, k);
+            for (int k = 1; k <= maxK; k++) sum[k - 1] += passAtK(n, c, k);
             count++;
         }
         if (count == 0) return new double[0];

@@ -12,6 +12,7 @@ import ctlab.model.LlamaModel;
 import ctlab.sample.Sampler;
 import ctlab.sample.SamplingParams;
 import ctlab.sample.TinyModels;
+import ctlab.stats.PassAtK;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -61,7 +62,8 @@ class RolloutProbeTest {
         assertEquals(0.9, PassAtK.estimate(5, 2, 3), 1e-12);     // 1 - C(3,3)/C(5,3)
         assertEquals(0.0, PassAtK.estimate(64, 0, 10), 0);
         assertEquals(1.0, PassAtK.estimate(4, 3, 2), 0);         // fewer than k wrong
-        assertEquals(PassAtK.estimate(4, 1, 4), PassAtK.estimate(4, 1, 9), 0);  // k clamped to n
+        assertEquals(PassAtK.estimate(4, 1, 4), RolloutProbe.passAtK(4, 1, 9), 0);  // k clamped to n (official)
+        assertArrayEquals(new double[] {0.25, 0.5, 0.75, 1, 1}, RolloutProbe.passAtKCurve(4, 1, 5), 1e-12);
         assertEquals(0.25, PassAtK.estimate(4, 1, 1), 1e-12);
         // a: critical 1 (with 0 of 4, without 2 of 4); b: official critical 0 (with 0 of 4, without 1 of 4)
         List<TokenRow> a = List.of(new TokenRow(0, 5, "x", 0.1, 2, 4, 0, 4), new TokenRow(1, 6, "y", 0.1, 0, 4, 2, 4));
