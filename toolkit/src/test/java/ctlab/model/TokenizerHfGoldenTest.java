@@ -77,6 +77,21 @@ class TokenizerHfGoldenTest {
         }
     }
 
+    /** BOS comes from the tokenizer once: a prompt text holding it, or an empty prompt without it, is refused. */
+    @Test
+    void promptResponseRefusesASecondBosAndAnEmptyPromptWithoutOne() throws Exception {
+        Path llama = Goldens.dir().resolve("llama"), qwen = Goldens.dir().resolve("tokenizers/qwen2");
+        try (Tokenizer l = Tokenizer.load(llama); Tokenizer q = Tokenizer.load(qwen)) {
+            var e = assertThrows(ctlab.CtlabException.class,
+                    () -> PromptResponse.encode(l, "<|begin_of_text|>Question: 1", " 2", false, "pairs.jsonl:3"));
+            assertEquals("pairs.jsonl:3: the prompt text already contains the BOS token; the tokenizer adds it once",
+                    e.getMessage());
+            assertArrayEquals(new int[] {0}, PromptResponse.encode(l, "", " 2", false, "x").prompt());
+            e = assertThrows(ctlab.CtlabException.class, () -> PromptResponse.encode(q, "", " 2", false, "pairs.jsonl:4"));
+            assertEquals("pairs.jsonl:4: empty prompt and the tokenizer adds no BOS token", e.getMessage());
+        }
+    }
+
     private static int[] ints(JsonNode arr) { return Goldens.intLists(Jsonl.MAPPER.createArrayNode().add(arr)).get(0); }
 
     private static int[] toInts(long[] ids) { return Arrays.stream(ids).mapToInt(Math::toIntExact).toArray(); }
