@@ -88,12 +88,7 @@ public final class Tokenizer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             throw new CtlabException(file + ": cannot load tokenizer: " + e.getMessage(), e);
         }
-        try {
-            return new Tokenizer(hf, file, maxId + 1, eos, added);
-        } catch (RuntimeException e) {
-            hf.close();
-            throw e;
-        }
+        return new Tokenizer(hf, file, maxId + 1, eos, added);
     }
 
     /** EOS from config.json, generation_config.json, or the token string in tokenizer_config.json. */
@@ -108,24 +103,19 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /**
-     * The special token the post-processor puts before a single sequence (BOS), or -1: found by encoding a probe
-     * text with and without special tokens (a TemplateProcessing adds the same tokens around any text).
+     * The first special token the post-processor puts before a single sequence (BOS), or -1: found by encoding a
+     * probe text with and without special tokens (a TemplateProcessing adds the same tokens around any text).
      */
     private int addedBos() {
         String probe = "a 0";
         long[] plain = hf.encode(probe, false, false).getIds();
         long[] full = hf.encode(probe, true, false).getIds();
-        int start = 0;
-        if (plain.length > 0) {
-            start = -1;
-            for (int i = 0; i + plain.length <= full.length && start < 0; i++)
-                if (Arrays.equals(full, i, i + plain.length, plain, 0, plain.length)) start = i;
-            if (start < 0) throw new CtlabException(file + ": the post-processor changes the text's tokens; "
-                    + "only special tokens around the text are supported");
+        if (plain.length == 0) return -1;
+        for (int i = 0; i + plain.length <= full.length; i++) {
+            if (Arrays.equals(full, i, i + plain.length, plain, 0, plain.length))
+                return i == 0 ? -1 : Math.toIntExact(full[0]);
         }
-        if (start > 1) throw new CtlabException(file + ": the post-processor puts " + start
-                + " special tokens before the text; ctlab supports at most one (BOS)");
-        return start == 1 ? Math.toIntExact(full[0]) : -1;
+        return -1;
     }
 
     private static JsonNode readJson(Path p) {
