@@ -6,23 +6,17 @@ import ctlab.task.DataFile;
 import ctlab.task.DataPaths;
 import ctlab.task.Problem;
 import ctlab.task.Task;
-import ctlab.task.organism.OrganismTask;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What the stages share about the configured task: the {@link Task} object for a config name (organism
- * included), the data file of a split (explicit path, else the task's known file) and problem limits.
+ * What the stages share about the configured task's data ({@link Task}s themselves come from
+ * {@link ctlab.tasks.Tasks}): the data file of a split (explicit path, else the task's known file) and problem limits.
  */
 public final class TaskData {
     private TaskData() {}
-
-    /** The task for a config name: gsm8k, math500 (= MATH format) or organism. */
-    public static Task task(String name) {
-        return "organism".equals(name) ? OrganismTask.INSTANCE : Task.named(name);
-    }
 
     /** The training problems' file: {@code data.train}, else the task's known training file. */
     public static Path trainFile(RunConfig c) {
