@@ -1,12 +1,12 @@
 package ctlab.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ctlab.tasks.Tasks;
 import ctlab.train.loss.LossConfig;
 import ctlab.train.loss.LossType;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Everything a pipeline run needs, as one tree of validated records: run-level settings and one section per
@@ -32,7 +32,8 @@ public record RunConfig(
         Train train,
         Eval eval) {
 
-    public static final Set<String> TASKS = Set.of("gsm8k", "math500", "organism");
+    /** The task names a run accepts: every task of the registry ({@link Tasks}). */
+    public static final List<String> TASKS = Tasks.names();
     /** The seven projection names of Llama-family blocks, as PEFT's {@code target_modules} spells them. */
     public static final List<String> LORA_TARGETS =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
@@ -50,7 +51,7 @@ public record RunConfig(
             throw new ConfigKeyException("device", "must be cpu, gpu, gpu:N or auto, got '" + device + "'");
         }
         Check.atLeast("threads", threads, 0);
-        Check.oneOf("task", task, sorted(TASKS));
+        Check.oneOf("task", task, TASKS);
         Check.required("data", data);
         Check.required("model", model);
         Check.required("sample", sample);
@@ -245,6 +246,4 @@ public record RunConfig(
             Check.atLeast("batch_size", batchSize, 1);
         }
     }
-
-    private static List<String> sorted(Set<String> s) { return s.stream().sorted().toList(); }
 }

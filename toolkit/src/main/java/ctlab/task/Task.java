@@ -37,6 +37,12 @@ public interface Task {
     default List<String> stopStrings() { return Prompts.STOP_STRINGS; }
 
     /**
+     * The public data file of a split ({@code train} or {@code test}) that a run uses when its config names none
+     * (fetched by {@code ctlab data}); empty when the task has none.
+     */
+    default Optional<DataFile> knownFile(String split) { return Optional.empty(); }
+
+    /**
      * Data files for a run whose config names none: a task that makes its own (the organism regenerates its splits
      * from the model's recipe) writes at least {@code train} training and {@code test} test problems into
      * {@code dataDir} and returns the two files. Splits already there from an earlier call are reused when they fit;

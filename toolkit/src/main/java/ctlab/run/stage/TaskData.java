@@ -2,10 +2,10 @@ package ctlab.run.stage;
 
 import ctlab.CtlabException;
 import ctlab.run.RunConfig;
-import ctlab.task.DataFile;
 import ctlab.task.DataPaths;
 import ctlab.task.Problem;
 import ctlab.task.Task;
+import ctlab.tasks.Tasks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,12 +21,9 @@ public final class TaskData {
     /** The training problems' file: {@code data.train}, else the task's known training file. */
     public static Path trainFile(RunConfig c) {
         if (c.data().train() != null) return existing(c.data().train(), "data.train");
-        return switch (c.task()) {
-            case "gsm8k" -> DataPaths.resolve(DataFile.GSM8K_TRAIN);
-            case "math500" -> DataPaths.resolve(DataFile.MATH_TRAIN);
-            default -> throw new CtlabException("data.train: required for task " + c.task()
-                    + " (the organism's splits are written by 'ctlab organism generate' or 'organism pretrain')");
-        };
+        return Tasks.named(c.task()).knownFile("train").map(DataPaths::resolve).orElseThrow(() -> new CtlabException(
+                "data.train: required for task " + c.task()
+                + " (the organism's splits are written by 'ctlab organism generate' or 'organism pretrain')"));
     }
 
     /** The file of an evaluation split ({@code test}, {@code validation}, {@code train}). */
@@ -35,11 +32,8 @@ public final class TaskData {
             case "train": return trainFile(c);
             case "test":
                 if (c.data().test() != null) return existing(c.data().test(), "data.test");
-                return switch (c.task()) {
-                    case "gsm8k" -> DataPaths.resolve(DataFile.GSM8K_TEST);
-                    case "math500" -> DataPaths.resolve(DataFile.MATH500);
-                    default -> throw new CtlabException("data.test: required for task " + c.task());
-                };
+                return Tasks.named(c.task()).knownFile("test").map(DataPaths::resolve)
+                        .orElseThrow(() -> new CtlabException("data.test: required for task " + c.task()));
             case "validation":
                 if (!c.task().equals("organism") || c.data().test() == null) {
                     throw new CtlabException("eval.split: validation exists only for the organism (next to data.test)");
