@@ -26,8 +26,8 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * Preference optimisation of a LoRA policy through one {@link PreferenceLoss} (sft | dpo | rpo | tokendpo | cdpo |
- * cdpo-official) and the shared {@link Trainer}. The reference is the same base model with the adapters disabled:
+ * Preference optimisation of a LoRA policy through one {@link PreferenceLoss} (the built-in ones are
+ * {@link ctlab.train.loss.LossType}'s; any other implementation trains the same way) and the shared {@link Trainer}. The reference is the same base model with the adapters disabled:
  * its log-probs come from a {@link ReferenceLogps} cache computed once (checked by key). The loss declares the
  * other inputs it reads ({@link PreferenceLoss#inputs()}) and only those are computed: CE weights, and for a loss
  * reading the per-token KL (tokendpo) the reference's logits per step with the adapters switched off (the KL needs
