@@ -5,6 +5,7 @@ import ctlab.critical.Agreement;
 import ctlab.critical.RolloutProbe;
 import ctlab.stats.Accuracy;
 import ctlab.stats.PairedComparison;
+import ctlab.train.loss.LossType;
 import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
 import org.apache.commons.math3.stat.inference.MannWhitneyUTest;
 import tech.tablesaw.api.DoubleColumn;
@@ -370,10 +371,12 @@ public final class Analyses {
         return t;
     }
 
-    /** The paper's Table 1 order: base, SFT, DPO, TokenDPO, RPO, cDPO; other methods after, by name. */
-    static final List<String> METHOD_ORDER = List.of(BASE, "sft", DPO, "tokendpo", "rpo", "cdpo", "cdpo-official");
+    /** The paper's Table 1 order: base, then the losses as {@link LossType#inTableOrder()} lists them. */
+    static final List<String> METHOD_ORDER = java.util.stream.Stream.concat(java.util.stream.Stream.of(BASE),
+            LossType.inTableOrder().stream().map(LossType::configName)).toList();
 
-    static int methodRank(String method) {
+    /** Position of a method in {@link #METHOD_ORDER}; methods not in it come after all of them. */
+    public static int methodRank(String method) {
         int i = METHOD_ORDER.indexOf(method);
         return i < 0 ? METHOD_ORDER.size() : i;
     }

@@ -56,7 +56,7 @@ public final class DemoCommand implements Callable<Integer> {
                 : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         RunConfig c = RunConfig.load(cfgFile, sets);
         List<String> all = new ArrayList<>(sets);
-        List<String> data = Demo.organismDataOverrides(c, Path.of(c.model()), dir);
+        List<String> data = Demo.dataOverrides(c, Path.of(c.model()), dir);
         if (!data.isEmpty()) {
             all.addAll(data);
             out.println("organism data (regenerated from " + c.model() + "/pretrain_config.json) in " + dir.resolve("data"));

@@ -3,6 +3,7 @@ package ctlab.cli;
 import ctlab.CtlabException;
 import ctlab.task.GradeBatch;
 import ctlab.task.Task;
+import ctlab.tasks.Tasks;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -34,7 +35,7 @@ final class GradeCommand implements Callable<Integer> {
     Path output;
 
     @Override public Integer call() {
-        Task t = Task.named(task);
+        Task t = Tasks.named(task);
         checkOutput(input, output);
         PrintWriter err = spec.commandLine().getErr();
         GradeBatch.Summary s = GradeBatch.run(t, input, output, line -> err.println("bad line: " + line));

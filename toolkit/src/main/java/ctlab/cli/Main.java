@@ -56,7 +56,7 @@ public final class Main implements Runnable {
     /** Builds the command line with ctlab's error handling; tests call this directly. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
-        StageCommand.addAll(cl, ctlab.run.Stages.cdpo());
+        StageCommand.addAll(cl, ctlab.run.stage.Stages.cdpo());
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof CtlabException) {
                 line.getErr().println("error: " + ex.getMessage());

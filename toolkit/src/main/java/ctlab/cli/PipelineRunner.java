@@ -5,7 +5,7 @@ import ctlab.run.Pipeline;
 import ctlab.run.RunConfig;
 import ctlab.run.RunInterrupted;
 import ctlab.run.Stage;
-import ctlab.run.Stages;
+import ctlab.run.stage.Stages;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -33,7 +33,7 @@ final class PipelineRunner {
     private PipelineRunner() {}
 
     static Pipeline pipeline(RunOptions o) {
-        if (o.pipelineClass == null) return Pipeline.cdpo();
+        if (o.pipelineClass == null) return Stages.pipeline();
         try {
             Object supplier = Class.forName(o.pipelineClass).getDeclaredConstructor().newInstance();
             @SuppressWarnings("unchecked")
@@ -95,8 +95,7 @@ final class PipelineRunner {
         List<Stage> stages = pipeline.stages();
         for (int i = 0; i < stages.size(); i++) {
             Stage s = stages.get(i);
-            out.printf(Locale.ROOT, "%-14s %s%s%n", ctlab.run.RunDir.folderName(i, s.name()), s.description(),
-                    Stages.implemented(s) ? "" : "  [not implemented yet]");
+            out.printf(Locale.ROOT, "%-14s %s%n", ctlab.run.RunDir.folderName(i, s.name()), s.description());
         }
         out.flush();
     }

@@ -1,7 +1,6 @@
 package ctlab.cli;
 
 import ctlab.run.Stage;
-import ctlab.run.Stages;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,10 +30,10 @@ public final class StageCommand implements Callable<Integer> {
 
     StageCommand(String stageName) { this.stageName = stageName; }
 
-    /** Adds a subcommand for each implemented stage whose name is not taken by another command. */
+    /** Adds a subcommand for each stage whose name is not taken by another command. */
     public static void addAll(CommandLine root, List<Stage> stages) {
         for (Stage s : stages) {
-            if (!Stages.implemented(s) || root.getSubcommands().containsKey(s.name())) continue;
+            if (root.getSubcommands().containsKey(s.name())) continue;
             CommandLine sub = new CommandLine(new StageCommand(s.name()));
             sub.getCommandSpec().name(s.name());
             sub.getCommandSpec().usageMessage().description(s.description(),

@@ -10,12 +10,14 @@ import ctlab.model.Tokenizer;
 import ctlab.run.Pipeline;
 import ctlab.run.RunConfig;
 import ctlab.run.stage.Demo;
+import ctlab.run.stage.Stages;
 import ctlab.critical.RolloutProbe;
 import ctlab.sample.Sampler;
 import ctlab.sample.SamplingParams;
 import ctlab.task.Grader;
 import ctlab.task.Problem;
 import ctlab.task.Task;
+import ctlab.tasks.Tasks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,7 +114,7 @@ public final class Lab {
 
     /** The task called {@code name}: {@code gsm8k}, {@code math}, {@code math500} or {@code organism}. */
     public static Task task(String name) {
-        return Task.named(name);
+        return Tasks.named(name);
     }
 
     /** The first {@code n} problems (all when n ≤ 0) of a task's data file, validated. */
@@ -128,8 +130,8 @@ public final class Lab {
      */
     public static List<Problem> organismProblems(String modelDir, String dataDir, String split, int n) {
         int count = Math.max(n, 1);
-        Path data = Demo.organismScratchData(path(modelDir), path(dataDir), count, count);
-        return problems("organism", data.resolve(split + ".jsonl").toString(), n);
+        Task.Splits files = task("organism").prepareData(path(modelDir), path(dataDir), count, count, true).orElseThrow();
+        return problems("organism", (split.equals("train") ? files.train() : files.test()).toString(), n);
     }
 
     // ---- named options (instead of positional records in notebook cells) -------------------------------
@@ -239,14 +241,14 @@ public final class Lab {
         List<String> all = new ArrayList<>(List.of(sets));
         RunConfig c = RunConfig.load(cfg, all);
         if (!Path.of(c.model()).isAbsolute()) all.add("model=" + path(c.model()));
-        List<String> organismData = Demo.organismDataOverrides(c, path(c.model()), dir);
-        all.addAll(organismData);
-        if (organismData.isEmpty()) {
+        List<String> taskData = Demo.dataOverrides(c, path(c.model()), dir);
+        all.addAll(taskData);
+        if (taskData.isEmpty()) {
             if (c.data().train() != null && !Path.of(c.data().train()).isAbsolute()) all.add("data.train=" + path(c.data().train()));
             if (c.data().test() != null && !Path.of(c.data().test()).isAbsolute()) all.add("data.test=" + path(c.data().test()));
         }
         RunConfig resolved = RunConfig.load(cfg, all);
-        List<Pipeline.Outcome> outcomes = Pipeline.cdpo().run(resolved, dir, Pipeline.Options.defaults().withConsole(System.out::println));
+        List<Pipeline.Outcome> outcomes = Stages.pipeline().run(resolved, dir, Pipeline.Options.defaults().withConsole(System.out::println));
         StringBuilder table = new StringBuilder();
         for (Pipeline.Outcome o : outcomes) {
             table.append(String.format(Locale.ROOT, "%-16s %-8s %8.1f s%n", o.folder(), o.status().name().toLowerCase(Locale.ROOT), o.seconds()));
@@ -263,7 +265,7 @@ public final class Lab {
         }
         RunData data = RunData.load(dir);
         List<String> missing = new ArrayList<>();
-        for (var s : Pipeline.cdpo().stages()) if (!data.finished(s.name())) missing.add(s.name());
+        for (var s : Stages.pipeline().stages()) if (!data.finished(s.name())) missing.add(s.name());
         if (!missing.isEmpty()) throw new CtlabException(dir + ": stages not finished: " + missing + " (re-run the same command to resume)");
         return dir;
     }

@@ -1,8 +1,9 @@
 package ctlab.run;
 
+import ctlab.CtlabException;
+
 import java.util.Collection;
 import java.util.List;
-import java.util.Locale;
 
 /** Validation helpers for config records; each failure is a {@link ConfigKeyException} naming the key. */
 public final class Check {
@@ -65,8 +66,5 @@ public final class Check {
         if (!Double.isFinite(v)) throw new ConfigKeyException(key, "must be a finite number, got " + v);
     }
 
-    static String fmt(double v) {
-        if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
-        return String.format(Locale.ROOT, "%s", v);
-    }
+    static String fmt(double v) { return CtlabException.number(v); }
 }

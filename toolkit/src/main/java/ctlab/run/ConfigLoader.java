@@ -63,6 +63,11 @@ public final class ConfigLoader {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)      // "{...} garbage" is not a config
             .build();
 
+    /** Keys that were renamed: old key path → the new one and how old values map (the error says so). */
+    private static final Map<String, String> RENAMED = Map.of(
+            "train.chosen_weight", "train.only_neg (chosen_weight: one is only_neg: true, ce is only_neg: false)",
+            "train.tdpo_variant", "train.tdpo2 (tdpo_variant: 2 is tdpo2: true, 1 is tdpo2: false)");
+
     private ConfigLoader() {}
 
     public static RunConfig load(Path file, List<String> overrides) {
@@ -138,6 +143,9 @@ public final class ConfigLoader {
             String keyPath = path.isEmpty() ? key : path + "." + key;
             JsonNode current = base.get(key);
             if (current == null) {
+                if (RENAMED.containsKey(keyPath)) {
+                    throw new CtlabException(source + ": " + keyPath + ": renamed to " + RENAMED.get(keyPath));
+                }
                 List<String> known = new ArrayList<>();
                 base.fieldNames().forEachRemaining(known::add);
                 String hint = Suggest.closest(key, known).map(s -> " (did you mean " + s + "?)")

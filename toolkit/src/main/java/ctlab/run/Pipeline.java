@@ -70,9 +70,6 @@ public final class Pipeline {
         }
     }
 
-    /** The cDPO pipeline ({@link Stages#cdpo()}). */
-    public static Pipeline cdpo() { return new Pipeline(Stages.cdpo()); }
-
     public List<Stage> stages() { return stages; }
 
     /** The stage called {@code name}, or a CtlabException listing the names (with a did-you-mean). */
@@ -185,10 +182,6 @@ public final class Pipeline {
 
     /** Checks what can be checked before anything is written: the stage exists and its outside inputs are there. */
     private void preflight(Stage stage, RunConfig config) {
-        if (!Stages.implemented(stage)) {
-            throw new CtlabException("stage " + stage.name() + " is not implemented in this build yet"
-                    + " (see --list-stages)");
-        }
         Map<String, String> ignored = new LinkedHashMap<>();
         for (Stage.Input in : stage.inputs(config)) {
             if (in.isExternal()) hashExternal(stage, config, in, ignored);

@@ -1,10 +1,12 @@
 package ctlab.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import ctlab.tasks.Tasks;
+import ctlab.train.loss.LossConfig;
+import ctlab.train.loss.LossType;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Everything a pipeline run needs, as one tree of validated records: run-level settings and one section per
@@ -30,11 +32,13 @@ public record RunConfig(
         Train train,
         Eval eval) {
 
-    public static final Set<String> TASKS = Set.of("gsm8k", "math500", "organism");
+    /** The task names a run accepts: every task of the registry ({@link Tasks}). */
+    public static final List<String> TASKS = Tasks.names();
     /** The seven projection names of Llama-family blocks, as PEFT's {@code target_modules} spells them. */
     public static final List<String> LORA_TARGETS =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
-    public static final List<String> LOSSES = List.of("sft", "dpo", "rpo", "tokendpo", "cdpo", "cdpo-official");
+    /** The loss names {@code train.losses} accepts: every {@link LossType}. */
+    public static final List<String> LOSSES = LossType.names();
 
     public RunConfig {
         Check.required("name", name);
@@ -47,7 +51,7 @@ public record RunConfig(
             throw new ConfigKeyException("device", "must be cpu, gpu, gpu:N or auto, got '" + device + "'");
         }
         Check.atLeast("threads", threads, 0);
-        Check.oneOf("task", task, sorted(TASKS));
+        Check.oneOf("task", task, TASKS);
         Check.required("data", data);
         Check.required("model", model);
         Check.required("sample", sample);
@@ -188,15 +192,23 @@ public record RunConfig(
     /**
      * Preference optimisation (official cDPO: LoRA r=16 alpha 32 on all seven projections, β 0.1, lr 4e-5,
      * 3 epochs, warmup 10%, weight decay 0.01, batch 2 × accumulation 4 = 8, only_neg weights).
-     * {@code chosen_weight}: {@code one} (official only_neg) or {@code ce} (w⁺_t = s⁺_t).
+     * The loss knobs ({@code beta}, {@code label_smoothing}, {@code rpo_alpha}, {@code tdpo_alpha}, {@code tdpo2},
+     * {@code only_neg}) carry {@link LossConfig}'s keys and are validated by it, once per listed loss
+     * ({@link #loss}); a knob no listed loss reads is not checked.
      */
     public record Train(List<String> losses, double beta, double lr, int epochs, double warmupRatio,
                         double weightDecay, int batchSize, int effectiveBatch, double maxGradNorm, String schedule,
-                        Lora lora, int maxLength, int maxPromptLength, String chosenWeight, double labelSmoothing,
-                        double rpoAlpha, int tdpoVariant, double tdpoAlpha) {
+                        Lora lora, int maxLength, int maxPromptLength, boolean onlyNeg, double labelSmoothing,
+                        double rpoAlpha, boolean tdpo2, double tdpoAlpha) {
         public Train {
             losses = Check.eachOneOf("losses", losses, LOSSES);
-            Check.positive("beta", beta);
+            for (String name : losses) {
+                try {
+                    new LossConfig(LossType.fromName(name), beta, labelSmoothing, rpoAlpha, tdpoAlpha, tdpo2, onlyNeg);
+                } catch (LossConfig.Invalid e) {
+                    throw new ConfigKeyException(e.key(), e.problem());
+                }
+            }
             Check.within("warmup_ratio", warmupRatio, 0, true, 1, true);
             Check.required("lora", lora);
             Check.atLeast("max_length", maxLength, 2);
@@ -205,17 +217,15 @@ public record RunConfig(
                 throw new ConfigKeyException("max_prompt_length", "must be < max_length (" + maxLength + "), got "
                         + maxPromptLength);
             }
-            Check.oneOf("chosen_weight", chosenWeight, List.of("one", "ce"));
-            Check.within("label_smoothing", labelSmoothing, 0, true, 0.5, false);
-            Check.nonNegative("rpo_alpha", rpoAlpha);
-            if (tdpoVariant != 1 && tdpoVariant != 2) {
-                throw new ConfigKeyException("tdpo_variant", "must be 1 or 2, got " + tdpoVariant);
-            }
-            Check.nonNegative("tdpo_alpha", tdpoAlpha);
             checkOptimisation(lr, epochs, weightDecay, batchSize, effectiveBatch, maxGradNorm, schedule);
         }
 
         public int gradAccumulation() { return effectiveBatch / batchSize; }
+
+        /** The settings of loss {@code type}: this section's knobs under their {@link LossConfig} names. */
+        public LossConfig loss(LossType type) {
+            return new LossConfig(type, beta, labelSmoothing, rpoAlpha, tdpoAlpha, tdpo2, onlyNeg);
+        }
     }
 
     /**
@@ -236,6 +246,4 @@ public record RunConfig(
             Check.atLeast("batch_size", batchSize, 1);
         }
     }
-
-    private static List<String> sorted(Set<String> s) { return s.stream().sorted().toList(); }
 }

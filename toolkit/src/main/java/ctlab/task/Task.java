@@ -1,16 +1,15 @@
 package ctlab.task;
 
-import ctlab.CtlabException;
-
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
+import java.util.Optional;
 
 /**
  * A reasoning task: how its problems are loaded, how a prompt is built, where sampling stops, how the final
  * answer is pulled out of a response and when two answers count as the same. Implementations: {@link #GSM8K},
  * {@link #MATH} (MATH500 and the MATH splits share one format), and the model organism's
- * {@link ctlab.task.organism.OrganismTask}.
+ * {@code ctlab.task.organism.OrganismTask}. Tasks are looked up by name in {@code ctlab.tasks.Tasks}, the one
+ * registry (it lives outside this package so that no task package depends on another).
  */
 public interface Task {
     Task GSM8K = new Gsm8kTask();
@@ -37,13 +36,23 @@ public interface Task {
     /** Stop strings for sampling (shared by both tasks in the official code). */
     default List<String> stopStrings() { return Prompts.STOP_STRINGS; }
 
-    /** The task called {@code name} ({@code gsm8k}, {@code math}, {@code math500} or {@code organism}). */
-    static Task named(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "gsm8k" -> GSM8K;
-            case "math", "math500" -> MATH;
-            case "organism" -> ctlab.task.organism.OrganismTask.INSTANCE;
-            default -> throw new CtlabException("unknown task '" + name + "' (expected gsm8k, math, math500 or organism)");
-        };
+    /**
+     * The public data file of a split ({@code train} or {@code test}) that a run uses when its config names none
+     * (fetched by {@code ctlab data}); empty when the task has none.
+     */
+    default Optional<DataFile> knownFile(String split) { return Optional.empty(); }
+
+    /**
+     * Data files for a run whose config names none: a task that makes its own (the organism regenerates its splits
+     * from the model's recipe) writes at least {@code train} training and {@code test} test problems into
+     * {@code dataDir} and returns the two files. Splits already there from an earlier call are reused when they fit;
+     * when they do not they are refused with a CtlabException, or regenerated when {@code scratch} (a folder no run
+     * reads). Empty for a task that reads fixed data files (gsm8k, math).
+     */
+    default Optional<Splits> prepareData(Path modelDir, Path dataDir, int train, int test, boolean scratch) {
+        return Optional.empty();
     }
+
+    /** The training and test files of {@link #prepareData}. */
+    record Splits(Path train, Path test) {}
 }

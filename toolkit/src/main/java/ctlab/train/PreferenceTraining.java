@@ -10,9 +10,8 @@ import ctlab.model.LlamaModel;
 import ctlab.model.Lora;
 import ctlab.model.Param;
 import ctlab.model.Tokenizer;
-import ctlab.train.loss.LossConfig;
+import ctlab.train.loss.LossInput;
 import ctlab.train.loss.LossResult;
-import ctlab.train.loss.LossType;
 import ctlab.train.loss.PreferenceBatch;
 import ctlab.train.loss.PreferenceLoss;
 import ctlab.train.loss.SequenceKl;
@@ -20,15 +19,19 @@ import ctlab.train.loss.SequenceKl;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
- * Preference optimisation of a LoRA policy through one {@link PreferenceLoss} (sft | dpo | rpo | tokendpo | cdpo |
- * cdpo-official) and the shared {@link Trainer}. The reference is the same base model with the adapters disabled:
- * its log-probs come from a {@link ReferenceLogps} cache computed once (checked by key), and for tokendpo its logits
- * are recomputed per step with the adapters switched off (the per-token KL needs the whole distribution).
+ * Preference optimisation of a LoRA policy through one {@link PreferenceLoss} (the built-in ones are
+ * {@link ctlab.train.loss.LossType}'s; any other implementation trains the same way) and the shared {@link Trainer}. The reference is the same base model with the adapters disabled:
+ * its log-probs come from a {@link ReferenceLogps} cache computed once (checked by key). The loss declares the
+ * other inputs it reads ({@link PreferenceLoss#inputs()}) and only those are computed: CE weights, and for a loss
+ * reading the per-token KL (tokendpo) the reference's logits per step with the adapters switched off (the KL needs
+ * the whole distribution). The loop itself has no code of its own per loss.
  *
  * <p>Each micro-batch is one forward of 2B rows, chosen rows then rejected rows, packed by {@link ResponseBatch}
  * (TRL's concatenated forward). Per-token CE weights come from {@code pairs-scored.jsonl}, aligned by token counts
@@ -51,7 +54,7 @@ public final class PreferenceTraining {
     }
 
     /**
-     * @param loss            the loss variant and its settings
+     * @param loss            the loss (built from a validated {@code LossConfig} by {@link PreferenceLoss#create})
      * @param lora            policy adapter (official cDPO: r 16, alpha 32, all seven projections)
      * @param train           optimisation
      * @param batchSize       pairs per micro-batch
@@ -59,7 +62,7 @@ public final class PreferenceTraining {
      * @param maxPromptLength prompt tokens kept (from the end) when a pair is too long
      * @param loraSeed        adapter initialisation seed (the same for every loss of an ablation)
      */
-    public record Config(LossConfig loss, Lora.Config lora, TrainConfig train, int batchSize, int maxLength,
+    public record Config(PreferenceLoss loss, Lora.Config lora, TrainConfig train, int batchSize, int maxLength,
                          int maxPromptLength, long loraSeed) {
         public Config {
             Objects.requireNonNull(loss, "loss");
@@ -166,12 +169,14 @@ public final class PreferenceTraining {
         Objects.requireNonNull(reference, "reference log-probs are required (ReferenceLogps.compute/load)");
         if (reference.size() != pairs.size())
             throw new CtlabException("reference log-probs cover " + reference.size() + " pairs, the data " + pairs.size());
-        config.loss().checkInputsAvailable(pairs.stream().allMatch(p -> p.chosenScores() != null),
-                pairs.stream().allMatch(p -> p.rejectedScores() != null), true, "training pairs");
+        Set<LossInput> available = EnumSet.of(LossInput.SEQUENCE_KL, LossInput.OFFICIAL_POSITIONS);
+        if (pairs.stream().allMatch(p -> p.chosenScores() != null)) available.add(LossInput.CHOSEN_WEIGHTS);
+        if (pairs.stream().allMatch(p -> p.rejectedScores() != null)) available.add(LossInput.REJECTED_WEIGHTS);
+        LossInput.requireAvailable(config.loss(), available, "training pairs");
         Lora lora = Lora.attach(model, config.lora(), config.loraSeed());
-        Task task = new Task(model, lora, pairs, reference, config);
+        Job job = new Job(model, lora, pairs, reference, config);
         if (Checkpoint.latest(outDir.resolve(Trainer.CHECKPOINTS_DIR)).isEmpty()) {
-            double diff = task.referenceGapAtStart();
+            double diff = job.referenceGapAtStart();
             if (!(diff <= 1e-4))
                 throw new CtlabException("reference log-probs do not match the model with its adapters disabled at step 0 "
                         + "(max |log π − log π_ref| = " + diff + "): the cache was made with another reference model");
@@ -180,7 +185,7 @@ public final class PreferenceTraining {
         model.setTraining(true);
         TrainResult result;
         try {
-            result = new Trainer(config.train()).fit(task, outDir);
+            result = new Trainer(config.train()).fit(job, outDir);
         } finally {
             model.setTraining(before);
         }
@@ -194,18 +199,18 @@ public final class PreferenceTraining {
                         float[] chosenWeights, float[] rejectedWeights, int officialPositions) {}
 
     /** The preference objective over fixed micro-batches of consecutive pairs. */
-    public static final class Task implements TrainingTask<Batch> {
+    public static final class Job implements TrainingTask<Batch> {
         private final LlamaModel model;
         private final Lora lora;
         private final PreferenceLoss loss;
-        private final LossType type;
+        private final Set<LossInput> inputs;
         private final List<Batch> batches = new ArrayList<>();
 
-        public Task(LlamaModel model, Lora lora, List<EncodedPair> pairs, ReferenceLogps reference, Config config) {
+        public Job(LlamaModel model, Lora lora, List<EncodedPair> pairs, ReferenceLogps reference, Config config) {
             this.model = model;
             this.lora = lora;
-            this.loss = PreferenceLoss.create(config.loss());
-            this.type = config.loss().type();
+            this.loss = config.loss();
+            this.inputs = loss.inputs();
             int index = 0;
             for (List<EncodedPair> part : microBatches(pairs, config.batchSize())) {
                 batches.add(batch(part, reference, index));
@@ -285,15 +290,17 @@ public final class PreferenceTraining {
             PreferenceBatch batch = PreferenceBatch.of(policyChosen, policyRejected,
                     sm.create(b.referenceChosen(), new Shape(n, rc)), sm.create(b.referenceRejected(), new Shape(n, rr)),
                     maskC, maskR);
-            if (b.rejectedWeights() != null)
-                batch = batch.withWeights(b.chosenWeights() == null ? null : sm.create(b.chosenWeights(), new Shape(n, rc)),
-                        sm.create(b.rejectedWeights(), new Shape(n, rr)));
-            if (type == LossType.TOKEN_DPO) {
+            // only the inputs the loss declares (train() checked that the data has them)
+            if (inputs.contains(LossInput.CHOSEN_WEIGHTS) || inputs.contains(LossInput.REJECTED_WEIGHTS))
+                batch = batch.withWeights(
+                        inputs.contains(LossInput.CHOSEN_WEIGHTS) ? sm.create(b.chosenWeights(), new Shape(n, rc)) : null,
+                        inputs.contains(LossInput.REJECTED_WEIGHTS) ? sm.create(b.rejectedWeights(), new Shape(n, rr)) : null);
+            if (inputs.contains(LossInput.SEQUENCE_KL)) {
                 NDArray referenceLogits = referenceLogits(rows, t);                        // (2B, P+R, V)
                 NDArray kl = SequenceKl.perToken(rows.responseLogits(referenceLogits), rows.responseLogits(logits)); // (2B, R)
                 batch = batch.withKl(kl.get("0:" + n + ", 0:" + rc).mul(maskC), kl.get(n + ":" + (2 * n) + ", 0:" + rr).mul(maskR));
             }
-            if (type == LossType.CDPO_OFFICIAL) batch = batch.withOfficialPositions(b.officialPositions());
+            if (inputs.contains(LossInput.OFFICIAL_POSITIONS)) batch = batch.withOfficialPositions(b.officialPositions());
             LossResult r = loss.compute(batch);
             metrics.putAll(r.metrics());
             return r.loss();

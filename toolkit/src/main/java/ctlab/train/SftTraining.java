@@ -66,12 +66,12 @@ public final class SftTraining {
     public static Trained train(LlamaModel model, List<PromptResponse> examples, Config config, Path outDir,
                              Map<String, String> provenance) {
         Lora lora = Lora.attach(model, config.lora(), config.loraSeed());
-        Task task = new Task(model, lora, examples, config.batchSize());
+        Job job = new Job(model, lora, examples, config.batchSize());
         boolean before = model.isTraining();
         model.setTraining(true);                        // LoRA dropout as configured (official 0)
         TrainResult result;
         try {
-            result = new Trainer(config.train()).fit(task, outDir);
+            result = new Trainer(config.train()).fit(job, outDir);
         } finally {
             model.setTraining(before);
         }
@@ -83,13 +83,13 @@ public final class SftTraining {
     public record Trained(Lora lora, TrainResult result) {}
 
     /** The SFT objective over fixed micro-batches of consecutive examples. */
-    public static final class Task implements TrainingTask<ResponseBatch> {
+    public static final class Job implements TrainingTask<ResponseBatch> {
         private final LlamaModel model;
         private final Lora lora;
         private final List<ResponseBatch> batches = new ArrayList<>();
         private final PreferenceLoss loss = PreferenceLoss.create(LossConfig.defaults(LossType.SFT));
 
-        public Task(LlamaModel model, Lora lora, List<PromptResponse> examples, int batchSize) {
+        public Job(LlamaModel model, Lora lora, List<PromptResponse> examples, int batchSize) {
             this.model = model;
             this.lora = lora;
             for (int from = 0; from < examples.size(); from += batchSize)

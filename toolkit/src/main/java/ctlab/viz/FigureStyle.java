@@ -1,5 +1,6 @@
 package ctlab.viz;
 
+import ctlab.analysis.Analyses;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.style.AxesChartStyler;
@@ -54,11 +55,9 @@ public final class FigureStyle {
         return c != null ? c : METHOD_FALLBACK[Math.floorMod(method.hashCode(), METHOD_FALLBACK.length)];
     }
 
-    private static final List<String> METHOD_ORDER = List.of("base", "sft", "dpo", "tokendpo", "rpo", "cdpo", "cdpo-official");
-
-    /** Paper order of methods (base, SFT, DPO, TokenDPO, RPO, cDPO, ...), unknown ones after, by name. */
+    /** Paper order of methods (base, SFT, DPO, TokenDPO, RPO, cDPO, ...: {@link Analyses#methodRank}), unknown ones after, by name. */
     public static final java.util.Comparator<String> METHOD_ORDER_COMPARATOR = java.util.Comparator
-            .comparingInt((String m) -> METHOD_ORDER.contains(m) ? METHOD_ORDER.indexOf(m) : METHOD_ORDER.size())
+            .comparingInt(Analyses::methodRank)
             .thenComparing(java.util.Comparator.naturalOrder());
 
     /**

@@ -51,6 +51,44 @@ class RunConfigTest {
         assertEquals(0.5, c.select().negTopP());
     }
 
+    @Test void lossKnobsHaveTheLossConfigNames() throws Exception {
+        java.util.Set<String> train = new java.util.TreeSet<>();
+        ConfigLoader.defaultsTree().get("train").fieldNames().forEachRemaining(train::add);
+        for (String key : ctlab.train.loss.LossConfig.KEYS) {
+            if (!key.equals("type")) assertTrue(train.contains(key), "train." + key + " (a LossConfig key) in " + train);
+        }
+        RunConfig c = RunConfig.load(write("knobs.yaml", MINIMAL + "train:\n  losses: [tokendpo, cdpo]\n  only_neg: false\n"
+                + "  tdpo2: false\n  rpo_alpha: 0.5\n  label_smoothing: 0.1\n"), List.of());
+        ctlab.train.loss.LossConfig cdpo = c.train().loss(ctlab.train.loss.LossType.CDPO);
+        assertFalse(cdpo.onlyNegative());
+        assertFalse(c.train().loss(ctlab.train.loss.LossType.TOKEN_DPO).tdpo2());
+        assertEquals(0.5, cdpo.rpoAlpha());
+        assertEquals(0.1, cdpo.labelSmoothing());
+        assertEquals(c.train().beta(), cdpo.beta());
+    }
+
+    @Test void renamedLossKeysNameTheirNewName() throws Exception {
+        CtlabException e = fails(MINIMAL + "train:\n  chosen_weight: ce\n");
+        assertTrue(e.getMessage().endsWith("bad.yaml: train.chosen_weight: renamed to train.only_neg "
+                + "(chosen_weight: one is only_neg: true, ce is only_neg: false)"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        e = fails(MINIMAL, "train.tdpo_variant=1");
+        assertTrue(e.getMessage().endsWith("train.tdpo_variant: renamed to train.tdpo2 (tdpo_variant: 2 is tdpo2: true, "
+                + "1 is tdpo2: false)"), e.getMessage());
+    }
+
+    @Test void lossKnobsAreValidatedOnceAsTheLossReadsThem() throws Exception {
+        // rpo_alpha > 0 for rpo (α = 0 is plain dpo), checked when the config loads, not when the stage starts
+        CtlabException e = fails(MINIMAL + "train:\n  losses: [dpo, rpo]\n  rpo_alpha: 0\n");
+        assertTrue(e.getMessage().contains("bad.yaml: train.rpo_alpha: must be > 0 for rpo, got 0"), e.getMessage());
+        e = fails(MINIMAL + "train:\n  losses: [tokendpo]\n  tdpo_alpha: 1.5\n");
+        assertTrue(e.getMessage().contains("train.tdpo_alpha: must be in (0, 1] for TDPO2"), e.getMessage());
+        e = fails(MINIMAL + "train:\n  beta: 0\n");
+        assertTrue(e.getMessage().contains("train.beta: must be > 0, got 0"), e.getMessage());
+        assertEquals(0.0, RunConfig.load(write("ok.yaml", MINIMAL + "train:\n  losses: [dpo]\n  rpo_alpha: 0\n"), List.of())
+                .train().rpoAlpha(), "a knob no listed loss reads is not checked");
+    }
+
     @Test void unknownKeyNamesPathFileAndSuggestion() throws Exception {
         CtlabException e = fails(MINIMAL + "sample:\n  topp: 0.9\n");
         assertTrue(e.getMessage().contains("bad.yaml"), e.getMessage());

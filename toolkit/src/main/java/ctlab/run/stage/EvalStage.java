@@ -21,6 +21,7 @@ import ctlab.task.Grade;
 import ctlab.task.Grader;
 import ctlab.task.Problem;
 import ctlab.task.Task;
+import ctlab.tasks.Tasks;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -138,7 +139,7 @@ public final class EvalStage implements Stage {
 
     @Override public void run(StageContext ctx) {
         RunConfig c = ctx.config();
-        Task task = TaskData.task(c.task());
+        Task task = Tasks.named(c.task());
         Path splitFile = TaskData.splitFile(c, c.eval().split());
         List<Problem> problems = TaskData.first(task.load(splitFile), c.eval().problems(), "eval.problems", splitFile);
         SamplingParams greedy = greedyParams(c, task);

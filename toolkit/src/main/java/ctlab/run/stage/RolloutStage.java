@@ -18,6 +18,7 @@ import ctlab.sample.Sampler;
 import ctlab.sample.SamplingParams;
 import ctlab.task.Grader;
 import ctlab.task.Task;
+import ctlab.tasks.Tasks;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -122,7 +123,7 @@ public final class RolloutStage implements Stage {
 
     @Override public void run(StageContext ctx) {
         RunConfig c = ctx.config();
-        Task task = TaskData.task(c.task());
+        Task task = Tasks.named(c.task());
         List<ScoredPair> scored = readScored(ctx.input("score-ce", SCORED));
         List<PreferencePair> pairs = PreferencePair.read(ctx.input("select", SelectStage.PAIRS));
         SamplingParams sampling = sampling(c, task, ctx.seed("rollout"));

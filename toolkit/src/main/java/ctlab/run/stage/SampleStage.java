@@ -11,6 +11,7 @@ import ctlab.sample.SamplingParams;
 import ctlab.task.Problem;
 import ctlab.task.Prompts;
 import ctlab.task.Task;
+import ctlab.tasks.Tasks;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -83,7 +84,7 @@ public final class SampleStage implements Stage {
     @Override public void run(StageContext ctx) {
         RunConfig c = ctx.config();
         RunConfig.Sample cfg = c.sample();
-        Task task = TaskData.task(c.task());
+        Task task = Tasks.named(c.task());
         Path trainFile = TaskData.trainFile(c);
         List<Problem> problems = TaskData.first(task.load(trainFile), cfg.problems(), "sample.problems", trainFile);
         SamplingParams params = params(cfg, task, ctx.seed("sampling"));

@@ -10,6 +10,7 @@ import ctlab.task.GradedSample;
 import ctlab.task.Grader;
 import ctlab.task.Selection;
 import ctlab.task.Task;
+import ctlab.tasks.Tasks;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -124,7 +125,7 @@ public final class SelectStage implements Stage {
     @Override public void run(StageContext ctx) {
         RunConfig c = ctx.config();
         List<ProblemSamples> problems = ProblemSamples.read(ctx.input("sample", SampleStage.SAMPLES));
-        Selected s = select(TaskData.task(c.task()), problems, c.select());
+        Selected s = select(Tasks.named(c.task()), problems, c.select());
         ctx.checkInterrupted();
         Jsonl.writeAll(ctx.file(GRADED), s.graded());
         Jsonl.writeAll(ctx.file(SFT_POS), s.sftPositive());

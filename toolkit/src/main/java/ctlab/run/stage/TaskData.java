@@ -2,37 +2,28 @@ package ctlab.run.stage;
 
 import ctlab.CtlabException;
 import ctlab.run.RunConfig;
-import ctlab.task.DataFile;
 import ctlab.task.DataPaths;
 import ctlab.task.Problem;
 import ctlab.task.Task;
-import ctlab.task.organism.OrganismTask;
+import ctlab.tasks.Tasks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What the stages share about the configured task: the {@link Task} object for a config name (organism
- * included), the data file of a split (explicit path, else the task's known file) and problem limits.
+ * What the stages share about the configured task's data ({@link Task}s themselves come from
+ * {@link ctlab.tasks.Tasks}): the data file of a split (explicit path, else the task's known file) and problem limits.
  */
 public final class TaskData {
     private TaskData() {}
 
-    /** The task for a config name: gsm8k, math500 (= MATH format) or organism. */
-    public static Task task(String name) {
-        return "organism".equals(name) ? OrganismTask.INSTANCE : Task.named(name);
-    }
-
     /** The training problems' file: {@code data.train}, else the task's known training file. */
     public static Path trainFile(RunConfig c) {
         if (c.data().train() != null) return existing(c.data().train(), "data.train");
-        return switch (c.task()) {
-            case "gsm8k" -> DataPaths.resolve(DataFile.GSM8K_TRAIN);
-            case "math500" -> DataPaths.resolve(DataFile.MATH_TRAIN);
-            default -> throw new CtlabException("data.train: required for task " + c.task()
-                    + " (the organism's splits are written by 'ctlab organism generate' or 'organism pretrain')");
-        };
+        return Tasks.named(c.task()).knownFile("train").map(DataPaths::resolve).orElseThrow(() -> new CtlabException(
+                "data.train: required for task " + c.task()
+                + " (the organism's splits are written by 'ctlab organism generate' or 'organism pretrain')"));
     }
 
     /** The file of an evaluation split ({@code test}, {@code validation}, {@code train}). */
@@ -41,11 +32,8 @@ public final class TaskData {
             case "train": return trainFile(c);
             case "test":
                 if (c.data().test() != null) return existing(c.data().test(), "data.test");
-                return switch (c.task()) {
-                    case "gsm8k" -> DataPaths.resolve(DataFile.GSM8K_TEST);
-                    case "math500" -> DataPaths.resolve(DataFile.MATH500);
-                    default -> throw new CtlabException("data.test: required for task " + c.task());
-                };
+                return Tasks.named(c.task()).knownFile("test").map(DataPaths::resolve)
+                        .orElseThrow(() -> new CtlabException("data.test: required for task " + c.task()));
             case "validation":
                 if (!c.task().equals("organism") || c.data().test() == null) {
                     throw new CtlabException("eval.split: validation exists only for the organism (next to data.test)");

@@ -14,6 +14,7 @@ import ctlab.train.ReferenceLogps;
 import ctlab.train.TrainConfig;
 import ctlab.train.loss.LossConfig;
 import ctlab.train.loss.LossType;
+import ctlab.train.loss.PreferenceLoss;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,12 +49,6 @@ public final class TrainPolicyStage implements Stage {
 
     @Override public List<String> outputs() { return List.of(POLICIES, ReferenceLogps.FILE); }
 
-    /** The loss config of {@code name} from the train section. */
-    public static LossConfig lossConfig(RunConfig.Train t, String name) {
-        return new LossConfig(LossType.fromName(name), t.beta(), t.labelSmoothing(), t.rpoAlpha(), t.tdpoAlpha(),
-                t.tdpoVariant() == 2, t.chosenWeight().equals("one"));
-    }
-
     @Override public void run(StageContext ctx) {
         RunConfig.Train t = ctx.config().train();
         Path data = ctx.input("score-ce", ScoreCeStage.OUTPUT);
@@ -61,13 +56,8 @@ public final class TrainPolicyStage implements Stage {
         try (LlamaModel model = StageSupport.loadModel(ctx.config())) {
             List<PreferenceTraining.EncodedPair> pairs = PreferenceTraining.encode(model.tokenizer(), scored,
                     t.maxPromptLength(), t.maxLength(), data.toString());
-            // validate every loss before anything trains
-            List<LossConfig> losses = new ArrayList<>();
-            for (String name : t.losses()) {
-                LossConfig lc = lossConfig(t, name);
-                lc.checkInputsAvailable(true, true, true, data.toString());
-                losses.add(lc);
-            }
+            List<LossConfig> losses = new ArrayList<>();     // validated when the config loaded
+            for (String name : t.losses()) losses.add(t.loss(LossType.fromName(name)));
             int microBatches = (pairs.size() + t.batchSize() - 1) / t.batchSize();
             TrainConfig tc = StageSupport.trainConfig(t.lr(), 0, t.warmupRatio(), t.schedule(), t.weightDecay(),
                     t.maxGradNorm(), t.gradAccumulation(), t.epochs(), ctx.seed("trainer"), microBatches);
@@ -86,7 +76,7 @@ public final class TrainPolicyStage implements Stage {
                 ctx.checkInterrupted();
                 String loss = lc.type().configName();
                 Path out = ctx.dir().resolve(loss);
-                PreferenceTraining.Config config = new PreferenceTraining.Config(lc, StageSupport.lora(t.lora()), tc,
+                PreferenceTraining.Config config = new PreferenceTraining.Config(PreferenceLoss.create(lc), StageSupport.lora(t.lora()), tc,
                         t.batchSize(), t.maxLength(), t.maxPromptLength(), ctx.seed("lora"));
                 Map<String, Object> prov = new LinkedHashMap<>();
                 prov.put("loss", lc.toJson());

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The organism as a {@link Task}: GSM8K's prompt, extraction ("The answer is N") and numeric equivalence, over
@@ -37,6 +38,12 @@ public final class OrganismTask implements Task {
 
     @Override public boolean isEquivalent(String prediction, String reference) {
         return MathEquivalence.numbersEqual(prediction, reference);
+    }
+
+    /** The splits regenerated from the model's {@code pretrain_config.json} (same seed and difficulty). */
+    @Override public Optional<Splits> prepareData(Path modelDir, Path dataDir, int train, int test, boolean scratch) {
+        Path dir = RecipeData.write(modelDir, dataDir, train, test, scratch);
+        return Optional.of(new Splits(dir.resolve("train.jsonl"), dir.resolve("test.jsonl")));
     }
 
     /** The shared problem shape; metadata keeps split, steps, ops and the canonical form. */

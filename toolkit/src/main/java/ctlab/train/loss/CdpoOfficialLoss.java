@@ -6,6 +6,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ctlab.model.Scalars;
 
+import java.util.EnumSet;
+import java.util.Set;
+
 /**
  * {@code cdpo-official}: the computation of the official cDPO trainer (chenzhiling9954/Critical-Tokens-Matter,
  * src/train/train_cdpo.py, {@code CDPOTrainer.dpo_loss} on TRL 0.9.6), kept to reproduce its numbers. There the
@@ -31,14 +34,21 @@ final class CdpoOfficialLoss implements PreferenceLoss {
         this.onlyNegative = onlyNegative;
     }
 
-    @Override public LossType type() { return LossType.CDPO_OFFICIAL; }
+    @Override public String name() { return LossType.CDPO_OFFICIAL.configName(); }
+
+    /** cdpo's CE scores and the padded grid size of the official trainer. */
+    @Override public Set<LossInput> inputs() {
+        Set<LossInput> in = EnumSet.of(LossInput.REJECTED_WEIGHTS, LossInput.OFFICIAL_POSITIONS);
+        if (!onlyNegative) in.add(LossInput.CHOSEN_WEIGHTS);
+        return in;
+    }
 
     @Override public LossResult compute(PreferenceBatch b) {
-        b.requirePreferenceInputs(type());
+        b.requirePreferenceInputs(name());
         NDArray chosenDelta = LossMath.logRatio(b.policyChosen(), b.referenceChosen());        // (B, T⁺)
         NDArray rejectedDelta = LossMath.logRatio(b.policyRejected(), b.referenceRejected());  // (B, T⁻)
-        NDArray chosen = CdpoLoss.weightChosen(b, chosenDelta, onlyNegative, type()).mul(b.chosenMask());  // (B, T⁺)
-        NDArray rejected = CdpoLoss.weightRejected(b, rejectedDelta, type()).mul(b.rejectedMask());       // (B, T⁻)
+        NDArray chosen = CdpoLoss.weightChosen(b, chosenDelta, onlyNegative, name()).mul(b.chosenMask());  // (B, T⁺)
+        NDArray rejected = CdpoLoss.weightRejected(b, rejectedDelta, name()).mul(b.rejectedMask());       // (B, T⁻)
         long width = Math.max(chosen.getShape().get(1), rejected.getShape().get(1));
         NDArray perPosition = padRight(chosen, width).sub(padRight(rejected, width));                     // (B, T)
         NDArray lossSum = LossMath.logisticLoss(perPosition, beta, labelSmoothing).sum();                // ()

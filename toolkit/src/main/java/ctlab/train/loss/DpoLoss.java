@@ -16,10 +16,10 @@ final class DpoLoss implements PreferenceLoss {
         this.labelSmoothing = labelSmoothing;
     }
 
-    @Override public LossType type() { return LossType.DPO; }
+    @Override public String name() { return LossType.DPO.configName(); }
 
     @Override public LossResult compute(PreferenceBatch b) {
-        b.requirePreferenceInputs(type());
+        b.requirePreferenceInputs(name());
         return new LossResult(preferenceTerm(b, beta, labelSmoothing), LossMath.rewardMetrics(b, beta));
     }
 

@@ -5,19 +5,21 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
 import ctlab.io.Jsonl;
 
-import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Set;
 
 /**
- * Settings of one preference loss, validated when built so a bad value fails before training starts.
+ * Settings of one preference loss, validated when built so a bad value fails before training starts. This is the
+ * one validation of each knob: a run config's {@code train} section names the knobs with these keys and builds
+ * one LossConfig per listed loss when it loads.
  *
  * @param type            the variant
  * @param beta            β of the DPO family, the inverse temperature of the implicit reward (&gt; 0; official cDPO 0.1)
  * @param labelSmoothing  ε of conservative DPO, the assumed probability that a preference label is flipped,
  *                        in [0, 0.5); 0 gives plain DPO (official cDPO uses 0)
- * @param rpoAlpha        α weight of the chosen-response NLL term of {@code rpo} (&gt; 0 for rpo, ignored otherwise)
+ * @param rpoAlpha        α weight of the chosen-response NLL term of {@code rpo} (&gt; 0 for rpo, ignored otherwise:
+ *                        α = 0 would be plain dpo; the RPO paper and TRL use α = 1)
  * @param tdpoAlpha       α of TDPO2, the weight of the rejected-side sequential KL (in (0, 1]; official default 0.5)
  * @param tdpo2           TDPO2 (true, the official default) or TDPO1 (false)
  * @param onlyNegative    cDPO weights only the rejected tokens (w⁺ = 1, the official {@code only_neg=True}); false
@@ -28,17 +30,31 @@ public record LossConfig(LossType type, double beta, double labelSmoothing, doub
 
     public LossConfig {
         if (type == null) throw new CtlabException("loss: missing 'type'");
-        List<String> errors = new ArrayList<>();
-        if (type.isPreference() && !(beta > 0 && Double.isFinite(beta)))
-            errors.add("'beta' must be a finite number > 0, got " + beta);
+        if (type.isPreference() && !Double.isFinite(beta)) throw new Invalid(type, "beta", "must be a finite number, got " + beta);
+        if (type.isPreference() && !(beta > 0)) throw new Invalid(type, "beta", "must be > 0, got " + number(beta));
         if (!(labelSmoothing >= 0 && labelSmoothing < 0.5))
-            errors.add("'label_smoothing' must be in [0, 0.5), got " + labelSmoothing);
+            throw new Invalid(type, "label_smoothing", "must be in [0, 0.5), got " + number(labelSmoothing));
         if (type == LossType.RPO && !(rpoAlpha > 0 && Double.isFinite(rpoAlpha)))
-            errors.add("'rpo_alpha' must be a finite number > 0 for rpo, got " + rpoAlpha);
+            throw new Invalid(type, "rpo_alpha", "must be > 0 for rpo, got " + number(rpoAlpha));
         if (type == LossType.TOKEN_DPO && tdpo2 && !(tdpoAlpha > 0 && tdpoAlpha <= 1))
-            errors.add("'tdpo_alpha' must be in (0, 1] for TDPO2, got " + tdpoAlpha);
-        if (!errors.isEmpty()) throw new CtlabException("loss '" + type + "': " + String.join("; ", errors));
+            throw new Invalid(type, "tdpo_alpha", "must be in (0, 1] for TDPO2, got " + number(tdpoAlpha));
     }
+
+    /** A knob out of range: {@link #key()} is its config key, {@link #problem()} what is wrong with its value. */
+    public static final class Invalid extends CtlabException {
+        private final String key, problem;
+
+        Invalid(LossType type, String key, String problem) {
+            super("loss '" + type + "': '" + key + "' " + problem);
+            this.key = key;
+            this.problem = problem;
+        }
+
+        public String key() { return key; }
+        public String problem() { return problem; }
+    }
+
+    private static String number(double v) { return CtlabException.number(v); }
 
     /** Config keys, as in YAML/JSON run configs. */
     public static final Set<String> KEYS = Set.of("type", "beta", "label_smoothing", "rpo_alpha", "tdpo_alpha", "tdpo2", "only_neg");
@@ -112,24 +128,18 @@ public record LossConfig(LossType type, double beta, double labelSmoothing, doub
 
     public LossConfig withOnlyNegative(boolean only) { return new LossConfig(type, beta, labelSmoothing, rpoAlpha, tdpoAlpha, tdpo2, only); }
 
-    /** True when the loss reads the chosen-side CE scores s⁺ (cDPO variants with only_neg off). */
-    public boolean needsChosenWeights() {
-        return (type == LossType.CDPO || type == LossType.CDPO_OFFICIAL) && !onlyNegative;
-    }
-
     /**
-     * Checks, before training, that the training data provides every per-token input this loss reads.
+     * Checks, before training, that the training data provides every per-token input this loss reads
+     * ({@link PreferenceLoss#inputs()}).
      *
      * @param source names the data (a file) for the error message
      */
     public void checkInputsAvailable(boolean hasChosenWeights, boolean hasRejectedWeights, boolean hasSequenceKl,
                                      String source) {
-        List<String> missing = new ArrayList<>();
-        if (needsChosenWeights() && !hasChosenWeights) missing.add("chosen CE scores s⁺ (only_neg is off)");
-        if (type.needsRejectedWeights() && !hasRejectedWeights) missing.add("rejected CE scores s⁻");
-        if (type.needsSequenceKl() && !hasSequenceKl) missing.add("per-token sequential KL (full reference logits)");
-        if (!missing.isEmpty())
-            throw new CtlabException(source + ": loss '" + type + "' needs " + String.join(" and ", missing)
-                    + ", which this data does not provide");
+        Set<LossInput> available = EnumSet.of(LossInput.OFFICIAL_POSITIONS);
+        if (hasChosenWeights) available.add(LossInput.CHOSEN_WEIGHTS);
+        if (hasRejectedWeights) available.add(LossInput.REJECTED_WEIGHTS);
+        if (hasSequenceKl) available.add(LossInput.SEQUENCE_KL);
+        LossInput.requireAvailable(PreferenceLoss.create(this), available, source);
     }
 }

@@ -87,7 +87,7 @@ public record PreferenceBatch(NDArray policyChosen, NDArray policyRejected,
     public long batchSize() { return policyChosen.getShape().get(0); }
 
     /** Throws when a preference loss is given a batch without the rejected/reference tensors. */
-    void requirePreferenceInputs(LossType type) {
+    void requirePreferenceInputs(String type) {
         if (policyRejected == null || referenceChosen == null || referenceRejected == null)
             throw new IllegalArgumentException("loss '" + type
                     + "' needs policy and reference log-probs of chosen and rejected responses");

@@ -1,5 +1,7 @@
 package ctlab.train.loss;
 
+import java.util.Set;
+
 /**
  * A training loss over per-token log-probs of chosen (and rejected) responses; one small class per variant,
  * each citing the equation it implements. Implementations are stateless and safe to share.
@@ -8,20 +10,15 @@ package ctlab.train.loss;
  */
 public interface PreferenceLoss {
 
-    LossType type();
+    /** The loss's name in messages and run folders (the config name of a {@link LossType}). */
+    String name();
+
+    /** The optional batch inputs this loss reads; the trainer provides exactly these. None by default. */
+    default Set<LossInput> inputs() { return Set.of(); }
 
     /** Computes the batch loss (a scalar NDArray attached to the batch's manager) and the TRL metric set. */
     LossResult compute(PreferenceBatch batch);
 
     /** The loss for a validated config. */
-    static PreferenceLoss create(LossConfig config) {
-        return switch (config.type()) {
-            case SFT -> new SftLoss();
-            case DPO -> new DpoLoss(config.beta(), config.labelSmoothing());
-            case RPO -> new RpoLoss(config.beta(), config.labelSmoothing(), config.rpoAlpha());
-            case TOKEN_DPO -> new TokenDpoLoss(config.beta(), config.labelSmoothing(), config.tdpo2(), config.tdpoAlpha());
-            case CDPO -> new CdpoLoss(config.beta(), config.labelSmoothing(), config.onlyNegative());
-            case CDPO_OFFICIAL -> new CdpoOfficialLoss(config.beta(), config.labelSmoothing(), config.onlyNegative());
-        };
-    }
+    static PreferenceLoss create(LossConfig config) { return config.type().create(config); }
 }

@@ -24,10 +24,10 @@ final class RpoLoss implements PreferenceLoss {
         this.alpha = alpha;
     }
 
-    @Override public LossType type() { return LossType.RPO; }
+    @Override public String name() { return LossType.RPO.configName(); }
 
     @Override public LossResult compute(PreferenceBatch b) {
-        b.requirePreferenceInputs(type());
+        b.requirePreferenceInputs(name());
         NDArray dpo = DpoLoss.preferenceTerm(b, beta, labelSmoothing); // ()
         NDArray nll = LossMath.chosenNll(b);                            // ()
         Map<String, Double> m = new LinkedHashMap<>(LossMath.rewardMetrics(b, beta));

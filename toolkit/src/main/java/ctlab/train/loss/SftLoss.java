@@ -14,7 +14,7 @@ import java.util.Map;
  */
 final class SftLoss implements PreferenceLoss {
 
-    @Override public LossType type() { return LossType.SFT; }
+    @Override public String name() { return LossType.SFT.configName(); }
 
     @Override public LossResult compute(PreferenceBatch b) {
         NDArray nll = LossMath.chosenNll(b); // ()

@@ -3,8 +3,10 @@ package ctlab.train.loss;
 import ai.djl.ndarray.NDArray;
 import ctlab.model.Scalars;
 
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code tokendpo}: Token-level DPO (Zeng et al. 2024, ICML, "Token-level Direct Preference Optimization",
@@ -33,10 +35,12 @@ final class TokenDpoLoss implements PreferenceLoss {
         this.alpha = alpha;
     }
 
-    @Override public LossType type() { return LossType.TOKEN_DPO; }
+    @Override public String name() { return LossType.TOKEN_DPO.configName(); }
+
+    @Override public Set<LossInput> inputs() { return EnumSet.of(LossInput.SEQUENCE_KL); }
 
     @Override public LossResult compute(PreferenceBatch b) {
-        b.requirePreferenceInputs(type());
+        b.requirePreferenceInputs(name());
         if (b.chosenKl() == null || b.rejectedKl() == null)
             throw new IllegalArgumentException("loss 'tokendpo' needs per-token sequential KL on both sides");
         NDArray chosen = LossMath.maskedSum(LossMath.logRatio(b.policyChosen(), b.referenceChosen()), b.chosenMask());        // (B,)

@@ -4,6 +4,7 @@ import ctlab.CtlabException;
 import ctlab.run.Pipeline;
 import ctlab.run.RunConfig;
 import ctlab.task.organism.OrganismData;
+import ctlab.task.organism.OrganismTask;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,7 +35,7 @@ class DataSizeTest {
         RunConfig c = withTrainLines(3, "sample: {problems: 5, n: 1, max_new_tokens: 4, batch_size: 4}\n");
         Path dir = tmp.resolve("run");
         CtlabException e = assertThrows(CtlabException.class,
-                () -> Pipeline.cdpo().run(c, dir, new Pipeline.Options(Set.of("sample"), Set.of(), null)));
+                () -> Stages.pipeline().run(c, dir, new Pipeline.Options(Set.of("sample"), Set.of(), null)));
         assertEquals("sample.problems: 5 problems asked for, but " + tmp.resolve("train.jsonl")
                 + " has only 3; lower sample.problems (0 = all) or use a larger data file", e.getMessage());
         assertFalse(Files.exists(dir.resolve("01-sample/samples.jsonl")));
@@ -43,23 +44,23 @@ class DataSizeTest {
     @Test void organismDataOfAnEarlierAttemptIsReusedOnlyWhenItHoldsWhatTheConfigAsks() throws Exception {
         Path model = OrganismFixture.base().resolve("model");
         Path data = tmp.resolve("data");
-        Demo.organismData(model, data, 20, 10);
+        OrganismTask.INSTANCE.prepareData(model, data, 20, 10, false);
         String train = Files.readString(data.resolve("train.jsonl"));
-        Demo.organismData(model, data, 12, 10);                          // fewer: the stages take the first 12
+        OrganismTask.INSTANCE.prepareData(model, data, 12, 10, false);                          // fewer: the stages take the first 12
         assertEquals(train, Files.readString(data.resolve("train.jsonl")));
-        CtlabException e = assertThrows(CtlabException.class, () -> Demo.organismData(model, data, 40, 10));
+        CtlabException e = assertThrows(CtlabException.class, () -> OrganismTask.INSTANCE.prepareData(model, data, 40, 10, false));
         assertEquals(data + ": the organism splits of an earlier attempt hold 20 training and 10 test problems, fewer than "
                 + "the config asks for (40 and 10); use a new --run-dir, or delete " + data + " to have it regenerated",
                 e.getMessage());
         assertEquals(train, Files.readString(data.resolve("train.jsonl")), "left as it was");
         // the splits are prefix-stable: a fresh 40 starts with the same 20
         Path fresh = tmp.resolve("fresh");
-        Demo.organismData(model, fresh, 40, 10);
+        OrganismTask.INSTANCE.prepareData(model, fresh, 40, 10, false);
         assertTrue(Files.readString(fresh.resolve("train.jsonl")).startsWith(train));
         // another recipe's splits are not reused either
         String manifest = Files.readString(data.resolve(OrganismData.MANIFEST));
         Files.writeString(data.resolve(OrganismData.MANIFEST), manifest.replaceFirst("\"seed\" : (\\d+)", "\"seed\" : 999$1"));
-        e = assertThrows(CtlabException.class, () -> Demo.organismData(model, data, 12, 10));
+        e = assertThrows(CtlabException.class, () -> OrganismTask.INSTANCE.prepareData(model, data, 12, 10, false));
         assertTrue(e.getMessage().contains("were generated from another recipe"), e.getMessage());
     }
 
@@ -85,13 +86,13 @@ class DataSizeTest {
         RunConfig c = RunConfig.parse(OrganismFixture.yaml("sample: {problems: 2, n: 1, max_new_tokens: 4, batch_size: 2, few_shot: false}\n"),
                 "test.yaml", List.of("model=" + model));
         Path dir = tmp.resolve("run");
-        Pipeline.cdpo().run(c, dir, new Pipeline.Options(Set.of("sample"), Set.of(), null));
+        Stages.pipeline().run(c, dir, new Pipeline.Options(Set.of("sample"), Set.of(), null));
         String log = Files.readString(dir.resolve("01-sample/log.txt"));
         assertTrue(log.contains("warning: 2 of 2 prompts plus max_new_tokens 4 exceed the model's max_position_embeddings 12"), log);
 
         // within the limit: no warning
         Path ok = tmp.resolve("ok");
-        Pipeline.cdpo().run(OrganismFixture.config("sample: {problems: 2, n: 1, max_new_tokens: 4, batch_size: 2, few_shot: false}\n"),
+        Stages.pipeline().run(OrganismFixture.config("sample: {problems: 2, n: 1, max_new_tokens: 4, batch_size: 2, few_shot: false}\n"),
                 ok, new Pipeline.Options(Set.of("sample"), Set.of(), null));
         assertFalse(Files.readString(ok.resolve("01-sample/log.txt")).contains("max_position_embeddings"));
     }

@@ -29,7 +29,7 @@ class SampleSelectStageTest {
     @org.junit.jupiter.api.AfterAll static void restoreThreads() { OrganismFixture.restoreThreads(); }
 
     static List<Pipeline.Outcome> run(RunConfig c, Path dir, String... only) {
-        return Pipeline.cdpo().run(c, dir, new Pipeline.Options(Set.of(only), Set.of(), null));
+        return Stages.pipeline().run(c, dir, new Pipeline.Options(Set.of(only), Set.of(), null));
     }
 
     @Test void sampleWritesOneRecordPerProblemWithStableIdsAndIsReproducible() throws Exception {

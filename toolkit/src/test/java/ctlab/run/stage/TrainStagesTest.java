@@ -191,8 +191,8 @@ class TrainStagesTest {
                 shifted.add(s);
             }
             ReferenceLogps wrong = new ReferenceLogps(key, shifted, ok.rejected());
-            var config = new PreferenceTraining.Config(TrainPolicyStage.lossConfig(
-                    RunConfig.parse(TrainPipeline.config("m", ""), "t", List.of()).train(), "dpo"),
+            var config = new PreferenceTraining.Config(ctlab.train.loss.PreferenceLoss.create(
+                    RunConfig.parse(TrainPipeline.config("m", ""), "t", List.of()).train().loss(ctlab.train.loss.LossType.DPO)),
                     new Lora.Config(4, 8, 0, List.of("q_proj")), ctlab.train.TrainConfig.builder().maxSteps(1).build(), 2, 96, 48, 1);
             CtlabException gap = assertThrows(CtlabException.class,
                     () -> PreferenceTraining.train(model, pairs, wrong, config, tmp.resolve("wrong"), java.util.Map.of()));
