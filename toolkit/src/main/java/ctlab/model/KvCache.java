@@ -139,7 +139,7 @@ public final class KvCache implements AutoCloseable {
     /** {@code dst[..., from:to (along axis), ...] = src} in place. */
     private static void set(NDArray dst, NDArray src, int axis, long from, long to) {
         Shape shape = dst.getShape();
-        long[] min = new long[shape.dimension()], max = shape.getShape(), step = new long[shape.dimension()];
+        long[] min = new long[shape.dimension()], max = shape.getShape().clone(), step = new long[shape.dimension()];  // getShape() is the Shape's own array
         java.util.Arrays.fill(step, 1);
         min[axis] = from;
         max[axis] = to;
