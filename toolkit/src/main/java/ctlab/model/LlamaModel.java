@@ -156,7 +156,10 @@ public final class LlamaModel implements AutoCloseable {
     /** The manager owning the weights (and LoRA adapters); do not create per-step arrays in it. */
     public NDManager weightsManager() { return manager; }
 
-    /** The base weight with this HF name (e.g. {@code model.layers.0.self_attn.q_proj.weight}). */
+    /**
+     * The base weight with this HF name (e.g. {@code model.layers.0.self_attn.q_proj.weight}). q/k/v and
+     * gate/up weights are views of fused matrices: change them in place, not with {@code set(Buffer)}.
+     */
     public NDArray weight(String name) {
         NDArray a = weights.byName().get(name);
         if (a == null) throw new IllegalArgumentException("no weight named '" + name + "'");
