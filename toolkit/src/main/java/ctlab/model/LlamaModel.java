@@ -2,7 +2,6 @@ package ctlab.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -341,17 +340,27 @@ public final class LlamaModel implements AutoCloseable {
         long qw = (long) nh * d, kvw = (long) nkv * d;
         NDArray qk, v;                                                            // (B, T, NH*D + KV*D), (B, T, KV*D)
         boolean deltas = lora != null && (lora.targets(w.q()) || lora.targets(w.k()) || lora.targets(w.v()));
-        NDArray qkv = fusedLinear(x, w.wqkv(), w.bqkv(), w.wq(), w.wk(), w.wv(), w.bq(), w.bk(), w.bv());
-        if (!deltas) {
-            NDList parts = qkv.split(new long[] {qw + kvw}, 2);                  // one matmul for q|k|v
+        if (!deltas && !needsGrad(w.wq())) {
+            NDList parts = linear(x, w.wqkv(), w.bqkv()).split(new long[] {qw + kvw}, 2);  // one matmul for q|k|v
             qk = parts.get(0);
             v = parts.get(1);
         } else {
-            NDList parts = qkv.split(new long[] {qw, qw + kvw}, 2);
-            NDArray q = parts.get(0), k = parts.get(1);
-            v = lora.apply(w.v(), x, parts.get(2), training);
-            q = lora.apply(w.q(), x, q, training);
-            k = lora.apply(w.k(), x, k, training);
+            NDArray q, k;
+            if (needsGrad(w.wq())) {   // full fine-tuning: gradients must reach the named weights
+                q = linear(x, w.wq(), w.bq());
+                k = linear(x, w.wk(), w.bk());
+                v = linear(x, w.wv(), w.bv());
+            } else {
+                NDList parts = linear(x, w.wqkv(), w.bqkv()).split(new long[] {qw, qw + kvw}, 2);
+                q = parts.get(0);
+                k = parts.get(1);
+                v = parts.get(2);
+            }
+            if (lora != null) {
+                q = lora.apply(w.q(), x, q, training);
+                k = lora.apply(w.k(), x, k, training);
+                v = lora.apply(w.v(), x, v, training);
+            }
             qk = q.concat(k, -1);
         }
         // RoPE on q and k heads together, before the heads move in front of T
@@ -392,9 +401,15 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray mlp(LlamaWeights.Layer w, NDArray x) {
-        NDList parts = fusedLinear(x, w.wGateUp(), w.bGateUp(), w.wGate(), w.wUp(), w.bGate(), w.bUp())
-                .split(2, 2);                                                    // one matmul for gate|up
-        NDArray gate = parts.get(0), up = parts.get(1);                          // (B, T, I)
+        NDArray gate, up;                                                        // (B, T, I)
+        if (needsGrad(w.wGate())) {
+            gate = linear(x, w.wGate(), w.bGate());
+            up = linear(x, w.wUp(), w.bUp());
+        } else {
+            NDList parts = linear(x, w.wGateUp(), w.bGateUp()).split(2, 2);     // one matmul for gate|up
+            gate = parts.get(0);
+            up = parts.get(1);
+        }
         if (lora != null) {
             gate = lora.apply(w.gate(), x, gate, training);
             up = lora.apply(w.up(), x, up, training);
@@ -402,22 +417,9 @@ public final class LlamaModel implements AutoCloseable {
         return proj(activation(gate).mul(up), w.wDown(), w.bDown(), w.down());  // (B, T, H)
     }
 
-    /**
-     * x times the fused matrix. When autograd must reach the named weights (full fine-tuning attached
-     * gradients to them, the views, not to the fused storage), the fused matrix is rebuilt from them by a
-     * differentiable concat (one small copy) so the matmul stays one.
-     *
-     * @param parts the named weights then their biases (null when the config has none), in fused order
-     */
-    private static NDArray fusedLinear(NDArray x, NDArray fused, NDArray fusedBias, NDArray... parts) {
-        int n = parts.length / 2;
-        if (!parts[0].hasGradient()) return linear(x, fused, fusedBias);
-        NDArray wcat = NDArrays.concat(new NDList(java.util.Arrays.copyOfRange(parts, 0, n)), 0);
-        NDArray bcat = fusedBias == null ? null : NDArrays.concat(new NDList(java.util.Arrays.copyOfRange(parts, n, 2 * n)), 0);
-        // the concat attached to the weights' manager: move it to the caller's, like every per-call result
-        wcat.attach(x.getManager());
-        if (bcat != null) bcat.attach(x.getManager());
-        return linear(x, wcat, bcat);
+    /** Whether autograd must reach this base weight (full fine-tuning attached a gradient to it). */
+    private static boolean needsGrad(NDArray weight) {
+        return weight.hasGradient();
     }
 
     /** The config's {@code hidden_act} (transformers' ACT2FN meaning), differentiable, on x's manager. */
