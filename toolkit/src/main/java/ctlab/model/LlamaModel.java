@@ -2,36 +2,41 @@ package ctlab.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import ctlab.CtlabException;
-import ctlab.io.AtomicFiles;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
-import java.util.TreeMap;
 
 /**
- * A functional Llama-family decoder: the weights live in a map of NDArrays (HF tensor names) owned by the
- * model's NDManager, and the forward pass composes NDArray ops. RMSNorm, rotary embeddings in the HF
- * convention (rotate-half on the HF q/k layout), grouped-query attention, gated MLP with the config's
- * {@code hidden_act} (SwiGLU for silu), optional q/k/v bias and tied embeddings; optional LoRA adapters ({@link Lora}).
+ * A functional Llama-family decoder: the forward pass composes NDArray ops over {@link LlamaWeights}
+ * (loading, validation and saving live there). RMSNorm, rotary embeddings in the HF convention (rotate-half
+ * on the HF q/k layout), grouped-query attention, gated MLP with the config's {@code hidden_act} (SwiGLU for
+ * silu), optional q/k/v bias and tied embeddings; optional LoRA adapters ({@link Lora}).
+ *
+ * <p>Shape letters used in the comments:
+ * <pre>
+ *   B   batch rows                      T   new tokens in this call (query positions)
+ *   S   key/value slots attended to (cached + new; padding included)
+ *   C   KV cache capacity (C ≥ S; slots past S are not read)
+ *   H   hidden size                     I   MLP intermediate size
+ *   NH  query heads                     KV  key/value heads
+ *   G   query heads per KV head (NH / KV, grouped-query attention)
+ *   D   head dim                        V   vocabulary size
+ *   P   positions in the RoPE tables
+ * </pre>
  *
  * <p>Memory rule: every op is written with the per-call activation as its first operand, so results attach
  * to the caller's NDManager (the manager of the {@code ids} passed in), never to the weights' manager.
@@ -39,23 +44,39 @@ import java.util.TreeMap;
  */
 public final class LlamaModel implements AutoCloseable {
     /** Additive attention bias for masked keys; finite so a fully masked (padding) row cannot produce NaN. */
-    private static final float MASKED = -1e9f;
+    static final float MASKED = -1e9f;
 
     private final LlamaConfig config;
     private final NDManager manager;
-    private final Map<String, NDArray> weights;
+    private final LlamaWeights weights;
     private final float[] invFreq;
     private final Path sourceDir;
+    // 0-d constants made by torch (Scalars: never a Java buffer autograd could outlive), built once per model
+    private final NDArray epsScalar;
+    private final NDArray minusHalf;
+    private final NDArray attnScale;
+    private NDArray[] tables;     // RoPE cos (P, D), sign-folded sin (P, D), causal mask (P, P): see tables()
     private Tokenizer tokenizer;
     private Lora lora;
     private boolean training;
 
-    private LlamaModel(LlamaConfig config, NDManager manager, Map<String, NDArray> weights, Path sourceDir) {
+    private LlamaModel(LlamaConfig config, NDManager manager, LlamaWeights weights, Path sourceDir) {
         this.config = config;
         this.manager = manager;
         this.weights = weights;
         this.sourceDir = sourceDir;
         this.invFreq = inverseFrequencies(config);
+        this.epsScalar = keep(manager.full(new Shape(), (float) config.rmsNormEps(), DataType.FLOAT32));
+        this.minusHalf = keep(manager.full(new Shape(), -0.5f, DataType.FLOAT32));
+        this.attnScale = keep(manager.full(new Shape(), (float) (1.0 / Math.sqrt(config.headDim())), DataType.FLOAT32));
+        tables(1);
+    }
+
+    /** Moves a model-lifetime array (table, constant) into the weights' manager and out of any caller's NDScope. */
+    private NDArray keep(NDArray a) {
+        a.attach(manager);
+        NDScope.unregister(a);
+        return a;
     }
 
     // ------------------------------------------------------------------ loading and saving
@@ -72,7 +93,7 @@ public final class LlamaModel implements AutoCloseable {
         NDManager mgr = NDManager.newBaseManager(Devices.inUse(device));
         try {
             Map<String, NDArray> raw = Safetensors.readModel(modelDir, mgr);
-            LlamaModel m = new LlamaModel(cfg, mgr, checkWeights(cfg, raw, modelDir.toString()), modelDir);
+            LlamaModel m = new LlamaModel(cfg, mgr, LlamaWeights.checked(cfg, raw, mgr, modelDir.toString()), modelDir);
             if (Files.isRegularFile(modelDir.resolve(Tokenizer.FILE))) {
                 m.tokenizer = Tokenizer.load(modelDir, cfg);
             }
@@ -96,7 +117,7 @@ public final class LlamaModel implements AutoCloseable {
                 a.attach(mgr);
                 moved.put(e.getKey(), a);
             }
-            return new LlamaModel(cfg, mgr, checkWeights(cfg, moved, "weights"), null);
+            return new LlamaModel(cfg, mgr, LlamaWeights.checked(cfg, moved, mgr, "weights"), null);
         } catch (RuntimeException e) {
             mgr.close();
             throw e;
@@ -108,19 +129,9 @@ public final class LlamaModel implements AutoCloseable {
      * Java RNG so the same seed gives the same weights on any engine and device.
      */
     public static LlamaModel random(LlamaConfig cfg, long seed, double std, Device device) {
-        SplittableRandom rng = new SplittableRandom(seed);
         NDManager mgr = NDManager.newBaseManager(Devices.inUse(device));
         try {
-            Map<String, NDArray> w = new LinkedHashMap<>();
-            for (Map.Entry<String, Shape> e : expectedShapes(cfg).entrySet()) {
-                Shape s = e.getValue();
-                float[] v = new float[Math.toIntExact(s.size())];
-                String name = e.getKey();
-                if (name.endsWith("norm.weight")) Arrays.fill(v, 1f);
-                else if (!name.endsWith(".bias")) for (int i = 0; i < v.length; i++) v[i] = (float) (std * rng.nextGaussian());
-                w.put(name, mgr.create(v, s));
-            }
-            return new LlamaModel(cfg, mgr, w, null);
+            return new LlamaModel(cfg, mgr, LlamaWeights.random(cfg, seed, std, mgr), null);
         } catch (RuntimeException e) {
             mgr.close();
             throw e;
@@ -128,122 +139,13 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /** The tensor names and shapes a config needs, in HF naming. */
-    public static Map<String, Shape> expectedShapes(LlamaConfig c) {
-        Map<String, Shape> s = new LinkedHashMap<>();
-        long h = c.hiddenSize(), q = (long) c.numAttentionHeads() * c.headDim(), kv = (long) c.numKeyValueHeads() * c.headDim();
-        s.put("model.embed_tokens.weight", new Shape(c.vocabSize(), h));
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            s.put(p + "input_layernorm.weight", new Shape(h));
-            s.put(p + "self_attn.q_proj.weight", new Shape(q, h));
-            s.put(p + "self_attn.k_proj.weight", new Shape(kv, h));
-            s.put(p + "self_attn.v_proj.weight", new Shape(kv, h));
-            if (c.qkvBias()) {
-                s.put(p + "self_attn.q_proj.bias", new Shape(q));
-                s.put(p + "self_attn.k_proj.bias", new Shape(kv));
-                s.put(p + "self_attn.v_proj.bias", new Shape(kv));
-            }
-            s.put(p + "self_attn.o_proj.weight", new Shape(h, q));
-            if (c.oBias()) s.put(p + "self_attn.o_proj.bias", new Shape(h));
-            s.put(p + "post_attention_layernorm.weight", new Shape(h));
-            s.put(p + "mlp.gate_proj.weight", new Shape(c.intermediateSize(), h));
-            s.put(p + "mlp.up_proj.weight", new Shape(c.intermediateSize(), h));
-            s.put(p + "mlp.down_proj.weight", new Shape(h, c.intermediateSize()));
-            if (c.mlpBias()) {
-                s.put(p + "mlp.gate_proj.bias", new Shape(c.intermediateSize()));
-                s.put(p + "mlp.up_proj.bias", new Shape(c.intermediateSize()));
-                s.put(p + "mlp.down_proj.bias", new Shape(h));
-            }
-        }
-        s.put("model.norm.weight", new Shape(h));
-        if (!c.tieWordEmbeddings()) s.put("lm_head.weight", new Shape(c.vocabSize(), h));
-        return s;
-    }
-
-    /** Every needed tensor present with the right shape, fp32; extra tensors are an error, not ignored. */
-    private static Map<String, NDArray> checkWeights(LlamaConfig cfg, Map<String, NDArray> raw, String where) {
-        Map<String, Shape> expected = expectedShapes(cfg);
-        Map<String, NDArray> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Shape> e : expected.entrySet()) {
-            NDArray a = raw.get(e.getKey());
-            if (a == null) {
-                throw new CtlabException(where + ": tensor '" + e.getKey() + "' required by the config ("
-                        + cfg.architecture().hfName + ", " + cfg.numHiddenLayers() + " layers) is missing");
-            }
-            if (!a.getShape().equals(e.getValue())) {
-                throw new CtlabException(where + ": tensor '" + e.getKey() + "' has shape " + a.getShape()
-                        + " but the config needs " + e.getValue());
-            }
-            if (a.getDataType() != DataType.FLOAT32) {
-                if (!a.getDataType().isFloating()) {
-                    throw new CtlabException(where + ": tensor '" + e.getKey() + "' has dtype " + a.getDataType()
-                            + ", expected a floating type");
-                }
-                NDArray f = a.toType(DataType.FLOAT32, true);
-                a.close();
-                a = f;
-            }
-            out.put(e.getKey(), a);
-        }
-        NDArray head = raw.get("lm_head.weight");
-        if (cfg.tieWordEmbeddings() && head != null) {
-            // Tied config, but the file has its own lm_head: transformers (5.25.0 checked, see
-            // tools/goldens/make_variant_goldens.py) computes with the file's matrix, so we keep it unless it
-            // is a plain copy of the embeddings.
-            NDArray embed = out.get("model.embed_tokens.weight");
-            if (!head.getShape().equals(embed.getShape())) {
-                throw new CtlabException(where + ": tensor 'lm_head.weight' has shape " + head.getShape()
-                        + " but the config needs " + embed.getShape());
-            }
-            if (!head.getDataType().isFloating()) {
-                throw new CtlabException(where + ": tensor 'lm_head.weight' has dtype " + head.getDataType()
-                        + ", expected a floating type");
-            }
-            NDArray h = head.getDataType() == DataType.FLOAT32 ? head : head.toType(DataType.FLOAT32, true);
-            if (!h.contentEquals(embed)) out.put("lm_head.weight", h);
-            else if (h != head) h.close();
-        }
-        for (Map.Entry<String, NDArray> e : raw.entrySet()) {
-            String n = e.getKey();
-            if (expected.containsKey(n) || out.get(n) == e.getValue()) continue;
-            boolean harmless = n.endsWith("rotary_emb.inv_freq") || (cfg.tieWordEmbeddings() && n.equals("lm_head.weight"));
-            if (!harmless) {
-                throw new CtlabException(where + ": unexpected tensor '" + n + "' for " + cfg.architecture().hfName
-                        + " (does config.json match the weights?)");
-            }
-            e.getValue().close();
-        }
-        return out;
-    }
+    public static Map<String, Shape> expectedShapes(LlamaConfig c) { return LlamaWeights.expectedShapes(c); }
 
     /**
      * Saves the base weights as a Hugging Face model folder (config.json, model.safetensors, the tokenizer
      * files it was loaded with). LoRA adapters are saved separately with {@link Lora#save}.
      */
-    public void save(Path dir, Map<String, String> provenance) {
-        try {
-            Files.createDirectories(dir);
-            Map<String, String> meta = new TreeMap<>();
-            if (provenance != null) meta.putAll(provenance);
-            meta.put("format", "pt");
-            Safetensors.write(dir.resolve(Safetensors.SINGLE_FILE), weights, meta);
-            AtomicFiles.writeString(dir.resolve("config.json"),
-                    ctlab.io.Jsonl.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(config.toJson()));
-            if (sourceDir != null && !sourceDir.toAbsolutePath().equals(dir.toAbsolutePath())) {
-                for (String f : List.of(Tokenizer.FILE, "tokenizer_config.json", "generation_config.json",
-                        "special_tokens_map.json")) {
-                    Path src = sourceDir.resolve(f);
-                    if (Files.isRegularFile(src)) {
-                        Path tmp = AtomicFiles.createTempFile(dir, "." + f, ".tmp");
-                        Files.copy(src, tmp, StandardCopyOption.REPLACE_EXISTING);
-                        AtomicFiles.move(tmp, dir.resolve(f));
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("saving model to " + dir, e);
-        }
-    }
+    public void save(Path dir, Map<String, String> provenance) { weights.save(config, dir, sourceDir, provenance); }
 
     // ------------------------------------------------------------------ accessors
 
@@ -254,15 +156,18 @@ public final class LlamaModel implements AutoCloseable {
     /** The manager owning the weights (and LoRA adapters); do not create per-step arrays in it. */
     public NDManager weightsManager() { return manager; }
 
-    /** The base weight with this HF name (e.g. {@code model.layers.0.self_attn.q_proj.weight}). */
+    /**
+     * The base weight with this HF name (e.g. {@code model.layers.0.self_attn.q_proj.weight}). q/k/v and
+     * gate/up weights are views of fused matrices: change them in place, not with {@code set(Buffer)}.
+     */
     public NDArray weight(String name) {
-        NDArray a = weights.get(name);
+        NDArray a = weights.byName().get(name);
         if (a == null) throw new IllegalArgumentException("no weight named '" + name + "'");
         return a;
     }
 
     /** All base weights by HF name (read-only view). */
-    public Map<String, NDArray> weights() { return java.util.Collections.unmodifiableMap(weights); }
+    public Map<String, NDArray> weights() { return weights.byName(); }
 
     /** The tokenizer loaded from the model folder, or null when it had no tokenizer.json. */
     public Tokenizer tokenizer() { return tokenizer; }
@@ -297,7 +202,7 @@ public final class LlamaModel implements AutoCloseable {
     public List<Param> trainableParameters() {
         if (lora != null) return lora.parameters();
         List<Param> out = new ArrayList<>();
-        weights.forEach((n, a) -> out.add(new Param(n, a, !(n.endsWith("norm.weight") || n.endsWith(".bias")))));
+        weights.byName().forEach((n, a) -> out.add(new Param(n, a, !(n.endsWith("norm.weight") || n.endsWith(".bias")))));
         return out;
     }
 
@@ -313,10 +218,12 @@ public final class LlamaModel implements AutoCloseable {
      */
     public NDArray logits(NDArray ids, NDArray attentionMask) {
         checkInput(ids, attentionMask);
+        long t = ids.getShape().get(1);
         try (NDScope scope = new NDScope()) {
             NDArray mask = attentionMask.toType(DataType.FLOAT32, false);  // (B, T)
             NDArray positions = positionsFromMask(mask);                    // (B, T)
-            NDArray out = lmHead(hidden(ids, positions, mask, null));       // (B, T, V)
+            NDArray bias = attentionBias(mask, t, t);                       // (B, 1, T, T)
+            NDArray out = lmHead(hidden(ids, positions, t, bias, null));    // (B, T, V)
             NDScope.unregister(out);
             return out;
         }
@@ -386,86 +293,133 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Runs embedding and all decoder layers. {@code keyMask} covers the keys: (B, T) without a cache,
-     * (B, S_old + T) with one. With a cache, new keys/values are appended to it.
+     * Runs embedding and all decoder layers over T new tokens per row. {@code bias} is the additive
+     * attention bias, (B, 1, T, S) or broadcastable to it, null when every key is visible; {@code s} is
+     * the number of key slots after this call. With a cache, the new keys/values are written into it.
      */
-    private NDArray hidden(NDArray ids, NDArray positions, NDArray keyMask, KvCache cache) {
-        long b = ids.getShape().get(0), t = ids.getShape().get(1);
-        long s = keyMask.getShape().get(1);
+    private NDArray hidden(NDArray ids, NDArray positions, long s, NDArray bias, KvCache cache) {
         NDArray idx = ids.getDataType() == DataType.INT64 ? ids : ids.toType(DataType.INT64, false);
-        NDArray x = idx.getNDArrayInternal().embedding(idx, weights.get("model.embed_tokens.weight"),
-                SparseFormat.DENSE).singletonOrThrow();                          // (B, T, H)
+        NDArray x = gather(idx, weights.embed);                                  // (B, T, H)
         if (idx != ids) idx.close();
-        NDArray cos, sin, bias;
-        try (NDScope scope = new NDScope()) {
-            NDArray[] cs = rotary(positions);                                    // 2 x (B, 1, T, D)
-            cos = cs[0];
-            sin = cs[1];
-            bias = attentionBias(keyMask, b, t, s, config.slidingWindow());      // (B, 1, T, S)
-            NDScope.unregister(cos, sin, bias);
-        }
-        for (int i = 0; i < config.numHiddenLayers(); i++) {
+        NDArray[] cs = rope(positions, s);                                       // 2 x (B, T, 1, D)
+        List<LlamaWeights.Layer> layers = weights.layers();
+        for (int i = 0; i < layers.size(); i++) {
             NDArray next;
             try (NDScope scope = new NDScope()) {
-                next = layer(i, x, cos, sin, bias, cache);
+                next = layer(i, layers.get(i), x, cs[0], cs[1], bias, cache);
                 NDScope.unregister(next);
             }
             x.close();
             x = next;
         }
-        NDArray out = rmsNorm(x, weights.get("model.norm.weight"));
-        for (NDArray a : new NDArray[] {x, cos, sin, bias}) a.close();
+        NDArray out = rmsNorm(x, weights.norm);
+        for (NDArray a : new NDArray[] {x, cs[0], cs[1]}) a.close();
         return out;
     }
 
+    /** {@code table[idx]} through torch's embedding; the result attaches to idx's manager. */
+    private static NDArray gather(NDArray idx, NDArray table) {
+        return idx.getNDArrayInternal().embedding(idx, table, SparseFormat.DENSE).singletonOrThrow();
+    }
+
     private NDArray lmHead(NDArray h) {
-        // lm_head.weight is absent only for a tied config whose file had no distinct head (see checkWeights)
-        NDArray w = weights.getOrDefault("lm_head.weight", weights.get("model.embed_tokens.weight"));
-        return linear(h, w, null);                                               // (B, T, V)
+        return linear(h, weights.lmHead, null);                                  // (B, T, V)
     }
 
     /** One decoder layer: x + attn(norm(x)), then + mlp(norm(.)). */
-    private NDArray layer(int i, NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache) {
-        String p = "model.layers." + i + ".";
-        NDArray a = attention(i, rmsNorm(x, weights.get(p + "input_layernorm.weight")), cos, sin, bias, cache);
+    private NDArray layer(int i, LlamaWeights.Layer w, NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache) {
+        NDArray a = attention(i, w, rmsNorm(x, w.inputNorm()), cos, sin, bias, cache);
         NDArray h = x.add(a);                                                    // (B, T, H)
-        NDArray m = mlp(i, rmsNorm(h, weights.get(p + "post_attention_layernorm.weight")));
+        NDArray m = mlp(w, rmsNorm(h, w.postNorm()));
         return h.add(m);
     }
 
-    private NDArray attention(int i, NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache) {
-        String p = "model.layers." + i + ".self_attn.";
+    private NDArray attention(int i, LlamaWeights.Layer w, NDArray x, NDArray cos, NDArray sin, NDArray bias, KvCache cache) {
         long b = x.getShape().get(0), t = x.getShape().get(1);
         int nh = config.numAttentionHeads(), nkv = config.numKeyValueHeads(), d = config.headDim(), g = config.groupSize();
-        NDArray q = proj(x, p + "q_proj").reshape(b, t, nh, d).transpose(0, 2, 1, 3);   // (B, NH, T, D)
-        NDArray k = proj(x, p + "k_proj").reshape(b, t, nkv, d).transpose(0, 2, 1, 3);  // (B, KV, T, D)
-        NDArray v = proj(x, p + "v_proj").reshape(b, t, nkv, d).transpose(0, 2, 1, 3);  // (B, KV, T, D)
-        q = applyRotary(q, cos, sin);
-        k = applyRotary(k, cos, sin);
-        if (cache != null) {
-            if (cache.keys[i] != null) {
-                k = cache.keys[i].concat(k, 2);                                  // (B, KV, S, D)
-                v = cache.values[i].concat(v, 2);                                // (B, KV, S, D)
+        long qw = (long) nh * d, kvw = (long) nkv * d;
+        NDArray qk, v;                                                            // (B, T, NH*D + KV*D), (B, T, KV*D)
+        boolean deltas = lora != null && (lora.targets(w.q()) || lora.targets(w.k()) || lora.targets(w.v()));
+        if (!deltas && !needsGrad(w.wq())) {
+            NDList parts = linear(x, w.wqkv(), w.bqkv()).split(new long[] {qw + kvw}, 2);  // one matmul for q|k|v
+            qk = parts.get(0);
+            v = parts.get(1);
+        } else {
+            NDArray q, k;
+            if (needsGrad(w.wq())) {   // full fine-tuning: gradients must reach the named weights
+                q = linear(x, w.wq(), w.bq());
+                k = linear(x, w.wk(), w.bk());
+                v = linear(x, w.wv(), w.bv());
+            } else {
+                NDList parts = linear(x, w.wqkv(), w.bqkv()).split(new long[] {qw, qw + kvw}, 2);
+                q = parts.get(0);
+                k = parts.get(1);
+                v = parts.get(2);
             }
-            cache.replaceKey(i, k);
-            cache.replaceValue(i, v);
+            if (lora != null) {
+                q = lora.apply(w.q(), x, q, training);
+                k = lora.apply(w.k(), x, k, training);
+                v = lora.apply(w.v(), x, v, training);
+            }
+            qk = q.concat(k, -1);
         }
-        long s = k.getShape().get(2);
-        // GQA without repeating K/V: query heads of one KV group are stacked along the time axis.
-        NDArray qg = Scalars.mul(q, 1.0 / Math.sqrt(d)).reshape(b, nkv, g * t, d);  // (B, KV, G*T, D)
-        NDArray scores = qg.matMul(k.transpose(0, 1, 3, 2))                     // (B, KV, G*T, S)
-                .reshape(b, nh, t, s).add(bias);                                 // (B, NH, T, S)
+        // RoPE on q and k heads together, before the heads move in front of T
+        NDList rq = applyRotary(qk.reshape(b, t, nh + nkv, d), cos, sin).split(new long[] {nh}, 2);
+        NDArray q = rq.get(0), k = rq.get(1);                                    // (B, T, NH, D), (B, T, KV, D)
+        NDArray vh = v.reshape(b, t, nkv, d);                                    // (B, T, KV, D)
+        NDArray qg, kAll, vAll;
+        if (t == 1) {
+            // one query position: (B, 1, NH, D) already has the memory order of (B, KV, G, D)
+            qg = q.reshape(b, nkv, g, d).mul(attnScale);                         // (B, KV, G, D)
+            k = k.reshape(b, nkv, 1, d);                                         // (B, KV, 1, D)
+            vh = vh.reshape(b, nkv, 1, d);
+        } else {
+            // GQA without repeating K/V: query heads of one KV group are stacked along the time axis.
+            qg = q.transpose(0, 2, 1, 3).mul(attnScale).reshape(b, nkv, g * t, d);  // (B, KV, G*T, D)
+            k = k.transpose(0, 2, 1, 3);                                         // (B, KV, T, D)
+            vh = vh.transpose(0, 2, 1, 3);                                       // (B, KV, T, D)
+        }
+        if (cache != null) {
+            cache.write(i, k, vh);
+            kAll = cache.keys(i, t);                                             // (B, KV, S, D) views of the cache
+            vAll = cache.values(i, t);
+        } else {
+            kAll = k;
+            vAll = vh;
+        }
+        long s = kAll.getShape().get(2);
+        NDArray scores = qg.matMul(kAll.transpose(0, 1, 3, 2));                  // (B, KV, G*T, S)
+        if (bias != null) {
+            // t == 1: (B, KV, G, S) + (B, 1, 1, S) broadcasts as (B, NH, 1, S) + (B, 1, 1, S) would
+            scores = t == 1 ? scores.add(bias) : scores.reshape(b, nh, t, s).add(bias);  // (B, NH, T, S)
+        }
         NDArray probs = scores.softmax(-1).reshape(b, nkv, g * t, s);            // (B, KV, G*T, S)
-        NDArray ctx = probs.matMul(v)                                            // (B, KV, G*T, D)
-                .reshape(b, nh, t, d).transpose(0, 2, 1, 3).reshape(b, t, (long) nh * d);  // (B, T, NH*D)
-        return proj(ctx, p + "o_proj");                                          // (B, T, H)
+        NDArray ctx = probs.matMul(vAll);                                        // (B, KV, G*T, D)
+        ctx = t == 1 ? ctx.reshape(b, 1, qw)
+                : ctx.reshape(b, nh, t, d).transpose(0, 2, 1, 3).reshape(b, t, qw);  // (B, T, NH*D)
+        return proj(ctx, w.wo(), w.bo(), w.o());                                 // (B, T, H)
     }
 
-    private NDArray mlp(int i, NDArray x) {
-        String p = "model.layers." + i + ".mlp.";
-        NDArray gate = proj(x, p + "gate_proj");                                 // (B, T, I)
-        NDArray act = activation(gate);                                          // (B, T, I)
-        return proj(act.mul(proj(x, p + "up_proj")), p + "down_proj");          // (B, T, H)
+    private NDArray mlp(LlamaWeights.Layer w, NDArray x) {
+        NDArray gate, up;                                                        // (B, T, I)
+        if (needsGrad(w.wGate())) {
+            gate = linear(x, w.wGate(), w.bGate());
+            up = linear(x, w.wUp(), w.bUp());
+        } else {
+            NDList parts = linear(x, w.wGateUp(), w.bGateUp()).split(2, 2);     // one matmul for gate|up
+            gate = parts.get(0);
+            up = parts.get(1);
+        }
+        if (lora != null) {
+            gate = lora.apply(w.gate(), x, gate, training);
+            up = lora.apply(w.up(), x, up, training);
+        }
+        return proj(activation(gate).mul(up), w.wDown(), w.bDown(), w.down());  // (B, T, H)
+    }
+
+    /** Whether autograd must reach this base weight (full fine-tuning attached a gradient to it). */
+    private static boolean needsGrad(NDArray weight) {
+        return weight.hasGradient();
     }
 
     /** The config's {@code hidden_act} (transformers' ACT2FN meaning), differentiable, on x's manager. */
@@ -489,9 +443,9 @@ public final class LlamaModel implements AutoCloseable {
         return Scalars.mul(x, 0.5).mul(inner.tanh().add(1));
     }
 
-    /** A named projection: base linear plus the LoRA delta when an adapter targets it. */
-    private NDArray proj(NDArray x, String module) {
-        NDArray y = linear(x, weights.get(module + ".weight"), weights.get(module + ".bias"));
+    /** A projection: base linear plus the LoRA delta when an adapter targets {@code module}. */
+    private NDArray proj(NDArray x, NDArray weight, NDArray bias, String module) {
+        NDArray y = linear(x, weight, bias);
         if (lora != null) y = lora.apply(module, x, y, training);
         return y;
     }
@@ -502,39 +456,74 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray rmsNorm(NDArray x, NDArray w) {
-        NDArray inv = Scalars.pow(x.square().mean(new int[] {-1}, true).add(config.rmsNormEps()), -0.5);  // (B, T, 1)
+        NDArray inv = x.square().mean(new int[] {-1}, true).add(epsScalar).pow(minusHalf);  // (B, T, 1)
         return x.mul(inv).mul(w);
     }
 
-    /** cos and sin tables for the given positions, HF layout: frequencies repeated twice along D. */
-    private NDArray[] rotary(NDArray positions) {
-        NDArray f = positions.getManager().create(invFreq);                      // (D/2)
-        NDArray ang = positions.toType(DataType.FLOAT32, false).expandDims(-1).mul(f);  // (B, T, D/2)
-        NDArray emb = ang.concat(ang, -1).expandDims(1);                         // (B, 1, T, D)
-        return new NDArray[] {emb.cos(), emb.sin()};
+    /** cos and (sign-folded) sin for the given positions, gathered from the model's tables: 2 x (B, T, 1, D). */
+    private NDArray[] rope(NDArray positions, long maxSlots) {
+        NDArray[] tables = tables(maxSlots);
+        NDArray idx = positions.getDataType() == DataType.INT64 ? positions : positions.toType(DataType.INT64, false);
+        NDArray cos = gather(idx, tables[0]).expandDims(2);                      // (B, T, 1, D)
+        NDArray sin = gather(idx, tables[1]).expandDims(2);                      // (B, T, 1, D)
+        if (idx != positions) idx.close();
+        return new NDArray[] {cos, sin};
     }
 
-    /** q*cos + rotate_half(q)*sin, rotate_half(x) = cat(-x[..., D/2:], x[..., :D/2]). */
+    /**
+     * The per-model tables covering positions and slots [0, P), P ≥ {@code positions}: RoPE cos (P, D), sin
+     * with the rotate-half sign folded in (P, D), and the causal (and sliding-window) 1/0 mask (P, P) whose
+     * blocks are every (T, S) mask. Built in the weights' manager at construction and regrown by doubling.
+     * Same fp32 ops as computing them per call (position·invFreq in fp32, then torch's cos/sin), so the
+     * gathered rows equal per-call values bit for bit.
+     */
+    private synchronized NDArray[] tables(long positions) {
+        if (tables == null || tables[0].getShape().get(0) < positions) {
+            long p = Math.max(256, Long.highestOneBit(Math.max(1, positions - 1)) << 1);
+            NDArray[] fresh = new NDArray[3];
+            try (NDManager tmp = manager.newSubManager()) {
+                NDArray f = tmp.create(invFreq);                                 // (D/2)
+                NDArray pos = tmp.arange(0, p, 1, DataType.FLOAT32);             // (P)
+                NDArray ang = pos.expandDims(-1).mul(f);                         // (P, D/2)
+                fresh[0] = ang.concat(ang, -1).cos();                            // (P, D)
+                NDArray sinHalf = ang.sin();                                     // (P, D/2)
+                // rotate_half(x)·sin = cat(-x2, x1)·cat(s, s) = cat(x2, x1)·cat(-s, s), exactly (negation is exact)
+                fresh[1] = sinHalf.neg().concat(sinHalf, -1);                    // (P, D)
+                NDArray qPos = pos.reshape(p, 1), kPos = pos.reshape(1, p);
+                NDArray allowed = kPos.lte(qPos);                                // (P, P)
+                int window = config.slidingWindow();
+                if (window > 0) allowed = allowed.logicalAnd(kPos.gt(qPos.sub(window)));  // HF: kv_idx > q_idx - window
+                fresh[2] = allowed.toType(DataType.FLOAT32, false);              // (P, P)
+                for (NDArray a : fresh) keep(a);
+            }
+            if (tables != null) for (NDArray a : tables) a.close();
+            tables = fresh;
+        }
+        return tables;
+    }
+
+    /** x (B, T, heads, D): x*cos + rotate_half(x)*sin with the sign folded into the sin table: q*cos + cat(q2, q1)*sin. */
     private NDArray applyRotary(NDArray x, NDArray cos, NDArray sin) {
-        long half = config.headDim() / 2;
-        NDArray x1 = x.get(new NDIndex("..., :{}", half));
-        NDArray x2 = x.get(new NDIndex("..., {}:", half));
-        NDArray rot = x2.neg().concat(x1, -1);
+        NDList halves = x.split(2, 3);                                           // q1, q2: (B, T, heads, D/2)
+        NDArray rot = halves.get(1).concat(halves.get(0), -1);
         return x.mul(cos).add(rot.mul(sin));
     }
 
     /**
-     * Additive bias (B, 1, T, S): 0 where key s is a real token at or before query t (and, with a sliding
-     * window W, fewer than W slots back), else {@link #MASKED}. Slots and positions differ only by the
-     * row's contiguous padding, so slot distances are position distances.
+     * Additive bias (B, 1, T, S) for T queries in the last T of S slots: 0 where key s is a real token at or
+     * before query t (and, with a sliding window W, fewer than W slots back), else {@link #MASKED}. Slots and
+     * positions differ only by the row's contiguous padding, so slot distances are position distances.
+     *
+     * @param keyMask (B, S) float 1 = real token
      */
-    private static NDArray attentionBias(NDArray keyMask, long b, long t, long s, int window) {
-        NDManager m = keyMask.getManager();
-        NDArray qPos = m.arange(s - t, s, 1, DataType.FLOAT32).reshape(t, 1);    // (T, 1) absolute query slots
-        NDArray kPos = m.arange(0, s, 1, DataType.FLOAT32).reshape(1, s);        // (1, S)
-        NDArray causal = kPos.lte(qPos);                                         // (T, S)
-        if (window > 0) causal = causal.logicalAnd(kPos.gt(qPos.sub(window)));   // HF: kv_idx > q_idx - window
-        NDArray allowed = keyMask.reshape(b, 1, 1, s).mul(causal.toType(DataType.FLOAT32, false));  // (B, 1, T, S)
+    private NDArray attentionBias(NDArray keyMask, long t, long s) {
+        long b = keyMask.getShape().get(0);
+        NDArray causal = tables(s)[2];                                           // (P, P)
+        NDArray rows = JniUtils.slice((PtNDArray) causal, 0, s - t, s, 1);      // (T, P) views, no copy
+        NDArray block = JniUtils.slice((PtNDArray) rows, 1, 0, s, 1);           // (T, S)
+        rows.close();
+        NDArray allowed = keyMask.reshape(b, 1, 1, s).mul(block);               // (B, 1, T, S)
+        block.close();
         return allowed.sub(1).mul(-MASKED);                                      // 0 or MASKED
     }
 
@@ -568,7 +557,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** An empty cache for one batched generation; fill it with {@link #prefill}. */
     public KvCache newCache() {
-        return new KvCache(manager.newSubManager(), config.numHiddenLayers());
+        return new KvCache(manager.newSubManager(), config);
     }
 
     /**
@@ -581,16 +570,15 @@ public final class LlamaModel implements AutoCloseable {
     public NDArray prefill(KvCache cache, NDArray ids, NDArray attentionMask) {
         checkInput(ids, attentionMask);
         if (cache.filled()) throw new IllegalStateException("cache already holds a prefilled batch");
+        long t = ids.getShape().get(1);
         try (NDScope scope = new NDScope()) {
-            // The cache keeps this mask past the call, so it must be torch's own copy. DJL's toType(FLOAT32, true)
-            // is not one for a float32 input (torch's to() returns an alias), and callers' masks are usually
-            // create(float[]) arrays over a Java buffer that the GC frees once their manager closes.
-            NDArray mask = attentionMask.toType(DataType.FLOAT32, false).duplicate();  // (B, T)
-            NDArray h = hidden(ids, positionsFromMask(mask), mask, cache);       // (B, T, H)
-            long t = ids.getShape().get(1);
-            NDArray logits = lmHead(h.get(":, {}:, :", t - 1)).squeeze(1);       // (B, V)
-            cache.replacePositions(mask.sum(new int[] {1}).toType(DataType.INT64, false));  // (B)
-            cache.replaceMask(mask);
+            NDArray mask = attentionMask.toType(DataType.FLOAT32, false);      // (B, T); the cache copies it
+            cache.start(mask);
+            NDArray bias = attentionBias(cache.keyMask(t), t, t);               // (B, 1, T, T)
+            NDArray h = hidden(ids, positionsFromMask(mask), t, bias, cache);    // (B, T, H)
+            NDArray last = t == 1 ? h : h.get(new ai.djl.ndarray.index.NDIndex().addAllDim().addSliceDim(t - 1, t));
+            NDArray logits = lmHead(last).squeeze(1);                            // (B, V)
+            cache.advance(t, mask.sum(new int[] {1}).toType(DataType.INT64, false));  // (B) next positions
             NDScope.unregister(logits);
             return logits;
         }
@@ -620,17 +608,22 @@ public final class LlamaModel implements AutoCloseable {
             throw new IllegalArgumentException("ids must be (" + b + ", T'), got " + ids.getShape());
         }
         long t = ids.getShape().get(1);
+        long s = cache.length() + t;
         try (NDScope scope = new NDScope()) {
-            NDArray ones = ids.getManager().ones(new Shape(b, t));               // (B, T')
-            NDArray mask = cache.keyMask.concat(ones, 1);                        // (B, S+T')
-            NDArray offsets = ids.getManager().arange(0, t, 1, DataType.INT64).reshape(1, t);  // (1, T')
-            NDArray positions = cache.nextPositions.reshape(b, 1).add(offsets);  // (B, T')
-            NDArray h = hidden(ids, positions, mask, cache);                     // (B, T', H)
-            NDArray last = t == 1 ? h : h.get(":, {}:, :", t - 1);               // (B, 1, H)
+            cache.reserve(s);
+            NDArray positions = cache.nextPositions().reshape(b, 1);             // (B, 1)
+            if (t > 1) positions = positions.add(ids.getManager().arange(0, t, 1, DataType.INT64).reshape(1, t));  // (B, T')
+            NDArray bias;
+            if (t == 1 && config.slidingWindow() <= 0) {
+                bias = cache.paddingBias(s);                                     // (B, 1, 1, S) or null: no padding
+            } else {
+                bias = attentionBias(cache.keyMask(s), t, s);                    // (B, 1, T', S)
+            }
+            NDArray h = hidden(ids, positions, s, bias, cache);                  // (B, T', H)
+            NDArray last = t == 1 ? h : h.get(new ai.djl.ndarray.index.NDIndex().addAllDim().addSliceDim(t - 1, t));
             NDArray logits = lmHead(last).squeeze(1);                            // (B, V)
             logits.attach(ids.getManager());
-            cache.replaceMask(mask);
-            cache.replacePositions(cache.nextPositions.add(t));
+            cache.advance(t, null);
             NDScope.unregister(logits);
             return logits;
         }

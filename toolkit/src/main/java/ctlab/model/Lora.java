@@ -295,6 +295,9 @@ public final class Lora implements AutoCloseable {
         return out;
     }
 
+    /** Whether {@link #apply} adds a delta to this module (full path, e.g. {@code model.layers.0.self_attn.q_proj}). */
+    boolean targets(String module) { return enabled && !merged && a.containsKey(module); }
+
     /** y + scale * B A dropout(x) for a targeted module; y unchanged when disabled, merged or untargeted. */
     NDArray apply(String module, NDArray x, NDArray y, boolean training) {
         NDArray la = a.get(module);

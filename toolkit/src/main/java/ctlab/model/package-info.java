@@ -4,7 +4,8 @@
  *
  * <ul>
  *   <li>{@link ctlab.model.LlamaModel#load(java.nio.file.Path, ai.djl.Device)} reads {@code config.json}
- *       ({@link ctlab.model.LlamaConfig}), safetensors weights ({@link ctlab.model.Safetensors}) and
+ *       ({@link ctlab.model.LlamaConfig}), safetensors weights ({@link ctlab.model.Safetensors}; checked, stored
+ *       and saved by {@code LlamaWeights}, with q|k|v and gate|up fused and the HF-named weights views of them) and
  *       {@code tokenizer.json} ({@link ctlab.model.Tokenizer}). The MLP activation follows {@code hidden_act}
  *       ({@link ctlab.model.LlamaConfig#ACTIVATIONS}; other names are refused), and a tied config whose file
  *       still holds a distinct {@code lm_head.weight} uses that head, as transformers does.</li>
@@ -13,7 +14,8 @@
  *       masked convenience {@link ctlab.model.LlamaModel#sequenceLogProbs}.</li>
  *   <li>Generation: {@link ctlab.model.LlamaModel#newCache()}, {@link ctlab.model.LlamaModel#prefill} on a
  *       left-padded batch, then {@link ctlab.model.LlamaModel#step} one token per row; samplers build on
- *       these ({@link ctlab.model.LlamaModel#greedy} is the reference user).</li>
+ *       these ({@link ctlab.model.LlamaModel#greedy} is the reference user). The {@link ctlab.model.KvCache} is
+ *       preallocated and written in place.</li>
  *   <li>Training: {@link ctlab.model.LlamaModel#trainableParameters()} ({@link ctlab.model.Param}) are the
  *       LoRA matrices when {@link ctlab.model.Lora} adapters are active, else every weight;
  *       {@link ctlab.model.LlamaModel#setTraining} switches LoRA dropout on.</li>
@@ -28,5 +30,9 @@
  * scalar autograd keeps, and a GC before backward corrupts the gradient (docs/determinism.md). Likewise an
  * array kept beyond a call (the KV cache) must be a torch result, never a view of a caller's
  * {@code create(float[])} array: DJL's {@code toType(sameType, true)} is such a view, not a copy.
+ *
+ * <p>Change a base weight in place ({@code addi}, {@code set(NDIndex, NDArray)}), never with {@code set(Buffer)}:
+ * DJL's {@code set(Buffer)} swaps the tensor's storage, and q/k/v/gate/up weights must keep sharing the fused
+ * matrices the forward pass reads.
  */
 package ctlab.model;

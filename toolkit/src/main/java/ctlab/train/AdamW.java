@@ -1,9 +1,14 @@
 package ctlab.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import ctlab.CtlabException;
 import ctlab.model.Param;
 
@@ -29,9 +34,14 @@ import java.util.Set;
  * (and reached a worse loss, 2.52 vs 1.81) where PyTorch with the same hyper-parameters never did; this
  * class is checked against recorded {@code torch.optim.AdamW} steps to 1e-6 (AdamWGoldenTest).
  *
- * <p>Memory: moment buffers are created lazily on the first step in this optimizer's own long-lived
- * manager (never in a per-step manager or NDScope); every temporary of a step lives in a scratch
- * sub-manager closed at the end of the step; parameters are updated in place.
+ * <p>Layout: the moments live in two flat fp32 buffers covering all parameters (plus a flat gradient and a flat
+ * update buffer), so the moment arithmetic is ~12 ops per step instead of ~10 per parameter; each parameter
+ * then takes its decay and its update slice in place. Element by element the arithmetic is the per-parameter
+ * one, so the numbers are unchanged. Constant factors are 0-d tensors made once by torch ({@link Scalars}).
+ *
+ * <p>Memory: the buffers are created lazily on the first step in this optimizer's own long-lived manager
+ * (never in a per-step manager or NDScope); every temporary of a step lives in a scratch sub-manager closed
+ * at the end of the step; parameters are updated in place.
  */
 public final class AdamW implements AutoCloseable {
     private final List<Param> params;
@@ -40,8 +50,14 @@ public final class AdamW implements AutoCloseable {
     private final double eps;
     private final double weightDecay;
     private final NDManager stateManager;
-    private final NDArray[] expAvg;
-    private final NDArray[] expAvgSq;
+    private final long[] offsets;      // parameter i covers [offsets[i], offsets[i + 1]) of the flat buffers
+    private NDArray expAvgFlat;        // (N) first moments of all parameters
+    private NDArray expAvgSqFlat;      // (N) second moments
+    private NDArray updateFlat;        // (N) this step's update, step_size · m / denom
+    private NDArray[] expAvg;          // per parameter, views of expAvgFlat in the parameter's shape
+    private NDArray[] expAvgSq;
+    private NDArray[] update;
+    private NDArray oneMinusBeta1, beta2Scalar, oneMinusBeta2, epsScalar;
     private int stepCount;
 
     public AdamW(List<Param> params, double beta1, double beta2, double eps, double weightDecay) {
@@ -65,8 +81,8 @@ public final class AdamW implements AutoCloseable {
         this.weightDecay = weightDecay;
         this.stateManager = NDManager.newBaseManager(params.get(0).array().getDevice());
         this.stateManager.setName("adamw-state");
-        this.expAvg = new NDArray[params.size()];
-        this.expAvgSq = new NDArray[params.size()];
+        this.offsets = new long[params.size() + 1];
+        for (int i = 0; i < params.size(); i++) offsets[i + 1] = offsets[i] + params.get(i).array().getShape().size();
     }
 
     public List<Param> params() { return params; }
@@ -88,21 +104,31 @@ public final class AdamW implements AutoCloseable {
         double biasCorrection1 = 1 - StrictMath.pow(beta1, stepCount);
         double biasCorrection2Sqrt = Math.sqrt(1 - StrictMath.pow(beta2, stepCount));
         double stepSize = lr / biasCorrection1;
-        for (int i = 0; i < params.size(); i++) {
-            Param p = params.get(i);
-            NDArray w = p.array();
-            NDArray g = grads.get(i);
-            ensureState(i, w);
-            NDArray m = expAvg[i];
-            NDArray v = expAvgSq[i];
-            try (NDManager scratch = stateManager.newSubManager()) {    // this parameter's temporaries
-                if (p.weightDecay() && weightDecay != 0) w.muli(1 - lr * weightDecay);
-                m.addi(own(scratch, g.sub(m)).muli(1 - beta1));                    // m += (1-β1)(g - m)
-                v.muli(beta2).addi(own(scratch, g.mul(1 - beta2)).muli(g));        // v = β2 v + (1-β2) g²
-                NDArray denom = own(scratch, v.sqrt()).divi(biasCorrection2Sqrt).addi(eps);
-                w.subi(own(scratch, m.div(denom)).muli(stepSize));
+        ensureState();
+        NDArray m = expAvgFlat, v = expAvgSqFlat;
+        try (NDManager scratch = stateManager.newSubManager()) {        // this step's temporaries
+            NDList flat = new NDList(grads.size());
+            for (NDArray g : grads) flat.add(own(scratch, g.reshape(-1)));
+            NDArray g = own(scratch, NDArrays.concat(flat, 0));                  // (N) all gradients
+            m.addi(own(scratch, g.sub(m)).muli(oneMinusBeta1));                 // m += (1-β1)(g - m)
+            v.muli(beta2Scalar).addi(own(scratch, g.mul(oneMinusBeta2)).muli(g));  // v = β2 v + (1-β2) g²
+            NDArray denom = own(scratch, v.sqrt()).divi(scalar(scratch, biasCorrection2Sqrt)).addi(epsScalar);
+            updateFlat.set(ALL, m);
+            updateFlat.divi(denom).muli(scalar(scratch, stepSize));             // step_size · m / denom
+            NDArray decay = weightDecay != 0 ? scalar(scratch, 1 - lr * weightDecay) : null;
+            for (int i = 0; i < params.size(); i++) {
+                NDArray w = params.get(i).array();
+                if (decay != null && params.get(i).weightDecay()) w.muli(decay);
+                w.subi(update[i]);
             }
         }
+    }
+
+    private static final NDIndex ALL = new NDIndex("...");
+
+    /** A 0-d fp32 constant made by torch (not a Java buffer), owned by {@code m}. */
+    private static NDArray scalar(NDManager m, double value) {
+        return m.full(new Shape(), (float) value, DataType.FLOAT32);
     }
 
     private static NDArray own(NDManager scratch, NDArray temp) {
@@ -110,10 +136,31 @@ public final class AdamW implements AutoCloseable {
         return temp;
     }
 
-    private void ensureState(int i, NDArray w) {
-        if (expAvg[i] != null) return;
-        expAvg[i] = stateManager.zeros(w.getShape(), DataType.FLOAT32);
-        expAvgSq[i] = stateManager.zeros(w.getShape(), DataType.FLOAT32);
+    /** Creates the flat buffers (zeros) and their per-parameter views, once. */
+    private void ensureState() {
+        if (expAvgFlat != null) return;
+        long n = offsets[params.size()];
+        expAvgFlat = stateManager.zeros(new Shape(n), DataType.FLOAT32);
+        expAvgSqFlat = stateManager.zeros(new Shape(n), DataType.FLOAT32);
+        updateFlat = stateManager.zeros(new Shape(n), DataType.FLOAT32);
+        expAvg = views(expAvgFlat);
+        expAvgSq = views(expAvgSqFlat);
+        update = views(updateFlat);
+        oneMinusBeta1 = scalar(stateManager, 1 - beta1);
+        beta2Scalar = scalar(stateManager, beta2);
+        oneMinusBeta2 = scalar(stateManager, 1 - beta2);
+        epsScalar = scalar(stateManager, eps);
+    }
+
+    /** Per-parameter views (parameter shapes) of a flat buffer: slices of one storage, no copies. */
+    private NDArray[] views(NDArray flat) {
+        NDArray[] out = new NDArray[params.size()];
+        for (int i = 0; i < out.length; i++) {
+            try (NDArray slice = JniUtils.slice((PtNDArray) flat, 0, offsets[i], offsets[i + 1], 1)) {
+                out[i] = slice.reshape(params.get(i).array().getShape());
+            }
+        }
+        return out;
     }
 
     /**
@@ -123,7 +170,7 @@ public final class AdamW implements AutoCloseable {
     public NDList stateArrays() {
         NDList out = new NDList();
         for (int i = 0; i < params.size(); i++) {
-            if (expAvg[i] == null) continue;
+            if (expAvg == null) break;
             expAvg[i].setName(params.get(i).name() + ".exp_avg");
             expAvgSq[i].setName(params.get(i).name() + ".exp_avg_sq");
             out.add(expAvg[i]);
@@ -158,7 +205,7 @@ public final class AdamW implements AutoCloseable {
         this.stepCount = stepCount;
         for (int i = 0; i < params.size(); i++) {
             if (stepCount == 0) continue;
-            ensureState(i, params.get(i).array());
+            ensureState();
             Checkpoint.copyInto(expAvg[i], byName.get(params.get(i).name() + ".exp_avg"));
             Checkpoint.copyInto(expAvgSq[i], byName.get(params.get(i).name() + ".exp_avg_sq"));
         }

@@ -1,6 +1,9 @@
 package ctlab.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 
 import java.util.List;
 
@@ -14,13 +17,19 @@ public final class GradClip {
 
     /** L2 norm of all gradients taken together (fp32 per-tensor norms combined in double). */
     public static double globalNorm(List<NDArray> grads) {
-        double sumSquares = 0;
-        for (NDArray g : grads) {
-            try (NDArray n = g.norm()) {            // () scalar, attached to g's manager and closed here
-                double v = n.getFloat();
-                sumSquares += v * v;
+        if (grads.isEmpty()) return 0;
+        float[] norms;
+        try (NDManager tmp = grads.get(0).getManager().newSubManager()) {
+            NDList each = new NDList(grads.size());
+            for (NDArray g : grads) {
+                NDArray n = g.norm();               // () scalar, attached to g's manager: move it to tmp
+                n.attach(tmp);
+                each.add(n.reshape(1));
             }
+            norms = NDArrays.concat(each, 0).toFloatArray();  // one host copy for all the per-tensor norms
         }
+        double sumSquares = 0;
+        for (float v : norms) sumSquares += (double) v * v;
         return (float) Math.sqrt(sumSquares);        // torch returns the norm as an fp32 tensor
     }
 

@@ -90,16 +90,26 @@ class LlamaModelMemoryAndGradientTest {
         for (int i : idx) {
             float[] v = orig.clone();
             v[i] = (float) (orig[i] + eps);
-            w.set(v);
+            setInPlace(w, v);
             double up = loss(model, b);
             v[i] = (float) (orig[i] - eps);
-            w.set(v);
+            setInPlace(w, v);
             double down = loss(model, b);
             double fd = (up - down) / (2 * eps);
             assertTrue(Math.abs(fd - grad[i]) <= 2e-2 * Math.max(1, Math.abs(fd)),
                     "element " + i + ": autograd " + grad[i] + " vs finite difference " + fd);
         }
-        w.set(orig);
+        setInPlace(w, orig);
+    }
+
+    /**
+     * Writes values into the weight's own storage. Not {@code w.set(float[])}: DJL swaps the tensor's storage,
+     * and q/k/v and gate/up weights are views of the fused matrices the forward pass reads.
+     */
+    static void setInPlace(NDArray w, float[] v) {
+        try (NDManager tmp = NDManager.newBaseManager(w.getDevice()); NDArray src = tmp.create(v, w.getShape())) {
+            w.set(new ai.djl.ndarray.index.NDIndex("..."), src);
+        }
     }
 
     private static double loss(LlamaModel model, NDArray[] b) {
