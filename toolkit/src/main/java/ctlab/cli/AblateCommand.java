@@ -1,5 +1,6 @@
 package ctlab.cli;
 
+import ctlab.CtlabException;
 import ctlab.run.Ablation;
 import ctlab.run.AblationGrid;
 import ctlab.run.GridAblation;
@@ -71,14 +72,20 @@ public final class AblateCommand implements Callable<Integer> {
 
     private int grid() {
         PrintWriter out = spec.commandLine().getOut();
-        if (options.config == null) throw new ctlab.CtlabException("missing CONFIG (a YAML or JSON run config)");
+        if (options.config == null) throw new CtlabException("missing CONFIG (a YAML or JSON run config)");
         Pipeline pipeline = PipelineRunner.pipeline(options);
         RunConfig base = RunConfig.load(options.config, options.sets);
         AblationGrid g = AblationGrid.parse(seeds.isEmpty() ? List.of(Long.toString(base.seed())) : seeds, grid);
         Path runDir = options.runDir != null ? options.runDir : Path.of("runs", base.name());
         List<AblationGrid.SubRun> runs = g.subRuns(runDir);
         // every sub-run's config is checked before anything is written or run
-        for (AblationGrid.SubRun r : runs) RunConfig.load(options.config, with(options.sets, r.overrides()));
+        for (AblationGrid.SubRun r : runs) {
+            try {
+                RunConfig.load(options.config, with(options.sets, r.overrides()));
+            } catch (CtlabException e) {
+                throw new CtlabException("ablate grid, sub-run " + r.label() + ": " + e.getMessage());
+            }
+        }
         // one copy of generated task data (the organism's splits) for every sub-run, as `ctlab demo` makes it
         List<String> sets = with(options.sets, Demo.dataOverrides(base, Path.of(base.model()), runDir));
         List<GridAblation.Cell> cells = new ArrayList<>();
