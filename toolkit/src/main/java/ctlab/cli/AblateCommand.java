@@ -28,9 +28,10 @@ import java.util.concurrent.Callable;
 @Command(name = "ablate", mixinStandardHelpOptions = true,
         description = {"Run the pipeline with several losses (same data, seeds and adapter init) and write the Table 1",
                 "analogue (accuracy ± Wilson interval, McNemar p vs base and vs dpo) to RUN_DIR/ablation.md.",
-                "With --seeds / --grid: one resumable sub-run per seed x grid point in RUN_DIR/seed-<s>[/<key>=<v>...]/,",
-                "and RUN_DIR/ablation.md + ablation.json with the mean over seeds, its 95% t interval, per-seed and",
-                "seed-pooled McNemar p-values, accuracy per --split-by value, and chosen/rejected log-likelihood over training."})
+                "With --seeds / --grid: one resumable sub-run per seed x grid point in",
+                "RUN_DIR/seed-<s>[/<key>=<v>...]/, then RUN_DIR/ablation.md + .json: mean over",
+                "seeds with a 95%% t interval, per-seed and seed-pooled McNemar p, accuracy per",
+                "--split-by value, chosen/rejected log-likelihood over training."})
 public final class AblateCommand implements Callable<Integer> {
     @Mixin RunOptions options;
 
