@@ -81,6 +81,15 @@ public final class GridAblation {
             outcomes.add(o);
             if (splitBy != null) attributes.add(attributes(splitBy, records.get(methods.get(0)), common, c.testData(), evalDir));
         }
+        // --split-by: value -> per seed (null where the seed has no such problem): method -> (problem id -> correct)
+        TreeMap<String, List<Map<String, Map<String, Boolean>>>> bySubset = new TreeMap<>();
+        for (int s = 0; s < seeds && splitBy != null; s++) {
+            for (var id : outcomes.get(s).get(methods.get(0)).keySet()) {
+                var perSeed = bySubset.computeIfAbsent(attributes.get(s).get(id), k -> new ArrayList<>(java.util.Collections.nCopies(seeds, null)));
+                if (perSeed.get(s) == null) perSeed.set(s, new LinkedHashMap<>());
+                for (String m : methods) perSeed.get(s).computeIfAbsent(m, k -> new LinkedHashMap<>()).put(id, outcomes.get(s).get(m).get(id));
+            }
+        }
         ObjectNode out = Jsonl.MAPPER.createObjectNode();
         out.set("point", tree(point));
         out.set("dirs", tree(cells.stream().map(c -> c.run().label()).toList()));
@@ -103,24 +112,31 @@ public final class GridAblation {
             }
             if (splitBy != null) {
                 ObjectNode subsets = row.putObject("subsets");
-                TreeMap<String, double[]> by = new TreeMap<>();
-                TreeMap<String, int[]> counts = new TreeMap<>();
-                for (int s = 0; s < seeds; s++) {
-                    Map<String, int[]> tally = new TreeMap<>();   // value -> {correct, total}
-                    Map<String, String> attr = attributes.get(s);
-                    outcomes.get(s).get(m).forEach((id, ok) -> {
-                        int[] t = tally.computeIfAbsent(attr.get(id), k -> new int[2]);
-                        if (ok) t[0]++;
-                        t[1]++;
-                    });
-                    for (var e : tally.entrySet()) {
-                        by.computeIfAbsent(e.getKey(), k -> new double[seeds])[s] = e.getValue()[0] / (double) e.getValue()[1];
-                        counts.computeIfAbsent(e.getKey(), k -> new int[seeds])[s] = e.getValue()[1];
+                for (var e : bySubset.entrySet()) {
+                    // a seed whose problems have none of this value has no accuracy for it (null), not 0
+                    double[] subAcc = new double[(int) e.getValue().stream().filter(java.util.Objects::nonNull).count()];
+                    ArrayNode perSeed = Jsonl.MAPPER.createArrayNode(), problems = Jsonl.MAPPER.createArrayNode();
+                    List<Map<String, Map<String, Boolean>>> present = new ArrayList<>();
+                    for (int s = 0; s < seeds; s++) {
+                        Map<String, Map<String, Boolean>> o = e.getValue().get(s);
+                        if (o == null) {
+                            perSeed.addNull();
+                            problems.add(0);
+                            continue;
+                        }
+                        Map<String, Boolean> x = o.get(m);
+                        double a = x.values().stream().filter(b -> b).count() / (double) x.size();
+                        subAcc[present.size()] = a;
+                        present.add(o);
+                        perSeed.add(a);
+                        problems.add(x.size());
                     }
-                }
-                for (var e : by.entrySet()) {
-                    ObjectNode sub = mean(SeedMean.of(e.getValue()));
-                    sub.set("problems", tree(counts.get(e.getKey())));
+                    ObjectNode sub = mean(SeedMean.of(subAcc));
+                    sub.set("per_seed", perSeed);
+                    sub.set("problems", problems);
+                    for (String ref : List.of("base", "dpo")) {
+                        if (methods.contains(ref) && !ref.equals(m)) sub.put("pooled_p_vs_" + ref, paired(present, m, ref).get("pooled").asDouble());
+                    }
                     subsets.set(e.getKey(), sub);
                 }
             }
@@ -238,7 +254,7 @@ public final class GridAblation {
                         .append(p(r.path("p_vs_dpo").path("pooled"))).append(" |\n");
             }
             if (split != null) {
-                sb.append("\nAccuracy by `").append(split).append("` (mean over seeds [95% CI]; problems per seed):\n\n| method |");
+                sb.append("\nAccuracy by `").append(split).append("` (mean over seeds [95% CI]; problems per seed; seed-pooled exact McNemar p on those problems):\n\n| method |");
                 LinkedHashSet<String> values = new LinkedHashSet<>();
                 point.get("methods").forEach(r -> r.get("subsets").fieldNames().forEachRemaining(values::add));
                 for (String v : values) sb.append(' ').append(split).append('=').append(v).append(" |");
@@ -247,7 +263,9 @@ public final class GridAblation {
                     sb.append("| ").append(r.get("method").asText()).append(" |");
                     for (String v : values) {
                         JsonNode s = r.get("subsets").get(v);
-                        sb.append(' ').append(s == null ? "–" : pct(s.get("mean")) + " " + ci(s) + "; n " + s.get("problems")).append(" |");
+                        sb.append(' ').append(s == null ? "–" : pct(s.get("mean")) + " " + ci(s) + "; n " + s.get("problems")
+                                + (s.has("pooled_p_vs_base") ? "; pooled p vs base " + p(s.get("pooled_p_vs_base")) : "")
+                                + (s.has("pooled_p_vs_dpo") ? ", vs dpo " + p(s.get("pooled_p_vs_dpo")) : "")).append(" |");
                     }
                     sb.append('\n');
                 }

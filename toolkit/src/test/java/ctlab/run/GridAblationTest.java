@@ -104,7 +104,14 @@ class GridAblationTest {
         assertEquals("[0.5,1.0]", sub.get("false").get("per_seed").toString());
         assertEquals(0.75, sub.get("false").get("mean").asDouble(), 1e-12);
         assertEquals("[2,2]", sub.get("false").get("problems").toString());
-        assertTrue(GridAblation.markdown(agg).contains("| method | trap=false | trap=true |"), GridAblation.markdown(agg));
+        // pooled over seeds within each subset, cdpo vs base:
+        // trap q0, q1: base (T, F) both seeds, cdpo (T, T) both seeds -> 2 vs 0 = p 0.5; no-trap: 1 + 2 vs 0 = p 0.25
+        assertEquals(0.5, sub.get("true").get("pooled_p_vs_base").asDouble(), 1e-12);
+        assertEquals(0.25, sub.get("false").get("pooled_p_vs_base").asDouble(), 1e-12);
+        String md = GridAblation.markdown(agg);
+        assertTrue(md.contains("| method | trap=false | trap=true |"), md);
+        // trap problems, cdpo vs dpo: seed 1 none discordant, seed 2 cdpo-only 2 -> 2 vs 0 = p 0.5
+        assertTrue(md.contains("| 100.0% [100.0, 100.0]; n [2,2]; pooled p vs base 0.500, vs dpo 0.500 |"), md);
 
         // a field the eval records carry wins over the data file
         Path s1 = tmp.resolve("seed-1/08-eval/eval-base.jsonl");
@@ -115,7 +122,10 @@ class GridAblationTest {
         List<GridAblation.Cell> cells = grid.subRuns(tmp).stream().map(r -> new GridAblation.Cell(r, tmp.resolve("test.jsonl"))).toList();
         JsonNode fam = method(GridAblation.aggregate(grid, cells, METHODS, "08-eval", "07-train", "family",
                 Jsonl.MAPPER.createObjectNode()), "cdpo").get("subsets");
-        assertEquals("[0.75,0.0]", fam.get("owes").get("per_seed").toString());   // seed 2 has no 'owes' problem
+        // seed 2 has no 'owes' problem: no value for it (not 0%), and the mean is over seed 1 alone
+        assertEquals("[0.75,null]", fam.get("owes").get("per_seed").toString());
+        assertEquals(0.75, fam.get("owes").get("mean").asDouble(), 1e-12);
+        assertTrue(fam.get("owes").get("lower").isNull(), "one seed: no interval");
         assertEquals("[0,4]", fam.get("lent").get("problems").toString());
 
         CtlabException e = assertThrows(CtlabException.class, () -> twoSeeds("nosuchfield"));
