@@ -1,5 +1,6 @@
 package ctlab.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.CtlabException;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
@@ -57,10 +58,20 @@ public final class Ablation {
 
     private static Map<String, Boolean> read(Path file) {
         Map<String, Boolean> out = new LinkedHashMap<>();
+        readEval(file).forEach((id, record) -> out.put(id, record.get("correct").asBoolean()));
+        return out;
+    }
+
+    /**
+     * The one place ablations read {@code eval-<method>.jsonl}: problem id → the whole record (so callers can read
+     * problem attributes a task adds, e.g. a trap flag), with {@code correct} checked to be a boolean and ids unique.
+     */
+    public static Map<String, JsonNode> readEval(Path file) {
+        Map<String, JsonNode> out = new LinkedHashMap<>();
         for (Jsonl.Line l : Jsonl.read(file)) {
             var c = l.json().get("correct");
             if (c == null || !c.isBoolean()) throw new CtlabException(l.where() + ": field 'correct' must be true or false");
-            if (out.put(l.text("problem_id"), c.asBoolean()) != null)
+            if (out.put(l.text("problem_id"), l.json()) != null)
                 throw new CtlabException(l.where() + ": duplicate problem_id");
         }
         return out;
