@@ -6,7 +6,6 @@ import ctlab.io.Jsonl;
 import ctlab.run.RunConfig;
 import ctlab.task.organism.OrganismData;
 import ctlab.task.organism.PretrainConfig;
-import ctlab.task.organism.ProblemGenerator;
 import ctlab.task.organism.Split;
 
 import java.io.IOException;
@@ -65,7 +64,7 @@ public final class Demo {
         counts.put(Split.TRAIN, train);
         counts.put(Split.VALIDATION, 0);
         counts.put(Split.TEST, test);
-        OrganismData.write(dataDir, new ProblemGenerator(pc.difficulty(), pc.dataSeed()), counts);
+        OrganismData.write(dataDir, pc.generator(), counts);   // v2 recipes regenerate their traps too
         return dataDir;
     }
 
