@@ -80,12 +80,13 @@ public record PretrainConfig(int hidden, int layers, int heads, int kvHeads, int
 
     /**
      * The organism-traps base model's recipe (models/organism-traps): {@link Traps#standard()} on easier clean
-     * arithmetic (2–3 steps, values <= 40, few distractors), so that clean problems are nearly always right
-     * and the errors that remain are the planted ones.
+     * arithmetic (2–3 steps, start <= 10, operands <= 5, values <= 25, no distractors) and 1500 steps, so that
+     * clean problems are nearly always right and the errors that remain are the planted ones (tuning history in
+     * models/organism-traps/README.md).
      */
     public static PretrainConfig trapsRecipe() {
-        return new PretrainConfig(128, 4, 4, 2, 352, new Difficulty(2, 3, 12, 6, 40, 0.1), 1, 40_000, 500,
-                1000, 32, 3e-3, 50, 0.1, 1, 200, 8, 1.0, Traps.standard());
+        return new PretrainConfig(128, 4, 4, 2, 352, new Difficulty(2, 3, 10, 5, 25, 0.0), 1, 40_000, 500,
+                1500, 32, 3e-3, 50, 0.1, 1, 200, 8, 1.0, Traps.standard());
     }
 
     /** A CI-sized run: tiny model, a few dozen steps, seconds on two cores. */
