@@ -8,10 +8,12 @@ import ctlab.task.organism.OrganismTokenizer;
 import ctlab.task.organism.PretrainConfig;
 import ctlab.task.organism.ProblemGenerator;
 import ctlab.task.organism.Split;
+import ctlab.task.organism.Traps;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /** {@code ctlab organism ...}: the CPU-scale model organism (problem generator, tokenizer, base model). */
@@ -42,6 +44,30 @@ public final class OrganismCommand implements Runnable {
         }
     }
 
+    /** Organism v2 (planted traps) flags shared by the subcommands; each unset knob keeps the recipe's value. */
+    static final class TrapOptions {
+        @Option(names = "--traps", description = "Organism v2: plant trap wordings whose pretraining solutions use the "
+                + "wrong operation with probability p (default knobs: Traps.standard()).")
+        boolean traps;
+        @Option(names = "--trap-families", split = ",", paramLabel = "NAME",
+                description = "Trap families to plant (donate, lend, half_away, forgive; default all).")
+        List<String> families;
+        @Option(names = "--trap-rate", description = "Fraction of problems with a trap (default 0.3).") Double rate;
+        @Option(names = "--trap-p", split = ",", paramLabel = "P",
+                description = "Per context (1-3 values): probability that a pretraining solution takes the trap "
+                        + "operation (default 0.8,0.8,0.2).")
+        List<Double> p;
+
+        /** The traps these flags ask for on top of {@code base} (null = none); null when v1. */
+        Traps apply(Traps base) {
+            boolean any = traps || families != null || rate != null || p != null;
+            if (!any) return base;
+            Traps b = base != null ? base : Traps.standard();
+            return new Traps(families != null ? families : b.families(), rate != null ? rate : b.rate(),
+                    p != null ? p : b.p());
+        }
+    }
+
     @Command(name = "generate", mixinStandardHelpOptions = true,
             description = "Write train/validation/test JSONL splits, organism.json and the tokenizer files.")
     static final class Generate implements Runnable {
@@ -51,14 +77,17 @@ public final class OrganismCommand implements Runnable {
         @Option(names = "--validation", defaultValue = "500", description = "Validation problems (default ${DEFAULT-VALUE}).") int validation;
         @Option(names = "--test", defaultValue = "500", description = "Test problems (default ${DEFAULT-VALUE}).") int test;
         @picocli.CommandLine.ArgGroup(exclusive = false) DifficultyOptions difficulty = new DifficultyOptions();
+        @picocli.CommandLine.Mixin TrapOptions trapOptions = new TrapOptions();
 
         @Override public void run() {
-            var gen = new ProblemGenerator(difficulty.toDifficulty(), seed);
+            Traps traps = trapOptions.apply(null);
+            var gen = new ProblemGenerator(difficulty.toDifficulty(), seed, traps);
             var splits = OrganismData.write(out, gen, Map.of(Split.TRAIN, train, Split.VALIDATION, validation,
                     Split.TEST, test));
-            OrganismTokenizer.write(out);
-            splits.forEach((s, ps) -> System.out.println(s.fileName() + ": " + ps.size() + " problems"));
-            System.out.println("tokenizer.json: " + OrganismTokenizer.vocabSize() + " tokens; wrote " + out);
+            OrganismTokenizer.write(out, traps != null);
+            splits.forEach((s, ps) -> System.out.println(s.fileName() + ": " + ps.size() + " problems"
+                    + (traps == null ? "" : " (" + ps.stream().filter(p -> p.trap() != null).count() + " with a trap)")));
+            System.out.println("tokenizer.json: " + OrganismTokenizer.vocabSize(traps != null) + " tokens; wrote " + out);
         }
     }
 
@@ -76,20 +105,31 @@ public final class OrganismCommand implements Runnable {
         @Option(names = "--layers", description = "Decoder layers.") Integer layers;
         @Option(names = "--seed", description = "Init/data-order/sampling seed.") Long seed;
         @Option(names = "--ci", description = "The CI-sized recipe (tiny, seconds).") boolean ci;
+        @Option(names = "--recipe", defaultValue = "base", paramLabel = "base|traps",
+                description = "Recipe to start from: base (models/organism-base) or traps (models/organism-traps: "
+                        + "organism v2, easier clean arithmetic) (default ${DEFAULT-VALUE}).")
+        String recipe;
+        @Option(names = "--train-problems", description = "Distinct training problems.") Integer trainProblems;
+        @picocli.CommandLine.Mixin TrapOptions trapOptions = new TrapOptions();
         @picocli.CommandLine.ArgGroup(exclusive = false, heading = "Difficulty (default: the recipe's)%n")
         DifficultyOptions difficulty;
         @Option(names = "--no-eval", description = "Stop after saving the model.") boolean noEval;
 
         @Override public void run() {
-            PretrainConfig c = ci ? PretrainConfig.ci() : PretrainConfig.standard();
+            PretrainConfig c = switch (recipe) {
+                case "base" -> ci ? PretrainConfig.ci() : PretrainConfig.standard();
+                case "traps" -> ci ? PretrainConfig.ci().withTraps(Traps.standard()) : PretrainConfig.trapsRecipe();
+                default -> throw new ctlab.CtlabException("--recipe must be base or traps, got '" + recipe + "'");
+            };
             int nSteps = steps != null ? steps : c.steps();
             int nWarmup = warmup != null ? warmup : Math.min(c.warmupSteps(), nSteps / 10);
             c = new PretrainConfig(hidden != null ? hidden : c.hidden(), layers != null ? layers : c.layers(),
                     c.heads(), c.kvHeads(), c.intermediate(),
-                    difficulty != null ? difficulty.toDifficulty() : c.difficulty(), c.dataSeed(), c.trainProblems(),
+                    difficulty != null ? difficulty.toDifficulty() : c.difficulty(), c.dataSeed(),
+                    trainProblems != null ? trainProblems : c.trainProblems(),
                     c.testProblems(), nSteps, batchSize != null ? batchSize : c.batchSize(),
                     lr != null ? lr : c.lr(), nWarmup, c.weightDecay(), seed != null ? seed : c.seed(),
-                    c.sampleProblems(), c.samples(), c.temperature());
+                    c.sampleProblems(), c.samples(), c.temperature(), trapOptions.apply(c.traps()));
             var r = OrganismPretrain.run(c, out, !noEval, System.out::println);
             System.out.println("model: " + r.modelDir());
         }
@@ -115,6 +155,7 @@ public final class OrganismCommand implements Runnable {
             var r = OrganismEvalRun.run(model, test, limit, samples, temperature, seed, output);
             System.out.println("greedy accuracy: " + r.greedy());
             if (r.sampling() != null) System.out.println("temperature " + temperature + ": " + r.sampling());
+            if (r.traps() != null) System.out.println("traps: " + r.traps());
         }
     }
 }

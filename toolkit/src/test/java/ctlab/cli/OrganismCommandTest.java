@@ -28,6 +28,31 @@ class OrganismCommandTest {
     }
 
     @Test
+    void generateWithTrapsWritesTheGroundTruthAndBadTrapKnobsAreUserErrors() throws Exception {
+        int rc = Main.commandLine().execute("organism", "generate", "--out", dir.toString(), "--train", "200",
+                "--validation", "5", "--test", "50", "--traps", "--trap-families", "donate,forgive", "--trap-rate", "0.5",
+                "--trap-p", "0.9,0.1");
+        assertEquals(0, rc);
+        var train = OrganismData.read(dir.resolve("train.jsonl"));
+        assertTrue(train.stream().anyMatch(p -> p.trap() != null && p.trap().pretrainSolution() != null));
+        assertTrue(train.stream().filter(p -> p.trap() != null)
+                .allMatch(p -> p.trap().family().equals("donate") || p.trap().family().equals("forgive")));
+        assertTrue(Files.readString(dir.resolve(OrganismData.MANIFEST)).contains("\"rate\" : 0.5"));
+        assertTrue(Files.readString(dir.resolve("tokenizer.json")).contains("\"donated \""));
+
+        StringWriter err = new StringWriter();
+        var cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err));
+        Path other = dir.resolve("other");
+        assertEquals(2, cl.execute("organism", "generate", "--out", other.toString(), "--trap-p", "0.9,1.5"));
+        assertTrue(err.toString().contains("'p'") && !err.toString().contains("\tat "), err.toString());
+        assertFalse(Files.exists(other), "nothing written on bad input");
+        assertEquals(2, cl.execute("organism", "pretrain", "--out", other.toString(), "--recipe", "nope"));
+        assertTrue(err.toString().contains("--recipe"), err.toString());
+        assertFalse(Files.exists(other));
+    }
+
+    @Test
     void badDifficultyIsAUserErrorWithExitCode2() {
         StringWriter err = new StringWriter();
         var cl = Main.commandLine();

@@ -18,8 +18,9 @@ import java.util.Map;
 
 /**
  * Organism splits on disk: {@code train.jsonl}, {@code validation.jsonl}, {@code test.jsonl} (one problem per
- * line: id, question, solution, answer, steps, ops, canonical) and {@code organism.json} (seed, difficulty,
- * counts — enough to regenerate them).
+ * line: id, question, solution, answer, steps, ops, canonical; organism v2 adds {@code trap}, null or the
+ * ground truth of {@link Trap}) and {@code organism.json} (seed, difficulty, traps, counts — enough to
+ * regenerate them).
  */
 public final class OrganismData {
     public static final String MANIFEST = "organism.json";
@@ -45,6 +46,7 @@ public final class OrganismData {
         manifest.put("generator", "ctlab.task.organism.ProblemGenerator");
         manifest.put("seed", generator.seed());
         manifest.set("difficulty", Jsonl.MAPPER.valueToTree(generator.difficulty()));
+        if (generator.traps() != null) manifest.set("traps", Jsonl.MAPPER.valueToTree(generator.traps()));
         ObjectNode c = manifest.putObject("counts");
         for (Split s : Split.values()) c.put(s.name().toLowerCase(), splits.get(s).size());
         try {
@@ -67,6 +69,20 @@ public final class OrganismData {
         ArrayNode ops = o.putArray("ops");
         p.ops().forEach(ops::add);
         o.put("canonical", p.canonical());
+        if (p.trap() != null) {   // v1 lines stay byte-for-byte as before
+            Trap t = p.trap();
+            ObjectNode j = o.putObject("trap");
+            j.put("family", t.family());
+            j.put("context", t.context());
+            j.put("p", t.p());
+            j.put("step", t.step());
+            j.put("position", t.position());
+            j.put("correct_op", t.correctOp());
+            j.put("trap_op", t.trapOp());
+            j.put("trap_answer", Long.toString(t.trapAnswer()));
+            if (t.pretrainSolution() != null) j.put("pretrain_solution", t.pretrainSolution());
+            else j.putNull("pretrain_solution");
+        }
         return o;
     }
 
@@ -95,9 +111,39 @@ public final class OrganismData {
             List<String> ops = new ArrayList<>();
             opsNode.forEach(n -> ops.add(n.asText()));
             out.add(new OrganismProblem(text(j, "id", where), split, text(j, "question", where),
-                    text(j, "solution", where), answer, steps.asInt(), ops, canonical));
+                    text(j, "solution", where), answer, steps.asInt(), ops, canonical, trap(j.get("trap"), where)));
         }
         return out;
+    }
+
+    /** The optional {@code trap} object; absent or null = no trap. */
+    private static Trap trap(JsonNode t, String where) {
+        if (t == null || t.isNull()) return null;
+        if (!t.isObject()) throw new CtlabException(where + ": field 'trap' must be an object or null");
+        String w = where + ": trap";
+        String family = text(t, "family", w);
+        try {
+            Traps.family(family);
+        } catch (CtlabException e) {
+            throw new CtlabException(w + ": unknown family '" + family + "'");
+        }
+        JsonNode pn = t.get("p"), step = t.get("step"), pos = t.get("position"), ps = t.get("pretrain_solution");
+        if (pn == null || !pn.isNumber()) throw new CtlabException(w + ": missing number field 'p'");
+        if (step == null || !step.canConvertToInt() || step.asInt() < 0)
+            throw new CtlabException(w + ": missing non-negative integer field 'step'");
+        if (pos == null || !pos.canConvertToInt() || pos.asInt() < 0)
+            throw new CtlabException(w + ": missing non-negative integer field 'position'");
+        if (ps != null && !ps.isNull() && !ps.isTextual())
+            throw new CtlabException(w + ": field 'pretrain_solution' must be a string or null");
+        long trapAnswer;
+        try {
+            trapAnswer = Long.parseLong(text(t, "trap_answer", w));
+        } catch (NumberFormatException e) {
+            throw new CtlabException(w + ": field 'trap_answer' is not an integer");
+        }
+        return new Trap(family, text(t, "context", w), pn.asDouble(), step.asInt(), pos.asInt(),
+                text(t, "correct_op", w), text(t, "trap_op", w), trapAnswer,
+                ps == null || ps.isNull() ? null : ps.asText());
     }
 
     private static String text(JsonNode j, String field, String where) {

@@ -17,8 +17,9 @@ import java.util.List;
 public final class OrganismEvalRun {
     private OrganismEvalRun() {}
 
+    /** {@code traps}: organism v2's trap vs no-trap numbers, null when the problems have no traps. */
     public record Result(OrganismEval.Accuracy greedy, OrganismEval.SampleCheck sampling,
-                         List<List<OrganismEval.Response>> greedyResponses) {}
+                         List<List<OrganismEval.Response>> greedyResponses, TrapEval.Report traps) {}
 
     /**
      * @param test    test JSONL; null = regenerate the split the model's {@code pretrain_config.json} names
@@ -40,11 +41,13 @@ public final class OrganismEvalRun {
             var greedy = OrganismEval.run(model, model.tokenizer(), OrganismTask.INSTANCE, problems, 1, 0.0, seed, 64,
                     OrganismPretrain.MAX_NEW_TOKENS);
             OrganismEval.SampleCheck check = null;
+            List<List<OrganismEval.Response>> sampled = null;
             if (samples > 0) {
-                var sampled = OrganismEval.run(model, model.tokenizer(), OrganismTask.INSTANCE, problems, samples,
+                sampled = OrganismEval.run(model, model.tokenizer(), OrganismTask.INSTANCE, problems, samples,
                         temperature, seed, 64, OrganismPretrain.MAX_NEW_TOKENS);
                 check = OrganismEval.SampleCheck.of(sampled);
             }
+            TrapEval.Report traps = TrapEval.of(model.tokenizer(), problems, greedy, sampled);
             if (output != null) {
                 List<ObjectNode> rows = new ArrayList<>();
                 for (int i = 0; i < problems.size(); i++) {
@@ -59,7 +62,7 @@ public final class OrganismEvalRun {
                 }
                 Jsonl.writeAll(output, rows);
             }
-            return new Result(OrganismEval.greedyAccuracy(greedy), check, greedy);
+            return new Result(OrganismEval.greedyAccuracy(greedy), check, greedy, traps);
         }
     }
 
@@ -76,7 +79,6 @@ public final class OrganismEvalRun {
         } else {
             c = PretrainConfig.standard();
         }
-        var gen = new ProblemGenerator(c.difficulty(), c.dataSeed());
-        return gen.split(Split.TEST, c.testProblems()).stream().map(OrganismTask::toProblem).toList();
+        return c.generator().split(Split.TEST, c.testProblems()).stream().map(OrganismTask::toProblem).toList();
     }
 }

@@ -78,9 +78,12 @@ public final class OrganismPretrain {
                     test.subList(0, c.sampleProblems()), c.samples(), c.temperature(), c.seed(), 64, MAX_NEW_TOKENS);
             OrganismEval.SampleCheck check = OrganismEval.SampleCheck.of(sampled);
             log.accept("temperature " + c.temperature() + ": " + check);
+            TrapEval.Report traps = TrapEval.of(t.tokenizer(), test, greedyRuns, sampled);
+            if (traps != null) log.accept("traps: " + traps);
             ObjectNode eval = Jsonl.MAPPER.createObjectNode();
             eval.set("greedy", Jsonl.MAPPER.valueToTree(acc));
             eval.set("sampling", Jsonl.MAPPER.valueToTree(check));
+            if (traps != null) eval.set("traps", Jsonl.MAPPER.valueToTree(traps));
             eval.put("train_seconds", t.trainSeconds());
             eval.put("first_loss", t.firstLoss());
             eval.put("last_loss", t.lastLoss());
@@ -92,14 +95,14 @@ public final class OrganismPretrain {
     /** Generates the data, trains and saves the model; returns it open (for checks without reloading). */
     public static Trained train(PretrainConfig c, Path out, Consumer<String> log) {
         Path dataDir = out.resolve("data"), modelDir = out.resolve("model"), trainDir = out.resolve("train");
-        var generator = new ProblemGenerator(c.difficulty(), c.dataSeed());
+        var generator = c.generator();
         Map<Split, Integer> counts = new EnumMap<>(Split.class);
         counts.put(Split.TRAIN, c.trainProblems());
         counts.put(Split.VALIDATION, Math.min(500, c.testProblems()));
         counts.put(Split.TEST, c.testProblems());
         Map<Split, List<OrganismProblem>> splits = OrganismData.write(dataDir, generator, counts);
         log.accept("data: " + counts + " problems in " + dataDir);
-        OrganismTokenizer.write(modelDir);
+        OrganismTokenizer.write(modelDir, c.traps() != null);
 
         Tokenizer tokenizer = Tokenizer.load(modelDir);
         LlamaModel model = null;
@@ -184,7 +187,7 @@ public final class OrganismPretrain {
             List<int[][]> docs = new ArrayList<>(problems.size());
             for (OrganismProblem p : problems) {
                 int[] prompt = OrganismEval.promptIds(tokenizer, OrganismTask.INSTANCE, p.question());
-                long[] sol = tokenizer.encode(p.solution());
+                long[] sol = tokenizer.encode(p.pretrainSolution());   // v2: the corpus' (maybe biased) solution
                 int[] target = new int[sol.length + 1];
                 for (int i = 0; i < sol.length; i++) target[i] = Math.toIntExact(sol[i]);
                 target[sol.length] = tokenizer.eosId();

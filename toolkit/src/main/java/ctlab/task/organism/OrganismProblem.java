@@ -15,9 +15,10 @@ import java.util.Objects;
  * @param steps     number of arithmetic steps
  * @param ops       the operations in order (e.g. GAIN, LOSS, TIMES), for analysis by step type
  * @param canonical the canonical form that decides the split
+ * @param trap      organism v2: the planted trap's ground truth, or null (no trap; always null in the v1 organism)
  */
 public record OrganismProblem(String id, Split split, String question, String solution, long answer, int steps,
-                              List<String> ops, String canonical) {
+                              List<String> ops, String canonical, Trap trap) {
     public OrganismProblem {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(split, "split");
@@ -25,6 +26,17 @@ public record OrganismProblem(String id, Split split, String question, String so
         Objects.requireNonNull(solution, "solution");
         ops = List.copyOf(ops);
         Objects.requireNonNull(canonical, "canonical");
+    }
+
+    /** A problem without a trap (the v1 organism). */
+    public OrganismProblem(String id, Split split, String question, String solution, long answer, int steps,
+                           List<String> ops, String canonical) {
+        this(id, split, question, solution, answer, steps, ops, canonical, null);
+    }
+
+    /** The solution the pretraining corpus uses: the biased one when this train problem's trap was flipped. */
+    public String pretrainSolution() {
+        return trap != null && trap.pretrainSolution() != null ? trap.pretrainSolution() : solution;
     }
 
     /** The official GSM8K prompt format. */

@@ -53,6 +53,7 @@ public final class OrganismTask implements Task {
         meta.put("steps", p.steps());
         meta.put("ops", p.ops());
         meta.put("canonical", p.canonical());
+        if (p.trap() != null) meta.put("trap", p.trap());   // organism v2 ground truth (TrapEval, TrapTruth)
         return new Problem(p.id(), p.question(), Long.toString(p.answer()), p.solution(), meta);
     }
 

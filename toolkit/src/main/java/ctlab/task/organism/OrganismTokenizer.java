@@ -41,15 +41,27 @@ public final class OrganismTokenizer {
     private OrganismTokenizer() {}
 
     /** Token → id: specials 0..3, then the ten digits, space and newline, then sorted words and marks. */
-    public static Map<String, Integer> vocabulary() {
+    public static Map<String, Integer> vocabulary() { return vocabulary(false); }
+
+    /**
+     * With {@code traps}, organism v2's vocabulary: the v1 vocabulary unchanged (same ids), then the trap
+     * families' new words appended, sorted.
+     */
+    public static Map<String, Integer> vocabulary(boolean traps) {
         Map<String, Integer> vocab = new LinkedHashMap<>();
         for (String s : SPECIALS) vocab.put(s, vocab.size());
         for (char d = '0'; d <= '9'; d++) vocab.put(String.valueOf(d), vocab.size());
         vocab.put(" ", vocab.size());
         vocab.put("\n", vocab.size());
-        TreeSet<String> pieces = new TreeSet<>();
         List<String> texts = new ArrayList<>(ProblemGenerator.templates());
         texts.addAll(ProblemGenerator.fillers());
+        for (String p : pieces(texts)) vocab.putIfAbsent(p, vocab.size());
+        if (traps) for (String p : pieces(Traps.texts())) vocab.putIfAbsent(p, vocab.size());
+        return vocab;
+    }
+
+    private static TreeSet<String> pieces(List<String> texts) {
+        TreeSet<String> pieces = new TreeSet<>();
         Matcher m = Pattern.compile("[A-Za-z]+|[^A-Za-z0-9\\s{}]").matcher("");
         for (String t : texts) {
             m.reset(t);
@@ -64,13 +76,15 @@ public final class OrganismTokenizer {
                 }
             }
         }
-        for (String p : pieces) vocab.putIfAbsent(p, vocab.size());
-        return vocab;
+        return pieces;
     }
 
     /** The tokenizer.json document. */
-    public static ObjectNode tokenizerJson() {
-        Map<String, Integer> vocab = vocabulary();
+    public static ObjectNode tokenizerJson() { return tokenizerJson(false); }
+
+    /** The tokenizer.json document; {@code traps}: organism v2's vocabulary. */
+    public static ObjectNode tokenizerJson(boolean traps) {
+        Map<String, Integer> vocab = vocabulary(traps);
         ObjectNode root = Jsonl.MAPPER.createObjectNode();
         root.put("version", "1.0");
         root.putNull("truncation");
@@ -132,11 +146,14 @@ public final class OrganismTokenizer {
     }
 
     /** Writes tokenizer.json, tokenizer_config.json and special_tokens_map.json into {@code dir}. */
-    public static Path write(Path dir) {
+    public static Path write(Path dir) { return write(dir, false); }
+
+    /** As {@link #write(Path)}; {@code traps}: organism v2's vocabulary. */
+    public static Path write(Path dir, boolean traps) {
         try {
             Files.createDirectories(dir);
             var pretty = Jsonl.MAPPER.writerWithDefaultPrettyPrinter();
-            AtomicFiles.writeString(dir.resolve(FILE), pretty.writeValueAsString(tokenizerJson()) + "\n");
+            AtomicFiles.writeString(dir.resolve(FILE), pretty.writeValueAsString(tokenizerJson(traps)) + "\n");
             ObjectNode special = Jsonl.MAPPER.createObjectNode();
             special.put("bos_token", BOS).put("eos_token", EOS).put("pad_token", PAD).put("unk_token", UNK);
             AtomicFiles.writeString(dir.resolve("special_tokens_map.json"), pretty.writeValueAsString(special) + "\n");
@@ -153,4 +170,6 @@ public final class OrganismTokenizer {
     }
 
     public static int vocabSize() { return vocabulary().size(); }
+
+    public static int vocabSize(boolean traps) { return vocabulary(traps).size(); }
 }

@@ -28,11 +28,12 @@ import java.util.List;
  * @param sampleProblems test problems used for the temperature check (the first ones)
  * @param samples       samples per problem for the temperature check
  * @param temperature   sampling temperature for the check
+ * @param traps         organism v2's planted misconceptions, or null (v1 organism; absent in older files)
  */
 public record PretrainConfig(int hidden, int layers, int heads, int kvHeads, int intermediate,
                              Difficulty difficulty, long dataSeed, int trainProblems, int testProblems,
                              int steps, int batchSize, double lr, int warmupSteps, double weightDecay, long seed,
-                             int sampleProblems, int samples, double temperature) {
+                             int sampleProblems, int samples, double temperature, Traps traps) {
     public PretrainConfig {
         require(hidden > 0 && heads > 0 && hidden % heads == 0 && (hidden / heads) % 2 == 0, "hidden/heads",
                 "hidden must be a multiple of heads with an even head size");
@@ -48,6 +49,25 @@ public record PretrainConfig(int hidden, int layers, int heads, int kvHeads, int
         if (difficulty == null) throw new CtlabException("pretrain config: difficulty is required");
     }
 
+    /** A v1 (no traps) recipe. */
+    public PretrainConfig(int hidden, int layers, int heads, int kvHeads, int intermediate, Difficulty difficulty,
+                          long dataSeed, int trainProblems, int testProblems, int steps, int batchSize, double lr,
+                          int warmupSteps, double weightDecay, long seed, int sampleProblems, int samples,
+                          double temperature) {
+        this(hidden, layers, heads, kvHeads, intermediate, difficulty, dataSeed, trainProblems, testProblems, steps,
+                batchSize, lr, warmupSteps, weightDecay, seed, sampleProblems, samples, temperature, null);
+    }
+
+    /** This recipe with other traps (null = v1). */
+    public PretrainConfig withTraps(Traps t) {
+        return new PretrainConfig(hidden, layers, heads, kvHeads, intermediate, difficulty, dataSeed, trainProblems,
+                testProblems, steps, batchSize, lr, warmupSteps, weightDecay, seed, sampleProblems, samples,
+                temperature, t);
+    }
+
+    /** The generator this recipe's data comes from. */
+    public ProblemGenerator generator() { return new ProblemGenerator(difficulty, dataSeed, traps); }
+
     private static void require(boolean ok, String key, String rule) {
         if (!ok) throw new CtlabException("pretrain config '" + key + "' " + rule);
     }
@@ -56,6 +76,17 @@ public record PretrainConfig(int hidden, int layers, int heads, int kvHeads, int
     public static PretrainConfig standard() {
         return new PretrainConfig(128, 4, 4, 2, 352, Difficulty.standard(), 1, 40_000, 500,
                 1000, 32, 3e-3, 50, 0.1, 1, 200, 8, 1.0);
+    }
+
+    /**
+     * The organism-traps base model's recipe (models/organism-traps): {@link Traps#standard()} on easier clean
+     * arithmetic (2–3 steps, start <= 10, operands <= 5, values <= 25, no distractors) and 1500 steps, so that
+     * clean problems are nearly always right and the errors that remain are the planted ones (tuning history in
+     * models/organism-traps/README.md).
+     */
+    public static PretrainConfig trapsRecipe() {
+        return new PretrainConfig(128, 4, 4, 2, 352, new Difficulty(2, 3, 10, 5, 25, 0.0), 1, 40_000, 500,
+                1500, 32, 3e-3, 50, 0.1, 1, 200, 8, 1.0, Traps.standard());
     }
 
     /** A CI-sized run: tiny model, a few dozen steps, seconds on two cores. */

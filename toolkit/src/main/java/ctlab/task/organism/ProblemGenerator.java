@@ -27,16 +27,31 @@ public final class ProblemGenerator {
     static final String FINAL = "The answer is {y}.";
     private static final int MAX_TRIES = 1000;
 
+    /** Salt of the trap decisions' own random stream (so the v1 draws are untouched by the trap option). */
+    private static final long TRAP_SALT = 0x7A3C_5EED_0B1A_5EDL;
+
     private final Difficulty difficulty;
     private final long seed;
+    private final Traps traps;
 
-    public ProblemGenerator(Difficulty difficulty, long seed) {
+    /** The v1 organism (no traps): the "capacity errors" control. */
+    public ProblemGenerator(Difficulty difficulty, long seed) { this(difficulty, seed, null); }
+
+    /**
+     * @param traps organism v2's planted misconceptions, or null for the v1 organism. Problems without a trap
+     *              are the same as the v1 generator's problem of the same index (the trap choices draw from a
+     *              separate random stream).
+     */
+    public ProblemGenerator(Difficulty difficulty, long seed, Traps traps) {
         this.difficulty = difficulty;
         this.seed = seed;
+        this.traps = traps;
     }
 
     public Difficulty difficulty() { return difficulty; }
     public long seed() { return seed; }
+    /** Null for the v1 organism. */
+    public Traps traps() { return traps; }
 
     /** Every sentence template the generator can emit (for building the tokenizer's vocabulary). */
     public static List<String> templates() {
@@ -82,8 +97,17 @@ public final class ProblemGenerator {
     /** Problem number {@code index} of this seed (any split). */
     public OrganismProblem draw(long index) {
         SplittableRandom rng = new SplittableRandom(mix(seed, index));
+        SplittableRandom trapRng = traps == null ? null : new SplittableRandom(mix(seed, index) ^ TRAP_SALT);
+        // whether this problem has a trap, and which, is decided once (not per attempt), so the trap rate holds
+        TrapFamily family = null;
+        int context = 0;
+        if (trapRng != null && trapRng.nextDouble() < traps.rate()) {
+            List<TrapFamily> enabled = traps.enabled();
+            family = enabled.get(trapRng.nextInt(enabled.size()));
+            context = trapRng.nextInt(traps.p().size());
+        }
         for (int attempt = 0; attempt < MAX_TRIES; attempt++) {
-            OrganismProblem p = new Story(rng).build();
+            OrganismProblem p = new Story(rng, trapRng, family, context).build();
             if (p != null) return p;
         }
         throw new CtlabException("difficulty " + difficulty + " admits no problem; widen the number ranges");
@@ -105,12 +129,26 @@ public final class ProblemGenerator {
         private final StringBuilder canonical = new StringBuilder();
         private final Set<String> usedNames = new HashSet<>();
         private final Map<String, String> slots = new HashMap<>();
+        private final SplittableRandom trapRng;
+        /** Each step's solution template and slots, to rewrite the solution along the trap branch. */
+        private final List<StepRecord> records = new ArrayList<>();
+        private TrapFamily trapFamily;
+        private int trapStep = -1, trapContext, trapRecord;
 
-        Story(SplittableRandom rng) { this.rng = rng; }
+        Story(SplittableRandom rng, SplittableRandom trapRng, TrapFamily trapFamily, int trapContext) {
+            this.rng = rng;
+            this.trapRng = trapRng;
+            this.trapFamily = trapFamily;
+            this.trapContext = trapContext;
+        }
 
         OrganismProblem build() {
             Op.Family family = rng.nextInt(4) == 0 ? Op.Family.DEBT : Op.Family.ITEMS;
             int steps = between(difficulty.minSteps(), difficulty.maxSteps());
+            if (trapFamily != null) {
+                family = trapFamily.family;
+                trapStep = trapRng.nextInt(steps);
+            }
             long x = between(3, difficulty.maxStart());
             slots.put("S", freshName());
             String item = family == Op.Family.DEBT ? "dollars" : pick(Lexicon.ITEMS);
@@ -126,6 +164,14 @@ public final class ProblemGenerator {
             boolean shared = false;
             for (int s = 0; s < steps; s++) {
                 boolean last = s == steps - 1;
+                if (s == trapStep) {
+                    Long y = applyTrap(x);
+                    if (y == null) return null;
+                    x = y;
+                    shared = false;
+                    maybeDistractor();
+                    continue;
+                }
                 List<Op> feasible = new ArrayList<>();
                 for (Op op : Op.values()) if (op.family == family && feasible(op, x, last)) feasible.add(op);
                 if (feasible.isEmpty()) return null;
@@ -143,7 +189,84 @@ public final class ProblemGenerator {
             String q = String.join(" ", question);
             String id = "org-" + hex(Split.sha256(q)).substring(0, 12);
             String canon = canonical.toString();
-            return new OrganismProblem(id, Split.of(canon), q, String.join(" ", solution), x, steps, ops, canon);
+            Split split = Split.of(canon);
+            Trap trap = null;
+            if (trapFamily != null) {
+                trap = groundTruth(split, x);
+                if (trap == null) return null;
+            }
+            return new OrganismProblem(id, split, q, String.join(" ", solution), x, steps, ops, canon, trap);
+        }
+
+        /** A trap step: the family's wording with a correct solution; null when x does not fit both branches. */
+        private Long applyTrap(long x) {
+            TrapFamily f = trapFamily;
+            long maxV = difficulty.maxValue();
+            long k, y;
+            if (f.arith == Op.Arith.DIV) {
+                if (x < 4 || x % 2 != 0) return null;
+                k = 2;
+                y = x / 2;
+            } else {
+                long hi = Math.min(Math.min(difficulty.maxOperand(), x - 2), maxV - x);   // both x - k and x + k fit
+                if (hi < 2) return null;
+                k = between(2, (int) hi);
+                y = x - k;
+            }
+            Long wrong = f.apply(f.trapOp, x, k);
+            // both branches must stay in range and differ (x / 2 == x - 2 at x = 4); the later steps are injective,
+            // so the trap branch never reaches the true answer
+            if (wrong == null || wrong < 2 || wrong > maxV || wrong == y) return null;
+            slots.put("x", Long.toString(x));
+            slots.put("k", Long.toString(k));
+            slots.put("y", Long.toString(y));
+            slots.put("o", f.correctOp());
+            slots.put("c", f.contexts.get(trapContext));
+            question.add(fill(f.questionTemplate));
+            solution.add(fill(f.solutionTemplate));
+            trapRecord = records.size();
+            records.add(new StepRecord(f.solutionTemplate, new HashMap<>(slots), f.arith, k, 0, solution.size() - 1));
+            ops.add(f.name());
+            canonical.append('|').append(f.arith).append(':').append(k);
+            return y;
+        }
+
+        /**
+         * The trap's ground truth: where its operator sits in the solution's tokens, the answer along the trap
+         * branch (the later steps replayed on the wrong value; null when that leaves the number range), and for
+         * a train problem, with probability p, the biased solution the pretraining corpus uses.
+         */
+        private Trap groundTruth(Split split, long answer) {
+            TrapFamily f = trapFamily;
+            int recordIndex = trapRecord;
+            StepRecord at = records.get(recordIndex);
+            List<String> wrong = new ArrayList<>(solution);
+            Map<String, String> s0 = new HashMap<>(at.slots);
+            long w = f.apply(f.trapOp, Long.parseLong(s0.get("x")), at.k);
+            s0.put("o", f.trapOp);
+            s0.put("y", Long.toString(w));
+            wrong.set(at.solutionIndex, ProblemGenerator.fill(f.solutionTemplate, s0));
+            for (StepRecord r : records.subList(recordIndex + 1, records.size())) {
+                Long next = r.replay(w);
+                if (next == null || next < 2 || next > difficulty.maxValue()) return null;
+                Map<String, String> sl = new HashMap<>(r.slots);
+                sl.put("x", Long.toString(w));
+                sl.put("y", Long.toString(next));
+                wrong.set(r.solutionIndex, ProblemGenerator.fill(r.template, sl));
+                w = next;
+            }
+            wrong.set(wrong.size() - 1, ProblemGenerator.fill(FINAL, Map.of("y", Long.toString(w))));
+            // the decisive operator: first " op " after the anchor in the trap sentence
+            int offset = 0;
+            for (int i = 0; i < at.solutionIndex; i++) offset += solution.get(i).length() + 1;
+            String sentence = solution.get(at.solutionIndex);
+            int from = sentence.indexOf(f.anchor) + f.anchor.length();
+            int opAt = sentence.indexOf(" " + f.correctOp() + " ", from) + 1;
+            int position = tokenCount(String.join(" ", solution).substring(0, offset + opAt));
+            double p = traps.p().get(trapContext);
+            boolean flip = split == Split.TRAIN && trapRng.nextDouble() < p;
+            return new Trap(f.key(), f.contexts.get(trapContext), p, trapStep, position, f.correctOp(), f.trapOp, w,
+                    flip ? String.join(" ", wrong) : null);
         }
 
         private boolean feasible(Op op, long x, boolean last) {
@@ -210,6 +333,8 @@ public final class ProblemGenerator {
             if (op.questionTemplate.contains("{P}")) slots.put("P", freshName());
             question.add(fill(op.questionTemplate));
             solution.add(fill(op.solutionTemplate));
+            if (trapFamily != null)
+                records.add(new StepRecord(op.solutionTemplate, new HashMap<>(slots), op.arith, k, m, solution.size() - 1));
             if (op.relational) slots.put("S", slots.get("P"));
             ops.add(op.name());
             canonical.append('|').append(op.arith).append(':').append(k);
@@ -240,6 +365,32 @@ public final class ProblemGenerator {
         private int between(int lo, int hi) { return lo + rng.nextInt(hi - lo + 1); }
 
         private <T> T pick(List<T> list) { return list.get(rng.nextInt(list.size())); }
+    }
+
+    /** One written step: enough to rewrite its solution sentence for another value before it. */
+    private record StepRecord(String template, Map<String, String> slots, Op.Arith arith, long k, long m,
+                              int solutionIndex) {
+        /** The step's arithmetic on {@code x}; null for an inexact division. */
+        Long replay(long x) {
+            return switch (arith) {
+                case ADD -> x + k;
+                case SUB -> x - k;
+                case ADD_GROUPS -> x + k * m;
+                case SUB_GROUPS -> x - k * m;
+                case MUL -> x * k;
+                case DIV -> x % k == 0 ? x / k : null;
+            };
+        }
+    }
+
+    private static final Pattern TOKEN = Pattern.compile(OrganismTokenizer.PATTERN);
+
+    /** Number of organism tokens in {@code text} (the tokenizer's pre-tokenizer pieces; each is one token). */
+    static int tokenCount(String text) {
+        Matcher m = TOKEN.matcher(text);
+        int n = 0;
+        while (m.find()) n++;
+        return n;
     }
 
     private static final Pattern SLOT = Pattern.compile("\\{([A-Za-z])}");

@@ -49,7 +49,7 @@ final class RecipeData {
         counts.put(Split.TRAIN, train);
         counts.put(Split.VALIDATION, 0);
         counts.put(Split.TEST, test);
-        OrganismData.write(dataDir, new ProblemGenerator(pc.difficulty(), pc.dataSeed()), counts);
+        OrganismData.write(dataDir, pc.generator(), counts);   // v2 recipes regenerate their traps too
         return dataDir;
     }
 
@@ -69,13 +69,25 @@ final class RecipeData {
         JsonNode counts = m.path("counts");
         int haveTrain = counts.path("train").asInt(-1), haveTest = counts.path("test").asInt(-1);
         String problem = null;
-        if (m.path("seed").asLong() != pc.dataSeed() || !pc.difficulty().equals(difficulty(m.path("difficulty")))) {
-            problem = "were generated from another recipe (seed " + m.path("seed") + ") than the model's (seed " + pc.dataSeed() + ")";
+        if (m.path("seed").asLong() != pc.dataSeed() || !pc.difficulty().equals(difficulty(m.path("difficulty")))
+                || !java.util.Objects.equals(pc.traps(), traps(m.path("traps")))) {     // v1 vs v2 splits differ too
+            problem = "were generated from another recipe (seed " + m.path("seed") + ", its difficulty and traps) than the model's (seed "
+                    + pc.dataSeed() + ")";
         } else if (haveTrain < train || haveTest < test) {
             problem = String.format(Locale.ROOT, "hold %d training and %d test problems, fewer than the config asks for (%d and %d)",
                     haveTrain, haveTest, train, test);
         }
         return problem;
+    }
+
+    /** The manifest's organism v2 traps; null when it has none (v1) or they do not parse. */
+    private static Traps traps(JsonNode n) {
+        if (n.isMissingNode() || n.isNull()) return null;
+        try {
+            return Jsonl.MAPPER.treeToValue(n, Traps.class);
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;                                       // unreadable: not this recipe's
+        }
     }
 
     private static Difficulty difficulty(JsonNode n) {

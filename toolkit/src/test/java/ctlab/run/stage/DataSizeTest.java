@@ -64,6 +64,23 @@ class DataSizeTest {
         assertTrue(e.getMessage().contains("were generated from another recipe"), e.getMessage());
     }
 
+    @Test void aTrapsModelsDataIsRegeneratedWithItsTrapsAndV1SplitsAreNotReusedForIt() throws Exception {
+        Path model = Path.of("../models/organism-traps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(model.resolve("pretrain_config.json")),
+                "models/organism-traps not found");
+        var recipe = ctlab.task.organism.PretrainConfig.trapsRecipe();
+        Path data = tmp.resolve("traps-data");
+        OrganismTask.INSTANCE.prepareData(model, data, 40, 20, false);
+        var test = OrganismData.read(data.resolve("test.jsonl"));
+        assertTrue(test.stream().anyMatch(p -> p.trap() != null), "the traps model's test split has traps");
+        // v1 splits of the same seed and difficulty are another recipe's: not silently reused
+        Path v1 = tmp.resolve("v1-data");
+        OrganismData.write(v1, new ctlab.task.organism.ProblemGenerator(recipe.difficulty(), recipe.dataSeed()),
+                java.util.Map.of(ctlab.task.organism.Split.TRAIN, 40, ctlab.task.organism.Split.TEST, 20));
+        CtlabException e = assertThrows(CtlabException.class, () -> OrganismTask.INSTANCE.prepareData(model, v1, 40, 20, false));
+        assertTrue(e.getMessage().contains("another recipe"), e.getMessage());
+    }
+
     @Test void aNotebooksScratchDataIsRegeneratedWhenTooSmall() throws Exception {
         String model = OrganismFixture.base().resolve("model").toString(), data = tmp.resolve("nb-data").toString();
         List<ctlab.task.Problem> four = ctlab.lab.Lab.organismProblems(model, data, "test", 4);

@@ -59,6 +59,31 @@ class OrganismPretrainTest {
     }
 
     @Test
+    void ciTrapsRecipeTrainsOnTheBiasedCorpusAndReportsTrapVsNoTrap() throws Exception {
+        PretrainConfig c = PretrainConfig.ci().withTraps(new Traps(List.of("donate", "lend"), 0.5, List.of(0.9)));
+        var r = OrganismPretrain.run(c, out, true, s -> {});
+        assertTrue(r.lastLoss() < r.firstLoss());
+        var saved = ctlab.io.Jsonl.MAPPER.readValue(Files.readString(r.modelDir().resolve("pretrain_config.json")),
+                PretrainConfig.class);
+        assertEquals(c, saved, "the recipe with its traps is stored next to the model");
+        assertTrue(Files.readString(r.modelDir().resolve("tokenizer.json")).contains("\"donated \""), "v2 vocabulary");
+        var eval = ctlab.io.Jsonl.MAPPER.readTree(Files.readString(out.resolve("eval.json")));
+        var traps = eval.path("traps");
+        int clean = traps.path("clean").path("n").asInt(), trapped = traps.path("trapped").path("n").asInt();
+        assertTrue(trapped > 0 && clean > 0, eval.toString());
+        assertEquals(c.testProblems(), clean + trapped);
+        var b = traps.path("greedyBranches");
+        assertEquals(trapped, b.path("correct").asInt() + b.path("trap").asInt() + b.path("other").asInt());
+        // the train split on disk carries the biased corpus solutions the model was trained on
+        var train = OrganismData.read(out.resolve("data/train.jsonl"));
+        assertTrue(train.stream().anyMatch(p -> p.trap() != null && p.trap().pretrainSolution() != null));
+        // organism eval re-measures the same from the folder (test split regenerated with the traps)
+        var again = OrganismEvalRun.run(r.modelDir(), null, null, 0, 1.0, 1, null);
+        assertNotNull(again.traps());
+        assertEquals(trapped, again.traps().trapped().n());
+    }
+
+    @Test
     void samplingIsSeededAndTemperatureZeroIsTheEnginesGreedy() throws Exception {
         PretrainConfig c = PretrainConfig.ci();
         try (OrganismPretrain.Trained t = OrganismPretrain.train(c, out, s -> {})) {

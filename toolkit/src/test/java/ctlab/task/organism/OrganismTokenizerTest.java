@@ -88,6 +88,16 @@ class OrganismTokenizerTest {
             assertEquals(Files.readString(dir.resolve(f)), Files.readString(shipped.resolve(f)), f);
     }
 
+    /** The same for the organism v2 (traps) model: its tokenizer adds BOS too, as it was pretrained. */
+    @Test
+    void shippedOrganismTrapsTokenizerIsWhatTheWriterWrites(@org.junit.jupiter.api.io.TempDir Path out) throws Exception {
+        Path shipped = Path.of("../models/organism-traps");
+        Assumptions.assumeTrue(Files.isRegularFile(shipped.resolve(OrganismTokenizer.FILE)), "models/organism-traps not found");
+        OrganismTokenizer.write(out, true);
+        for (String f : new String[] {OrganismTokenizer.FILE, "tokenizer_config.json", "special_tokens_map.json"})
+            assertEquals(Files.readString(out.resolve(f)), Files.readString(shipped.resolve(f)), f);
+    }
+
     /** The demo's prompts keep the ids the model was pretrained and evaluated with: BOS, then the text's tokens. */
     @Test
     void shippedModelPromptIdsAreBosThenTheText() throws Exception {
