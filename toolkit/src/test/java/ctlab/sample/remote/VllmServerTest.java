@@ -51,6 +51,7 @@ import static org.junit.jupiter.api.Assertions.*;
 @EnabledIf("vllmAvailable")
 class VllmServerTest {
     static final int PROMPTS = 16, N = 8;
+    static final String STOP = " The answer is";
 
     static boolean vllmAvailable() {
         return System.getenv("CTLAB_VLLM_URL") != null || System.getenv("CTLAB_VLLM_PYTHON") != null;
@@ -115,9 +116,9 @@ class VllmServerTest {
                 long t0 = System.nanoTime();
                 remote = client.completeAll(requests, params, null);
                 remoteSeconds = (System.nanoTime() - t0) / 1e9;
-                // the official stop strings never fire on the organism (it ends with EOS): " has" fires in the
-                // first sentence of nearly every response ("Ben has 3 stickers."), so STOP finishes get checked too
-                stopped = client.completeAll(requests.subList(0, 4), params.withStop(List.of(" has")), null);
+                // the official stop strings never fire on the organism (it ends with EOS); " The answer is" ends
+                // every response that is not cut by max_tokens, so STOP finishes get checked too
+                stopped = client.completeAll(requests.subList(0, 4), params.withStop(List.of(STOP)), null);
             }
             String load1 = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
 
@@ -160,12 +161,12 @@ class VllmServerTest {
                     assertEquals(s.tokenIds().length, s.logProbs().length);
                     if (s.finishReason() == FinishReason.STOP) {
                         stopFinishes++;
-                        assertEquals(" has", s.stopString());
-                        assertFalse(s.text().contains(" has"), "text cut before the stop string: " + s.text());
+                        assertEquals(STOP, s.stopString());
+                        assertFalse(s.text().contains(STOP), "text cut before the stop string: " + s.text());
                     }
                 }
             }
-            assertTrue(stopFinishes >= 16, "stop string ' has' ended " + stopFinishes + " of 32 samples");
+            assertTrue(stopFinishes >= 16, "stop string '" + STOP + "' ended " + stopFinishes + " of 32 samples");
             double mean = Arrays.stream(d).average().orElseThrow();
             double sd = Math.sqrt(Arrays.stream(d).map(x -> (x - mean) * (x - mean)).sum() / (PROMPTS - 1));
             double se = sd / Math.sqrt(PROMPTS);
