@@ -33,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * {@link OpenAiCompletions} against an in-process HTTP server that answers with responses recorded from a real
- * vLLM 0.32.0 (CPU) server serving models/organism-base (resources ctlab/sample/remote/vllm-*.json; how they
- * were recorded: README.md there).
+ * vLLM 0.32.0 (CPU) server serving models/organism-base (resources ctlab/sample/remote/vllm-*.json, recorded
+ * with tools/vllm/record_fixtures.py; the 500 is the server's answer after its engine worker was killed).
  */
 class OpenAiCompletionsTest {
     static String resource(String name) {
