@@ -10,7 +10,6 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.CtlabException;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
-import ctlab.model.Tokenizer;
 import ctlab.sample.Sampler;
 import ctlab.sample.Sampler.Request;
 import ctlab.sample.Sampler.Sample;

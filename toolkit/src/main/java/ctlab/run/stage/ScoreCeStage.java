@@ -15,7 +15,6 @@ import ctlab.run.Stage;
 import ctlab.run.StageContext;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;

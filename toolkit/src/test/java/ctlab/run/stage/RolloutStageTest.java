@@ -2,18 +2,15 @@ package ctlab.run.stage;
 
 import ctlab.data.PreferencePair;
 import com.fasterxml.jackson.databind.JsonNode;
-import ctlab.CtlabException;
 import ctlab.critical.RolloutProbe;
 import ctlab.data.ScoredPair;
 import ctlab.data.ScoredSide;
 import ctlab.io.Jsonl;
-import ctlab.model.LlamaModel;
 import ctlab.model.Tokenizer;
 import ctlab.run.Pipeline;
 import ctlab.run.RunConfig;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
-import ctlab.sample.Sampler;
 import ctlab.task.Problem;
 import ctlab.task.Prompts;
 import ctlab.task.organism.OrganismTask;
