@@ -28,12 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * fully-qualified names included); a cycle fails with its packages and one class-level reference per edge.
  */
 class PackageCycleTest {
-    /**
-     * Edges allowed for now, as "from -> to". critical ⇄ train (CeScoring uses train.PromptResponse,
-     * PreferenceTraining uses critical.ScoredPair) is being broken by the ctlab.data work on another branch;
-     * delete these two entries once that branch is merged.
-     */
-    private static final Set<String> ALLOWED = Set.of("ctlab.critical -> ctlab.train", "ctlab.train -> ctlab.critical");
+    /** Edges allowed, as "from -> to": none. */
+    private static final Set<String> ALLOWED = Set.of();
 
     private static final Pattern EDGE = Pattern.compile("^\\s+(ctlab\\.\\S+)\\s+->\\s+(ctlab\\.\\S+)\\s+\\S+");
 

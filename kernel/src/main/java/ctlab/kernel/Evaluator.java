@@ -44,7 +44,7 @@ final class Evaluator implements AutoCloseable {
     /** Imports every cell sees (JShell itself adds only a few java.* packages). */
     static final List<String> DEFAULT_IMPORTS = List.of(
             "java.util.*", "java.util.function.*", "java.util.stream.*", "java.nio.file.*", "java.io.*",
-            "ctlab.lab.*", "ctlab.viz.*", "ctlab.analysis.*", "ctlab.critical.*", "ctlab.sample.*",
+            "ctlab.lab.*", "ctlab.viz.*", "ctlab.analysis.*", "ctlab.critical.*", "ctlab.data.*", "ctlab.sample.*",
             "tech.tablesaw.api.*", "org.knowm.xchart.*");
 
     private static final Method CLASS_FULL_NAME = classFullNameAccessor();

@@ -3,7 +3,8 @@ package ctlab.analysis;
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.CtlabException;
 import ctlab.critical.RolloutProbe;
-import ctlab.critical.ScoredPair;
+import ctlab.data.DataFormat;
+import ctlab.data.ScoredPair;
 import ctlab.io.Jsonl;
 import ctlab.run.RunDir;
 import ctlab.run.StageMarker;
@@ -78,6 +79,9 @@ public final class RunData {
         }
         Map<String, StageMarker> done = new LinkedHashMap<>();
         for (var e : dirs.entrySet()) StageMarker.read(e.getValue().resolve(StageMarker.DONE)).ifPresent(m -> done.put(e.getKey(), m));
+        // record files of an older format are refused, not read through fallback code
+        for (var e : done.entrySet())
+            DataFormat.check(e.getValue().versions(), runDir.resolve(dirs.get(e.getKey()).getFileName()).toString(), e.getKey());
 
         List<GradedSample> graded = records(dirs.get("select"), "graded.jsonl", GradedSample.class);
         List<ScoredPair> pairs = records(dirs.get("score-ce"), "pairs-scored.jsonl", ScoredPair.class);
@@ -120,19 +124,8 @@ public final class RunData {
         return records(dir.resolve(file), type);
     }
 
-    /** Reads a JSONL file of records; a line that does not bind to {@code type} names file, line and cause. */
-    static <T> List<T> records(Path file, Class<T> type) {
-        List<T> out = new ArrayList<>();
-        for (Jsonl.Line line : Jsonl.readLenient(file)) {
-            try {
-                out.add(Jsonl.MAPPER.treeToValue(line.json(), type));
-            } catch (Exception e) {
-                String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
-                throw new CtlabException(line.where() + ": not a " + type.getSimpleName() + " record (" + msg + ")");
-            }
-        }
-        return out;
-    }
+    /** Reads a JSONL file of records (a torn last line dropped); errors name file, line and field. */
+    static <T> List<T> records(Path file, Class<T> type) { return Jsonl.readLenient(file, type); }
 
     private static Optional<List<JsonNode>> readMetrics(Path file) {
         if (!Files.exists(file)) return Optional.empty();

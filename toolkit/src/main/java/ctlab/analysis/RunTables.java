@@ -2,8 +2,8 @@ package ctlab.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.critical.RolloutProbe;
-import ctlab.critical.ScoredPair;
-import ctlab.critical.ScoredSide;
+import ctlab.data.ScoredPair;
+import ctlab.data.ScoredSide;
 import ctlab.task.GradedSample;
 import tech.tablesaw.api.BooleanColumn;
 import tech.tablesaw.api.DoubleColumn;
@@ -28,10 +28,9 @@ import java.util.regex.Pattern;
  * trajectory, per problem, and per logged training step.
  *
  * <p>Trajectories are the two responses of each CE-scored pair ({@code <problem>/pair<i>/chosen|rejected}); a
- * rollout result is attached to the rejected side of the pair whose rejected text is its trajectory's response
- * (found through the graded sample with id = the rollout's {@code trajectory_id}, or a pair of the problem with
- * that id and the same response length). Rollouts no pair matches become trajectories of their own, with their
- * probed tokens only and no CE scores.
+ * rollout result is attached to the rejected side of the pair whose {@code pair_id} is its {@code trajectory_id}
+ * (the rollout stage probes exactly those ids), positions joined one to one. Rollouts no pair matches become
+ * trajectories of their own, with their probed tokens only and no CE scores.
  *
  * <p>Derived columns: {@code step} is the reasoning step index (newlines before the token); the <em>first wrong
  * number</em> of a rejected response is its first number that appears neither in the prompt nor in the chosen
@@ -120,12 +119,12 @@ public final class RunTables {
             String problem = p.problemId() == null ? "pair" + i : p.problemId();
             String base = pairTrajectoryId(p, i, "").replaceAll("/$", "");
             Set<String> known = numbersIn(p.prompt() + "\n" + p.chosen());
-            all.add(new Traj(base + "/chosen", problem, "chosen", p.pos(), null, null));
-            all.add(new Traj(base + "/rejected", problem, "rejected", p.neg(), linked.get(i), known));
+            all.add(new Traj(base + "/chosen", problem, "chosen", p.pos(), p.pair().chosenIds(), null, null));
+            all.add(new Traj(base + "/rejected", problem, "rejected", p.neg(), p.pair().rejectedIds(), linked.get(i), known));
             if (linked.containsKey(i)) scored.add(new ScoredRollout(base + "/rejected", p.neg().responseScores(), linked.get(i)));
         }
         for (RolloutProbe.Result r : unlinked) {
-            all.add(new Traj(r.trajectoryId(), problemOf(r.trajectoryId()), "rejected", null, r, null));
+            all.add(new Traj(r.trajectoryId(), problemOf(r.trajectoryId()), "rejected", null, null, r, null));
         }
 
         for (Traj t : all) {
@@ -190,43 +189,35 @@ public final class RunTables {
                 jCrit, jCritOff, jWrong, jBase);
     }
 
-    private record Traj(String id, String problem, String side, ScoredSide scores, RolloutProbe.Result rollout,
+    private record Traj(String id, String problem, String side, ScoredSide scores, int[] ids, RolloutProbe.Result rollout,
                         Set<String> knownNumbers) {}
 
-    /** Token texts of a trajectory when the splitter reproduces its token count; rollout tokens otherwise. */
+    /** Token texts of a trajectory (from its carried ids when it has them); rollout tokens when the count differs. */
     private List<String> tokenTexts(Traj t, int n) {
         if (texts == null) return null;
-        String text = t.scores != null ? t.scores.text() : responseOf(t.rollout.trajectoryId());
-        if (text == null) return null;
-        List<String> toks = texts.split(text);
+        List<String> toks;
+        if (t.ids != null) {
+            toks = texts.ofIds(t.ids, t.scores.text());
+        } else {
+            String text = responseOf(t.rollout.trajectoryId());
+            if (text == null) return null;
+            toks = texts.split(text);
+        }
         return toks.size() == n ? toks : null;
     }
 
+    /** Rollouts are joined to the scored pair with the same pair id, and to nothing else. */
     private void linkRollouts(Map<Integer, RolloutProbe.Result> linked, List<RolloutProbe.Result> unlinked) {
-        Map<String, Integer> pairByRejected = new HashMap<>();
+        Map<String, Integer> byPairId = new HashMap<>();
         List<ScoredPair> pairs = data.scoredPairs();
-        for (int i = 0; i < pairs.size(); i++) pairByRejected.putIfAbsent(pairs.get(i).problemId() + "\u0000" + pairs.get(i).rejected(), i);
-        // the rollout stage names the rejected response of the n-th scored pair of a problem "<problem>/<n>"
-        // (RolloutStage.trajectories)
-        Map<String, Integer> pairByRolloutId = new HashMap<>();
-        Map<String, Integer> seen = new HashMap<>();
-        for (int i = 0; i < pairs.size(); i++) {
-            String pid = pairs.get(i).problemId() != null ? pairs.get(i).problemId() : "pair" + i;
-            int n = seen.merge(pid, 1, Integer::sum) - 1;
-            pairByRolloutId.put(pid + "/" + n, i);
-        }
+        for (int i = 0; i < pairs.size(); i++) byPairId.putIfAbsent(pairs.get(i).pairId(), i);
         for (RolloutProbe.Result r : data.rollouts()) {
-            Integer idx = pairByRolloutId.get(r.trajectoryId());
-            GradedSample g = idx == null ? gradedById().get(r.trajectoryId()) : null;
-            if (g != null) idx = pairByRejected.get(g.problemId() + "\u0000" + g.response());
-            if (idx == null) {
-                for (int i = 0; i < pairs.size() && idx == null; i++) {
-                    ScoredPair p = pairs.get(i);
-                    if (r.trajectoryId().equals(p.problemId()) && p.neg().responseTokenCount() == r.responseLength()
-                            && !linked.containsKey(i)) idx = i;
-                }
-            }
-            if (idx != null && pairs.get(idx).neg().responseTokenCount() == r.responseLength() && !linked.containsKey(idx)) {
+            Integer idx = byPairId.get(r.trajectoryId());
+            if (idx != null && !linked.containsKey(idx)) {
+                if (pairs.get(idx).pair().rejectedIds().length != r.responseLength())
+                    throw new ctlab.CtlabException("rollout " + r.trajectoryId() + " probed " + r.responseLength()
+                            + " response tokens but pair " + r.trajectoryId() + " has " + pairs.get(idx).pair().rejectedIds().length
+                            + " rejected ids: the rollout was not made from this run's scored pairs");
                 linked.put(idx, r);
             } else {
                 unlinked.add(r);

@@ -3,11 +3,14 @@ package ctlab.critical;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ctlab.CtlabException;
+import ctlab.data.PreferencePair;
+import ctlab.data.PromptResponse;
+import ctlab.data.ScoredPair;
+import ctlab.data.ScoredSide;
 import ctlab.model.LlamaModel;
 import ctlab.model.Lora;
 import ctlab.model.Tokenizer;
-import ctlab.train.PromptResponse;
-import ctlab.train.TrainingData;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -99,38 +102,35 @@ public final class CeScoring {
         }
     }
 
-    /** prompt + response ids for CE scoring (no EOS, as the official code scores the sampled text). */
-    public static PromptResponse encode(Tokenizer tokenizer, String prompt, String response, String where) {
-        return PromptResponse.encode(tokenizer, prompt, response, false, where);
-    }
-
     /**
-     * Scores the chosen and rejected responses of {@code pairs} (batched; 2 sequences per pair) into
-     * {@link ScoredPair} records in the official layout.
+     * Scores the chosen and rejected responses of {@code pairs} (batched; 2 sequences per pair) on their carried ids
+     * ({@code prompt_ids ++ chosen_ids}, {@code prompt_ids ++ rejected_ids}: no EOS, as the official code scores
+     * the sampled response) into {@link ScoredPair} records in the official layout. The texts in the scores are
+     * decoded from the ids.
+     *
+     * @param tokenizer only decodes the response ids for the official layout's {@code text}
      */
     public static List<ScoredPair> scorePairs(LlamaModel model, Lora positive, Lora negative, Tokenizer tokenizer,
-                                              List<TrainingData.PreferencePair> pairs, ContrastiveEstimator estimator,
+                                              List<PreferencePair> pairs, ContrastiveEstimator estimator,
                                               int batchSize, String source, int firstIndex) {
-        List<PromptResponse> enc = new ArrayList<>();
         List<int[]> seqs = new ArrayList<>();
         for (int i = 0; i < pairs.size(); i++) {
-            TrainingData.PreferencePair p = pairs.get(i);
-            String where = source + ":" + (firstIndex + i + 1);
-            for (String resp : new String[] {p.chosen(), p.rejected()}) {
-                PromptResponse pr = encode(tokenizer, p.prompt(), resp, where);
-                if (pr.length() < 2) throw new ctlab.CtlabException(where + ": prompt + response has fewer than 2 tokens");
-                enc.add(pr);
+            PreferencePair p = pairs.get(i);
+            for (PromptResponse pr : new PromptResponse[] {p.chosenSequence(), p.rejectedSequence()}) {
+                if (pr.length() < 2)
+                    throw new CtlabException(source + ":" + (firstIndex + i + 1) + ": pair " + p.pairId()
+                            + ": prompt + response has fewer than 2 tokens");
                 seqs.add(pr.ids());
             }
         }
         List<double[]> scores = scoreBatched(model, positive, negative, seqs, estimator, batchSize);
         List<ScoredPair> out = new ArrayList<>(pairs.size());
         for (int i = 0; i < pairs.size(); i++) {
-            TrainingData.PreferencePair p = pairs.get(i);
-            PromptResponse c = enc.get(2 * i), r = enc.get(2 * i + 1);
-            out.add(new ScoredPair(p.problemId(), p.prompt(), p.chosen(), p.rejected(),
-                    ScoredSide.ofSequence(scores.get(2 * i), c.prompt().length, decode(tokenizer, c.response())),
-                    ScoredSide.ofSequence(scores.get(2 * i + 1), r.prompt().length, decode(tokenizer, r.response()))));
+            PreferencePair p = pairs.get(i);
+            int prompt = p.promptIds().length;
+            out.add(new ScoredPair(p,
+                    ScoredSide.ofSequence(scores.get(2 * i), prompt, decode(tokenizer, p.chosenIds())),
+                    ScoredSide.ofSequence(scores.get(2 * i + 1), prompt, decode(tokenizer, p.rejectedIds()))));
         }
         return out;
     }

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
+import ctlab.data.ScoredPair;
+import ctlab.data.ScoredSide;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
 
@@ -27,6 +29,12 @@ import java.util.List;
  */
 public final class OfficialCeJson {
     private OfficialCeJson() {}
+
+    /**
+     * One entry of an official file. It has texts and scores only (no ids, no pair id): an interchange format for the
+     * official Python trainer, not a run file ctlab trains from.
+     */
+    public record Entry(String prompt, String chosen, String rejected, ScoredSide pos, ScoredSide neg) {}
 
     /** Writes the pairs in the official shape, atomically. */
     public static void write(Path file, List<ScoredPair> pairs) {
@@ -51,7 +59,7 @@ public final class OfficialCeJson {
     }
 
     /** Reads an official CE file; anything malformed is a CtlabException naming the file and the JSON path. */
-    public static List<ScoredPair> read(Path file) {
+    public static List<Entry> read(Path file) {
         JsonNode root;
         try {
             root = Jsonl.MAPPER.readTree(Jsonl.readUtf8(file));
@@ -67,12 +75,12 @@ public final class OfficialCeJson {
             if (root.get(key).size() != n)
                 throw new CtlabException(file + ": '" + key + "' has " + root.get(key).size()
                         + " entries but 'prompt' has " + n);
-        List<ScoredPair> out = new ArrayList<>(n);
+        List<Entry> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             JsonNode entry = probs.get(i);
             String where = file + ": prob_result[" + i + "]";
             if (!entry.isObject()) throw new CtlabException(where + ": expected an object with 'pos' and 'neg'");
-            out.add(new ScoredPair(null, text(prompts.get(i), file + ": prompt[" + i + "]"),
+            out.add(new Entry(text(prompts.get(i), file + ": prompt[" + i + "]"),
                     text(chosen.get(i), file + ": chosen[" + i + "]"), text(rejected.get(i), file + ": rejected[" + i + "]"),
                     side(entry.get("pos"), where + ".pos"), side(entry.get("neg"), where + ".neg")));
         }

@@ -10,7 +10,6 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.CtlabException;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
-import ctlab.model.Tokenizer;
 import ctlab.sample.Sampler;
 import ctlab.sample.Sampler.Request;
 import ctlab.sample.Sampler.Sample;
@@ -95,9 +94,9 @@ public final class RolloutProbe {
             if (responseIds == null || responseIds.length == 0) throw new CtlabException("rollout: trajectory '" + id + "' has no response ids");
         }
 
-        /** From texts: prompt and response tokenized apart and concatenated as ids (BOS once, no boundary merge). */
-        public static Trajectory fromText(String id, Tokenizer tok, String prompt, String response, String reference) {
-            return new Trajectory(id, Sampler.promptIds(tok, prompt), Sampler.responseIds(tok, response), reference);
+        /** The rejected side of a pair, on its carried ids (id = the pair id). */
+        public static Trajectory rejectedOf(ctlab.data.PreferencePair p) {
+            return new Trajectory(p.pairId(), p.promptIds(), p.rejectedIds(), p.reference());
         }
     }
 

@@ -120,6 +120,60 @@ public final class Jsonl {
         }
     }
 
+    /**
+     * Strict binding of records: an unknown field, a null where a number or boolean belongs, or the record's own
+     * validation (its constructor checks required fields) failing is an error. One reader for every run file.
+     */
+    private static final com.fasterxml.jackson.databind.ObjectReader STRICT = MAPPER.reader()
+            .with(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /** Reads a whole file of {@code type} records strictly; errors name file:line and the field, on one line. */
+    public static <T> List<T> read(Path file, Class<T> type) {
+        List<T> out = new ArrayList<>();
+        for (Line line : read(file)) out.add(bind(line, type));
+        return out;
+    }
+
+    /** {@link #read(Path, Class)} for files written by an {@link Appender}: a torn last line is dropped. */
+    public static <T> List<T> readLenient(Path file, Class<T> type) {
+        List<T> out = new ArrayList<>();
+        for (Line line : readLenient(file)) out.add(bind(line, type));
+        return out;
+    }
+
+    /** One line as a {@code type} record, or a CtlabException "file:line: field 'f': why". */
+    public static <T> T bind(Line line, Class<T> type) {
+        try {
+            return STRICT.treeToValue(line.json(), type);
+        } catch (JsonProcessingException | RuntimeException e) {
+            String field = e instanceof com.fasterxml.jackson.databind.JsonMappingException m ? path(m) : "";
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+            // records check required fields with Objects.requireNonNull(value, "json_name")
+            String why = root instanceof NullPointerException && root.getMessage() != null
+                    && root.getMessage().matches("[a-z_]+") ? "missing field '" + root.getMessage() + "'" : rootMessage(e);
+            throw new CtlabException(line.where() + ": not a " + type.getSimpleName() + " record ("
+                    + (field.isEmpty() ? "" : "field '" + field + "': ") + why + ")");
+        }
+    }
+
+    private static String path(com.fasterxml.jackson.databind.JsonMappingException e) {
+        StringBuilder b = new StringBuilder();
+        for (var r : e.getPath()) {
+            if (r.getFieldName() != null) b.append(b.isEmpty() ? "" : ".").append(r.getFieldName());
+            else if (r.getIndex() >= 0) b.append('[').append(r.getIndex()).append(']');
+        }
+        return b.toString();
+    }
+
+    /** The innermost cause's message, first line only (Jackson appends source locations on later lines). */
+    public static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+        String m = t instanceof JsonProcessingException j ? j.getOriginalMessage() : t.getMessage();
+        return m == null ? t.toString() : m.lines().findFirst().orElse(m);
+    }
+
     public static String toLine(Object record) {
         try {
             return MAPPER.writeValueAsString(record);

@@ -161,7 +161,17 @@ public final class Tokenizer implements AutoCloseable {
      * Qwen2). Every stage encodes a prompt only through this method and carries the ids from then on.
      */
     public int[] encodePrompt(String prompt) {
-        return toInts(hf.encode(prompt, true, false).getIds());
+        int[] ids = toInts(hf.encode(prompt, true, false).getIds());
+        if (ids.length == 0) throw new CtlabException("empty prompt and the tokenizer adds no BOS token");
+        // a BOS in the text as well (e.g. a chat template that renders bos_token) would be fed twice; HF allows it
+        if (bosId >= 0 && ids[0] == bosId)
+            for (int i = 1; i < ids.length; i++)
+                if (ids[i] == bosId) {
+                    String head = prompt.length() > 40 ? prompt.substring(0, 40) + "..." : prompt;
+                    throw new CtlabException("prompt '" + head.replace("\n", "\\n")
+                            + "': the text already contains the BOS token; the tokenizer adds it once");
+                }
+        return ids;
     }
 
     /** Ids of a response text on its own: no special tokens, no merge with the prompt's last token. */

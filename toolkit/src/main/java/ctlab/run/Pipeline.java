@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
+import ctlab.data.DataFormat;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -218,6 +219,7 @@ public final class Pipeline {
 
         Optional<StageMarker> done = StageMarker.read(dir.resolve(StageMarker.DONE));
         if (done.isPresent()) {
+            DataFormat.check(done.get().versions(), folder, stage.name());
             refuseIfChanged(stage, folder, done.get(), configHash, slice, asRecorded(done.get(), config, inputs), "finished");
             for (String out : stage.outputs()) {
                 if (!Files.exists(dir.resolve(out))) {
@@ -318,6 +320,7 @@ public final class Pipeline {
         String hash = Hashes.sha256(ConfigLoader.canonical(slice));
         for (String name : List.of(StageMarker.DONE, StageMarker.STARTED)) {
             Optional<StageMarker> m = StageMarker.read(dir.resolve(name));
+            if (m.isPresent()) DataFormat.check(m.get().versions(), dir.getFileName().toString(), stage.name());
             if (m.isPresent() && !m.get().configHash().equals(hash)) {
                 throw changed(stage, dir.getFileName().toString(), name.equals(StageMarker.DONE) ? "finished" : "was started",
                         "with a different config (" + diff(m.get().config(), slice) + ")");

@@ -18,6 +18,7 @@ public final class Provenance {
     public static Map<String, String> versions() {
         Map<String, String> v = new LinkedHashMap<>();
         v.put("ctlab", CTLAB_VERSION);
+        v.put(ctlab.data.DataFormat.KEY, ctlab.data.DataFormat.VERSION);
         v.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
         v.put("djl", property("/ai/djl/engine/api.properties", "djl_version"));
         String torch = property("/native/lib/pytorch.properties", "version");

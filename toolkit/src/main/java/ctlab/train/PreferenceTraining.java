@@ -4,8 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ctlab.CtlabException;
-import ctlab.critical.ScoredPair;
-import ctlab.critical.ScoredSide;
+import ctlab.data.PromptResponse;
+import ctlab.data.ScoredPair;
+import ctlab.data.ScoredSide;
 import ctlab.model.LlamaModel;
 import ctlab.model.Lora;
 import ctlab.model.Param;
@@ -34,8 +35,9 @@ import java.util.Set;
  * the whole distribution). The loop itself has no code of its own per loss.
  *
  * <p>Each micro-batch is one forward of 2B rows, chosen rows then rejected rows, packed by {@link ResponseBatch}
- * (TRL's concatenated forward). Per-token CE weights come from {@code pairs-scored.jsonl}, aligned by token counts
- * ({@link ScoredSide#alignedResponseScoresWithEos}) and cut like the response when it is truncated.
+ * (TRL's concatenated forward). The rows are the pairs' carried ids ({@link ScoredPair}) with one EOS appended; the
+ * per-token CE weights are the scores of those very ids, joined by position (the record guarantees one score per
+ * response id), plus the official score of the appended EOS, and cut like the response when it is truncated.
  */
 public final class PreferenceTraining {
     private PreferenceTraining() {}
@@ -75,36 +77,29 @@ public final class PreferenceTraining {
     }
 
     /**
-     * Tokenizes scored pairs (prompt and each response separately, EOS appended) and aligns their CE scores; a
-     * count mismatch between scores and tokens is a CtlabException naming the record.
+     * The scored pairs' carried ids as training rows ({@code prompt_ids | response_ids + EOS}) with their CE scores
+     * joined by position: {@code chosenScores[t]} is the score of response token t, the appended EOS gets the
+     * official score ({@link ScoredSide#OFFICIAL_CHOSEN_EOS_SCORE} / {@link ScoredSide#OFFICIAL_REJECTED_EOS_SCORE}).
+     * Nothing is re-tokenized; {@code tokenizer} gives the EOS and BOS ids only.
      */
     public static List<EncodedPair> encode(Tokenizer tokenizer, List<ScoredPair> pairs, int maxPromptLength,
                                            int maxLength, String source) {
         List<EncodedPair> out = new ArrayList<>(pairs.size());
-        for (int i = 0; i < pairs.size(); i++) {
-            ScoredPair p = pairs.get(i);
-            String where = source + ":" + (i + 1);
-            PromptResponse c = PromptResponse.encode(tokenizer, p.prompt(), p.chosen(), true, where);
-            PromptResponse r = PromptResponse.encode(tokenizer, p.prompt(), p.rejected(), true, where);
-            double[] sc = p.pos().alignedResponseScoresWithEos(c.response().length, ScoredSide.OFFICIAL_CHOSEN_EOS_SCORE, where + " chosen");
-            double[] sr = p.neg().alignedResponseScoresWithEos(r.response().length, ScoredSide.OFFICIAL_REJECTED_EOS_SCORE, where + " rejected");
+        int eos = tokenizer.eosId();
+        if (eos < 0) throw new CtlabException(source + ": the tokenizer has no EOS token to append");
+        for (ScoredPair p : pairs) {
+            PromptResponse c = p.pair().chosenSequence().withEos(eos);
+            PromptResponse r = p.pair().rejectedSequence().withEos(eos);
+            double[] sc = withEosScore(p.chosenScores(), ScoredSide.OFFICIAL_CHOSEN_EOS_SCORE);
+            double[] sr = withEosScore(p.rejectedScores(), ScoredSide.OFFICIAL_REJECTED_EOS_SCORE);
             out.add(truncate(new EncodedPair(p.problemId(), c, r, sc, sr), maxPromptLength, maxLength, tokenizer.bosId() >= 0));
         }
         return out;
     }
 
-    /** Plain pairs without CE scores (dpo, rpo, tokendpo, sft). */
-    public static List<EncodedPair> encodePlain(Tokenizer tokenizer, List<TrainingData.PreferencePair> pairs,
-                                                int maxPromptLength, int maxLength, String source) {
-        List<EncodedPair> out = new ArrayList<>(pairs.size());
-        for (int i = 0; i < pairs.size(); i++) {
-            TrainingData.PreferencePair p = pairs.get(i);
-            String where = source + ":" + (i + 1);
-            out.add(truncate(new EncodedPair(p.problemId(),
-                    PromptResponse.encode(tokenizer, p.prompt(), p.chosen(), true, where),
-                    PromptResponse.encode(tokenizer, p.prompt(), p.rejected(), true, where), null, null),
-                    maxPromptLength, maxLength, tokenizer.bosId() >= 0));
-        }
+    private static double[] withEosScore(double[] scores, double eosScore) {
+        double[] out = Arrays.copyOf(scores, scores.length + 1);
+        out[scores.length] = eosScore;
         return out;
     }
 

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import ctlab.data.PromptResponse;
 import ctlab.CtlabException;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;

@@ -3,6 +3,7 @@ package ctlab.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ctlab.data.PromptResponse;
 import ctlab.model.LlamaModel;
 
 import java.util.List;

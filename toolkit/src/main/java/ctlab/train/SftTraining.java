@@ -2,6 +2,9 @@ package ctlab.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ctlab.CtlabException;
+import ctlab.data.PromptResponse;
+import ctlab.data.SftExample;
 import ctlab.model.LlamaModel;
 import ctlab.model.Lora;
 import ctlab.model.Param;
@@ -47,15 +50,15 @@ public final class SftTraining {
         }
     }
 
-    /** Examples tokenized as {@code [BOS] prompt | response EOS}, truncated to {@code maxLength}. */
-    public static List<PromptResponse> encode(Tokenizer tokenizer, List<TrainingData.SftExample> data, int maxLength,
-                                              String source) {
+    /**
+     * Examples as their carried ids {@code prompt_ids | response_ids EOS}, truncated to {@code maxLength}; nothing is
+     * re-tokenized ({@code tokenizer} gives the EOS and BOS ids only).
+     */
+    public static List<PromptResponse> encode(Tokenizer tokenizer, List<SftExample> data, int maxLength, String source) {
+        if (tokenizer.eosId() < 0) throw new CtlabException(source + ": the tokenizer has no EOS token to append");
         List<PromptResponse> out = new ArrayList<>(data.size());
-        for (int i = 0; i < data.size(); i++) {
-            TrainingData.SftExample e = data.get(i);
-            PromptResponse pr = PromptResponse.encode(tokenizer, e.prompt(), e.response(), true, source + ":" + (i + 1));
-            out.add(pr.truncate(maxLength - 1, maxLength, tokenizer.bosId() >= 0));
-        }
+        for (SftExample e : data)
+            out.add(e.ids().withEos(tokenizer.eosId()).truncate(maxLength - 1, maxLength, tokenizer.bosId() >= 0));
         return out;
     }
 

@@ -8,7 +8,7 @@ import ctlab.analysis.RunTables;
 import ctlab.analysis.TokenTexts;
 import ctlab.critical.Agreement;
 import ctlab.critical.RolloutProbe;
-import ctlab.critical.ScoredPair;
+import ctlab.data.ScoredPair;
 import ctlab.io.AtomicFiles;
 import ctlab.model.Tokenizer;
 import ctlab.run.StageMarker;

@@ -2,8 +2,9 @@ package ctlab.analysis;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.critical.RolloutProbe;
-import ctlab.critical.ScoredPair;
-import ctlab.critical.ScoredSide;
+import ctlab.data.PreferencePair;
+import ctlab.data.ScoredPair;
+import ctlab.data.ScoredSide;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
 import ctlab.run.StageMarker;
@@ -69,14 +70,17 @@ final class SyntheticRun {
             for (int i = 0; i < 4; i++) posProb[i] = negProb[i] = 0.5;
             System.arraycopy(sPos, 0, posProb, 4, sPos.length);
             System.arraycopy(sNeg, 0, negProb, 4, sNeg.length);
-            pairs.add(new ScoredPair(id, prompt, chosen, rejected, new ScoredSide(posProb, 4, chosen), new ScoredSide(negProb, 4, rejected)));
+            PreferencePair pair = new PreferencePair(id + "/0", id, prompt, chosen, rejected, String.valueOf(a + b),
+                    String.valueOf(a - b), String.valueOf(a + b), id + "-s0", id + "-s1", ids(5, 1), ids(ct.size(), 100),
+                    ids(rt.size(), 100));
+            pairs.add(new ScoredPair(pair, new ScoredSide(posProb, 4, chosen), new ScoredSide(negProb, 4, rejected)));
             List<RolloutProbe.TokenRow> rows = new ArrayList<>();
             for (int i = 0; i < rt.size(); i += (i < critical - 2 ? 2 : 1)) {
                 int with = i < critical ? 5 + rng.nextInt(3) : 0;
                 int without = i == critical ? 4 + rng.nextInt(4) : i < critical ? 5 : 0;
                 rows.add(new RolloutProbe.TokenRow(i, 100 + i, rt.get(i), 0.5, with, k, without, k));
             }
-            // named as RolloutStage names them: the rejected response of the problem's first scored pair
+            // named as RolloutStage names them: the pair id of the problem's first scored pair
             rollouts.add(new RolloutProbe.Result(id + "/0", rt.size(), k, 6, critical, critical, 1000, 1.5, 99, rows));
         }
         if (lastStage >= 1) stage(root, 1, "sample", Map.of());
@@ -121,13 +125,20 @@ final class SyntheticRun {
         return root;
     }
 
+    /** Stand-in token ids (the synthetic run has no tokenizer; texts come from {@link #TEXTS}). */
+    private static int[] ids(int n, int first) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) out[i] = first + i;
+        return out;
+    }
+
     private static void stage(Path root, int number, String name, Map<String, ?> files) throws Exception {
         Path dir = root.resolve(String.format("%02d-%s", number, name));
         Files.createDirectories(dir);
         for (var e : files.entrySet()) Jsonl.writeAll(dir.resolve(e.getKey()), (List<?>) e.getValue());
         ObjectNode cfg = Jsonl.MAPPER.createObjectNode().put("seed", 1234);
         new StageMarker(name, "abc" + number, cfg, Map.of(), Map.of(), 1234, Map.of("problem:p0", 42L),
-                Map.of("ctlab", "0.1.0", "java", "17", "djl", "0.36.0", "pytorch", "2.7.1"), "cpu", 2,
+                Map.of("ctlab", "0.1.0", "data_format", ctlab.data.DataFormat.VERSION, "java", "17", "djl", "0.36.0", "pytorch", "2.7.1"), "cpu", 2,
                 "2026-11-24T10:00:00Z", "2026-11-24T10:01:00Z", 60.0, false).write(dir.resolve(StageMarker.DONE));
     }
 }

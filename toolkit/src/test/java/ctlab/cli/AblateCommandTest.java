@@ -2,7 +2,7 @@ package ctlab.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.io.Jsonl;
-import ctlab.run.stage.EvalOutcome;
+import ctlab.data.EvalOutcome;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -104,7 +104,7 @@ class AblateCommandTest {
             String method = m.get("method").asText();
             double sum = 0;
             for (int s = 0; s < 2; s++) {   // the per-seed accuracy is the eval file's, read independently here
-                List<EvalOutcome> e = EvalOutcome.read(subs.get(s).resolve("08-eval/eval-" + method + ".jsonl"));
+                List<EvalOutcome> e = Jsonl.read(subs.get(s).resolve("08-eval/eval-" + method + ".jsonl"), EvalOutcome.class);
                 double acc = e.stream().filter(EvalOutcome::correct).count() / (double) e.size();
                 assertEquals(acc, m.get("accuracy").get("per_seed").get(s).asDouble(), 1e-12, method);
                 sum += acc;

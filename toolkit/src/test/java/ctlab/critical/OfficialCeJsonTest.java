@@ -1,6 +1,9 @@
 package ctlab.critical;
 
 import ctlab.CtlabException;
+import ctlab.data.PreferencePair;
+import ctlab.data.ScoredPair;
+import ctlab.data.ScoredSide;
 import ctlab.io.Jsonl;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,7 +14,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,25 +26,36 @@ class OfficialCeJsonTest {
         ScoredSide neg = ScoredSide.ofSequence(new double[] {0.5, 0.25, 0.0625, 0.75}, 3, " 5");
         ScoredSide pos2 = new ScoredSide(new double[] {0.3, 0.2}, 1, "x");
         ScoredSide neg2 = new ScoredSide(new double[] {0.3, 0.4, 0.6}, 1, "yz");
-        return List.of(new ScoredPair("gsm8k-1", "Question: 2+2?\nAnswer: ", " 2+2=4", " 5", pos, neg),
-                new ScoredPair("gsm8k-2", "Q2 \"quoted\" é", "x", "yz", pos2, neg2));
+        return List.of(new ScoredPair(pair("gsm8k-1", "Question: 2+2?\nAnswer: ", " 2+2=4", " 5", 3, 3, 2), pos, neg),
+                new ScoredPair(pair("gsm8k-2", "Q2 \"quoted\" é", "x", "yz", 2, 1, 2), pos2, neg2));
+    }
+
+    static PreferencePair pair(String problem, String prompt, String chosen, String rejected, int p, int c, int r) {
+        return new PreferencePair(problem + "/0", problem, prompt, chosen, rejected, "4", "5", "4", problem + "#0",
+                problem + "#1", ids(p, 1), ids(c, 10), ids(r, 20));
+    }
+
+    static int[] ids(int n, int first) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) out[i] = first + i;
+        return out;
     }
 
     @Test void exportThenImportRoundTrips() {
         Path file = dir.resolve("scored.json");
         OfficialCeJson.write(file, pairs());
-        List<ScoredPair> back = OfficialCeJson.read(file);
+        List<OfficialCeJson.Entry> back = OfficialCeJson.read(file);
         assertEquals(2, back.size());
         for (int i = 0; i < 2; i++) {
-            ScoredPair a = pairs().get(i), b = back.get(i);
-            assertNull(b.problemId(), "the official shape has no ids");
+            ScoredPair a = pairs().get(i);
+            OfficialCeJson.Entry b = back.get(i);
             assertEquals(a.prompt(), b.prompt());
             assertEquals(a.chosen(), b.chosen());
             assertEquals(a.rejected(), b.rejected());
             assertEquals(a.pos(), b.pos());
             assertEquals(a.neg(), b.neg());
         }
-        assertArrayEquals(new double[] {0.9, 0.125, 1.0}, back.get(0).pos().alignedResponseScores(3, "pair 0"));
+        assertArrayEquals(new double[] {0.9, 0.125, 1.0}, back.get(0).pos().responseScores());
         assertArrayEquals(new double[] {0.0625, 0.75}, back.get(0).neg().responseScores());
     }
 
@@ -65,24 +78,33 @@ class OfficialCeJsonTest {
         ScoredPair p = pairs().get(0);
         String line = Jsonl.toLine(p);
         assertTrue(line.contains("\"problem_id\":\"gsm8k-1\"") && line.contains("\"response_start_idx\":2"), line);
-        assertEquals(p, Jsonl.MAPPER.readValue(line, ScoredPair.class));
+        ScoredPair back = Jsonl.MAPPER.readValue(line, ScoredPair.class);
+        assertEquals(p.pos(), back.pos());
+        assertEquals(p.neg(), back.neg());
+        assertTrue(p.pair().sameIds(back.pair()));
+        assertArrayEquals(p.pair().chosenIds(), back.pair().chosenIds());
     }
 
-    @Test void misalignedScoresAreAnError() {
-        ScoredSide side = pairs().get(0).pos();
-        String msg = assertThrows(CtlabException.class, () -> side.alignedResponseScores(4, "pairs.json#0.pos")).getMessage();
-        assertTrue(msg.startsWith("pairs.json#0.pos") && msg.contains("3 response tokens") && msg.contains("has 4"), msg);
+    @Test void scoresThatDoNotCoverTheCarriedIdsAreAnError() throws Exception {
+        // scores are joined to ids by position: a record whose scores cover 3 chosen ids while it carries 4 is refused
+        ScoredSide pos = pairs().get(0).pos();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ScoredPair(
+                pair("g", "p", "c", "r", 3, 4, 2), pos, pairs().get(0).neg()));
+        assertTrue(e.getMessage().contains("pos") && e.getMessage().contains("4 response ids"), e.getMessage());
+        // read from a file: one line naming file:line
+        String line = Jsonl.toLine(pairs().get(0)).replace("\"chosen_ids\":[10,11,12]", "\"chosen_ids\":[10,11,12,13]");
+        Path file = dir.resolve("pairs-scored.jsonl");
+        Files.writeString(file, Jsonl.toLine(pairs().get(1)) + "\n" + line + "\n");
+        String msg = assertThrows(CtlabException.class, () -> Jsonl.read(file, ScoredPair.class)).getMessage();
+        assertTrue(msg.startsWith(file + ":2: not a ScoredPair record") && msg.contains("4 response ids")
+                && !msg.contains("\n"), msg);
     }
 
-    @Test void eosWeightsFollowTheOfficialConvention() {
-        ScoredSide pos = pairs().get(0).pos(), neg = pairs().get(0).neg();
-        assertArrayEquals(new double[] {0.9, 0.125, 1.0, 1.0},
-                pos.alignedResponseScoresWithEos(4, ScoredSide.OFFICIAL_CHOSEN_EOS_SCORE, "pair 0 chosen"));
-        assertArrayEquals(new double[] {0.0625, 0.75, 0.0},
-                neg.alignedResponseScoresWithEos(3, ScoredSide.OFFICIAL_REJECTED_EOS_SCORE, "pair 0 rejected"));
-        String msg = assertThrows(CtlabException.class,
-                () -> neg.alignedResponseScoresWithEos(2, 0, "pair 0 rejected")).getMessage();
-        assertTrue(msg.contains("without its EOS") && msg.contains("has 1 tokens"), msg);
+    @Test void scoresArePositionAlignedWithTheCarriedIds() {
+        ScoredPair p = pairs().get(0);
+        assertEquals(p.pair().chosenIds().length, p.chosenScores().length);
+        assertEquals(p.pair().rejectedIds().length, p.rejectedScores().length);
+        assertArrayEquals(new double[] {0.0625, 0.75}, p.rejectedScores());
     }
 
     String readError(String json) throws Exception {

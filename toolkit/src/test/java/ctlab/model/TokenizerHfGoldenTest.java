@@ -2,7 +2,7 @@ package ctlab.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.io.Jsonl;
-import ctlab.train.PromptResponse;
+import ctlab.data.PromptResponse;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -50,7 +50,7 @@ class TokenizerHfGoldenTest {
                     assertArrayEquals(ints(c.get("full_plain")), toInts(tok.encode(prompt + response)), where);
                     // training's pairs: the prompt as transformers encodes it, then the response without specials
                     assertArrayEquals(IntStream.concat(Arrays.stream(promptSpecial), Arrays.stream(responsePlain)).toArray(),
-                            PromptResponse.encode(tok, prompt, response, false, where).ids(), where);
+                            new PromptResponse(tok.encodePrompt(prompt), tok.encodeResponse(response)).ids(), where);
                     int added = promptSpecial.length - c.get("prompt_plain").size();
                     assertEquals(added == 1 ? promptSpecial[0] : -1, tok.bosId(), where);
                 }
@@ -79,16 +79,15 @@ class TokenizerHfGoldenTest {
 
     /** BOS comes from the tokenizer once: a prompt text holding it, or an empty prompt without it, is refused. */
     @Test
-    void promptResponseRefusesASecondBosAndAnEmptyPromptWithoutOne() throws Exception {
+    void encodePromptRefusesASecondBosAndAnEmptyPromptWithoutOne() throws Exception {
         Path llama = Goldens.dir().resolve("llama"), qwen = Goldens.dir().resolve("tokenizers/qwen2");
         try (Tokenizer l = Tokenizer.load(llama); Tokenizer q = Tokenizer.load(qwen)) {
-            var e = assertThrows(ctlab.CtlabException.class,
-                    () -> PromptResponse.encode(l, "<|begin_of_text|>Question: 1", " 2", false, "pairs.jsonl:3"));
-            assertEquals("pairs.jsonl:3: the prompt text already contains the BOS token; the tokenizer adds it once",
+            var e = assertThrows(ctlab.CtlabException.class, () -> l.encodePrompt("<|begin_of_text|>Question: 1"));
+            assertEquals("prompt '<|begin_of_text|>Question: 1': the text already contains the BOS token; the tokenizer adds it once",
                     e.getMessage());
-            assertArrayEquals(new int[] {0}, PromptResponse.encode(l, "", " 2", false, "x").prompt());
-            e = assertThrows(ctlab.CtlabException.class, () -> PromptResponse.encode(q, "", " 2", false, "pairs.jsonl:4"));
-            assertEquals("pairs.jsonl:4: empty prompt and the tokenizer adds no BOS token", e.getMessage());
+            assertArrayEquals(new int[] {0}, l.encodePrompt(""));
+            e = assertThrows(ctlab.CtlabException.class, () -> q.encodePrompt(""));
+            assertEquals("empty prompt and the tokenizer adds no BOS token", e.getMessage());
         }
     }
 

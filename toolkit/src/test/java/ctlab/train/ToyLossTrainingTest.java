@@ -71,14 +71,21 @@ class ToyLossTrainingTest {
     }
 
     @Test void aLossFromTestSourcesTrainsThroughTheSameLoop() throws Exception {
-        List<TrainingData.PreferencePair> data = List.of(
-                new TrainingData.PreferencePair("p1", "Question: 2 + 3 =", " 5. The answer is 5", " 6. The answer is 6"),
-                new TrainingData.PreferencePair("p2", "Question: 4 + 4 =", " 8. The answer is 8", " 9. The answer is 9"),
-                new TrainingData.PreferencePair("p3", "Question: 7 - 2 =", " 5. The answer is 5", " 4. The answer is 4"),
-                new TrainingData.PreferencePair("p4", "Question: 3 * 3 =", " 9. The answer is 9", " 6. The answer is 6"));
+        String[][] data = {
+                {"p1", "Question: 2 + 3 =", " 5. The answer is 5", " 6. The answer is 6"},
+                {"p2", "Question: 4 + 4 =", " 8. The answer is 8", " 9. The answer is 9"},
+                {"p3", "Question: 7 - 2 =", " 5. The answer is 5", " 4. The answer is 4"},
+                {"p4", "Question: 3 * 3 =", " 9. The answer is 9", " 6. The answer is 6"}};
         ToyMarginLoss toy = new ToyMarginLoss();
         try (LlamaModel model = LlamaModel.load(goldenLlama(), Device.cpu())) {
-            List<PreferenceTraining.EncodedPair> pairs = PreferenceTraining.encodePlain(model.tokenizer(), data, 48, 96, "toy");
+            var tok = model.tokenizer();
+            List<PreferenceTraining.EncodedPair> pairs = new java.util.ArrayList<>();
+            for (String[] d : data) {           // no CE scores: the toy loss declares it needs none
+                int[] prompt = tok.encodePrompt(d[1]);
+                pairs.add(new PreferenceTraining.EncodedPair(d[0],
+                        new ctlab.data.PromptResponse(prompt, tok.encodeResponse(d[2])).withEos(tok.eosId()),
+                        new ctlab.data.PromptResponse(prompt, tok.encodeResponse(d[3])).withEos(tok.eosId()), null, null));
+            }
             ReferenceLogps reference = ReferenceLogps.compute(model, pairs, 2, "toy");
             TrainConfig train = TrainConfig.builder().lr(1e-2).maxSteps(4).warmupSteps(0).seed(3).build();
             var config = new PreferenceTraining.Config(toy, new Lora.Config(4, 8, 0, List.of("q_proj", "v_proj")), train, 2, 96, 48, 1);

@@ -10,6 +10,7 @@ import ctlab.model.LlamaModel;
 import ctlab.model.Lora;
 import ctlab.run.ResumableJsonl;
 import ctlab.run.RunConfig;
+import ctlab.data.EvalOutcome;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
 import ctlab.sample.Sampler;
@@ -191,7 +192,7 @@ public final class EvalStage implements Stage {
         } finally {
             if (lora != null) lora.close();
         }
-        List<EvalOutcome> all = EvalOutcome.read(ctx.file(file(policy.method())));
+        List<EvalOutcome> all = Jsonl.read(ctx.file(file(policy.method())), EvalOutcome.class);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("method", policy.method());
         m.put("problems", all.size());

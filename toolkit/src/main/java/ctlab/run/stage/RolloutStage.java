@@ -1,11 +1,10 @@
 package ctlab.run.stage;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
 import ctlab.critical.Agreement;
 import ctlab.critical.RolloutProbe;
-import ctlab.critical.ScoredPair;
+import ctlab.data.ScoredPair;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
 import ctlab.io.Progress;
@@ -22,7 +21,6 @@ import ctlab.tasks.Tasks;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -35,10 +33,10 @@ import java.util.Map;
  * well the contrastive-estimation scores find them.
  *
  * <p>The trajectories are the rejected responses of the first {@code rollout.trajectories} scored pairs
- * ({@code 05-score-ce/pairs-scored.jsonl}, 0 = all): exactly the token sequences the CE scores cover (prompt and
- * response tokenized apart and concatenated), so every probed position has its s_t; a count mismatch is an error.
- * Reading them from the scored pairs rather than {@code pairs.jsonl} is what lets this stage report the agreement
- * (the issue puts it among the rollout's outputs); the price is that rollout runs after score-ce.
+ * ({@code 05-score-ce/pairs-scored.jsonl}, 0 = all), on their carried ids ({@code prompt_ids}, {@code rejected_ids}:
+ * the tokens the model sampled and CE scored), each named by its {@code pair_id}; every probed position has its s_t
+ * by position. Reading them from the scored pairs is what lets this stage report the agreement; the price is that
+ * rollout runs after score-ce.
  *
  * <p>Continuations sample like the sample stage ({@code sample.temperature/top_p/top_k}, the task's stop strings)
  * with {@code rollout.max_new_tokens}. Each is graded as the complete response, prefix text + continuation
@@ -65,8 +63,7 @@ public final class RolloutStage implements Stage {
     }
 
     @Override public List<Input> inputs(RunConfig c) {
-        return List.of(Input.external(c.model()), Input.fromStage("select", SelectStage.PAIRS),
-                Input.fromStage("score-ce", SCORED));
+        return List.of(Input.external(c.model()), Input.fromStage("score-ce", SCORED));
     }
 
     @Override public List<String> outputs() { return List.of(ROLLOUT, SUMMARY); }
@@ -74,25 +71,12 @@ public final class RolloutStage implements Stage {
     /** A trajectory to probe with the CE scores of its response tokens. */
     public record Probed(RolloutProbe.Trajectory trajectory, double[] ceScores) {}
 
-    /**
-     * The rejected sides of {@code scored} as trajectories (id {@code <problem_id>/<i>} for the i-th pair of a
-     * problem), the reference answers taken from {@code pairs}.
-     */
-    public static List<Probed> trajectories(List<ScoredPair> scored, List<PreferencePair> pairs, Sampler sampler, int limit) {
-        Map<String, String> reference = new HashMap<>();
-        for (PreferencePair p : pairs) reference.put(p.problemId(), p.reference());
-        Map<String, Integer> seen = new HashMap<>();
+    /** The rejected sides of the first {@code limit} (0 = all) scored pairs as trajectories, id = pair id. */
+    public static List<Probed> trajectories(List<ScoredPair> scored, int limit) {
         List<Probed> out = new ArrayList<>();
         for (int i = 0; i < scored.size() && (limit == 0 || out.size() < limit); i++) {
             ScoredPair sp = scored.get(i);
-            String pid = sp.problemId() != null ? sp.problemId() : "pair" + i;
-            String ref = reference.get(pid);
-            if (ref == null) throw new CtlabException(SCORED + " record " + (i + 1) + ": problem " + pid + " is not in " + SelectStage.PAIRS);
-            int n = seen.merge(pid, 1, Integer::sum) - 1;
-            RolloutProbe.Trajectory t = RolloutProbe.Trajectory.fromText(pid + "/" + n, sampler.tokenizer(), sp.prompt(),
-                    sp.rejected(), ref);
-            double[] s = sp.neg().alignedResponseScores(t.responseIds().length, SCORED + " record " + (i + 1) + " (rejected)");
-            out.add(new Probed(t, s));
+            out.add(new Probed(RolloutProbe.Trajectory.rejectedOf(sp.pair()), sp.rejectedScores()));
         }
         return out;
     }
@@ -124,15 +108,14 @@ public final class RolloutStage implements Stage {
     @Override public void run(StageContext ctx) {
         RunConfig c = ctx.config();
         Task task = Tasks.named(c.task());
-        List<ScoredPair> scored = readScored(ctx.input("score-ce", SCORED));
-        List<PreferencePair> pairs = PreferencePair.read(ctx.input("select", SelectStage.PAIRS));
+        List<ScoredPair> scored = Jsonl.read(ctx.input("score-ce", SCORED), ScoredPair.class);
         SamplingParams sampling = sampling(c, task, ctx.seed("rollout"));
         List<RolloutProbe.Result> results = new ArrayList<>();
         List<double[]> scores = new ArrayList<>();
         try (LlamaModel model = StageSupport.loadModel(c);
              ResumableJsonl out = ctx.resumable(ROLLOUT, "trajectory_id")) {
             Sampler sampler = new Sampler(model).maxBatchRows(c.rollout().batchSize());
-            List<Probed> todo = trajectories(scored, pairs, sampler, c.rollout().trajectories());
+            List<Probed> todo = trajectories(scored, c.rollout().trajectories());
             ctx.log(String.format(Locale.ROOT, "%d trajectories, k=%d, positions %s, %d already done", todo.size(),
                     c.rollout().k(), c.rollout().positions(), out.resumedCount()));
             long t0 = System.nanoTime();
@@ -151,14 +134,7 @@ public final class RolloutStage implements Stage {
                 }
             }
             Map<String, RolloutProbe.Result> byId = new HashMap<>();
-            for (Jsonl.Line l : Jsonl.read(ctx.file(ROLLOUT))) {
-                try {
-                    RolloutProbe.Result r = Jsonl.MAPPER.treeToValue(l.json(), RolloutProbe.Result.class);
-                    byId.put(r.trajectoryId(), r);
-                } catch (JsonProcessingException e) {
-                    throw new CtlabException(l.where() + ": not a rollout record (" + e.getOriginalMessage() + ")");
-                }
-            }
+            for (RolloutProbe.Result r : Jsonl.read(ctx.file(ROLLOUT), RolloutProbe.Result.class)) byId.put(r.trajectoryId(), r);
             for (Probed p : todo) {
                 results.add(byId.get(p.trajectory().id()));
                 scores.add(p.ceScores());
@@ -176,18 +152,6 @@ public final class RolloutStage implements Stage {
         }
         ctx.metrics(m);
         ctx.log("summary: " + m);
-    }
-
-    static List<ScoredPair> readScored(Path file) {
-        List<ScoredPair> out = new ArrayList<>();
-        for (Jsonl.Line l : Jsonl.read(file)) {
-            try {
-                out.add(Jsonl.MAPPER.treeToValue(l.json(), ScoredPair.class));
-            } catch (JsonProcessingException | RuntimeException e) {
-                throw new CtlabException(l.where() + ": not a scored pair (" + ProblemSamples.rootMessage(e) + ")");
-            }
-        }
-        return out;
     }
 
     /** Critical-token counts, pass@k curves with/without the critical token, cost, and CE agreement. */

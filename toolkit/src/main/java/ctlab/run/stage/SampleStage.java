@@ -1,5 +1,7 @@
 package ctlab.run.stage;
 
+import ctlab.data.ProblemSamples;
+import ctlab.io.Jsonl;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
 import ctlab.run.ResumableJsonl;
@@ -55,7 +57,8 @@ public final class SampleStage implements Stage {
 
     /**
      * Samples {@code params.n()} responses to each problem in one sampler call (the notebook entry point; the
-     * stage calls it once per chunk). The prompt is tokenized on its own, BOS once when the tokenizer adds one.
+     * stage calls it once per chunk). The prompt is encoded here, once ({@link ctlab.model.Tokenizer#encodePrompt});
+     * every later stage uses these ids.
      */
     public static List<ProblemSamples> sample(Sampler sampler, Task task, List<Problem> problems, SamplingParams params,
                                               boolean fewShot) {
@@ -64,7 +67,7 @@ public final class SampleStage implements Stage {
         for (Problem p : problems) {
             String prompt = prompt(task, p, fewShot);
             prompts.add(prompt);
-            requests.add(Sampler.Request.of(p.id(), Sampler.promptIds(sampler.tokenizer(), prompt)));
+            requests.add(Sampler.Request.of(p.id(), sampler.tokenizer().encodePrompt(prompt)));
         }
         List<Sampler.Sample> all = sampler.sample(requests, params);
         List<ProblemSamples> out = new ArrayList<>();
@@ -73,10 +76,9 @@ public final class SampleStage implements Stage {
             List<ProblemSamples.Sample> mine = new ArrayList<>();
             for (Sampler.Sample s : all.subList(i * params.n(), (i + 1) * params.n())) {
                 if (!s.requestId().equals(p.id())) throw new IllegalStateException("sampler returned rows out of order");
-                mine.add(ProblemSamples.Sample.of(p.id(), s));
+                mine.add(ProblemSamples.Sample.of(p.id(), s, sampler.tokenizer()));
             }
-            out.add(new ProblemSamples(p.id(), prompts.get(i), p.answer(), requests.get(i).promptIds().length,
-                    params.seed(), mine));
+            out.add(new ProblemSamples(p.id(), prompts.get(i), requests.get(i).promptIds(), p.answer(), params.seed(), mine));
         }
         return out;
     }
@@ -115,7 +117,7 @@ public final class SampleStage implements Stage {
                 }
             }
             double secs = (System.nanoTime() - t0) / 1e9;
-            ctx.metrics(summary(ProblemSamples.read(ctx.file(SAMPLES)), sampler.tokensGenerated(), secs));
+            ctx.metrics(summary(Jsonl.read(ctx.file(SAMPLES), ProblemSamples.class), sampler.tokensGenerated(), secs));
         }
     }
 

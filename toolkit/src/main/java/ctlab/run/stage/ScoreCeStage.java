@@ -1,11 +1,11 @@
 package ctlab.run.stage;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import ctlab.CtlabException;
 import ctlab.critical.CeScoring;
 import ctlab.critical.ContrastiveEstimator;
 import ctlab.critical.OfficialCeJson;
-import ctlab.critical.ScoredPair;
+import ctlab.data.PreferencePair;
+import ctlab.data.ScoredPair;
 import ctlab.io.Jsonl;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
@@ -13,10 +13,8 @@ import ctlab.model.Lora;
 import ctlab.run.RunConfig;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
-import ctlab.train.TrainingData;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -24,13 +22,14 @@ import java.util.Map;
 
 /**
  * Stage {@code score-ce}: the base model with the positive and the negative adapter (one base, two adapter sets)
- * scores every token of the chosen and rejected responses of {@code 02-select/pairs.jsonl} with
- * {@link ContrastiveEstimator}, batched ({@code ce.batch_size} sequences per forward). Output:
+ * scores every token of the chosen and rejected responses of {@code 02-select/pairs.jsonl} ({@link PreferencePair},
+ * their carried ids, never re-encoded) with {@link ContrastiveEstimator}, batched ({@code ce.batch_size} sequences per
+ * forward). Output:
  * {@code pairs-scored.jsonl} ({@link ScoredPair}, one line per pair, in input order) and the official JSON export
  * {@code pairs-scored.official.json}.
  *
  * <p>Resumption: records are written a batch at a time in input order; a re-run keeps the complete lines already
- * there (checking they are the same pairs) and recomputes from the start of the cut batch, so batch composition,
+ * there (checking they are the same pairs: pair id and ids) and recomputes from the start of the cut batch, so batch composition,
  * and thus every number, is the same as in an uninterrupted run.
  */
 public final class ScoreCeStage implements Stage {
@@ -56,7 +55,8 @@ public final class ScoreCeStage implements Stage {
     @Override public void run(StageContext ctx) {
         RunConfig.Ce ce = ctx.config().ce();
         Path pairsFile = ctx.input("select", "pairs.jsonl");
-        List<TrainingData.PreferencePair> pairs = TrainingData.readPairs(pairsFile);
+        List<PreferencePair> pairs = Jsonl.read(pairsFile, PreferencePair.class);
+        if (pairs.isEmpty()) throw new CtlabException(pairsFile + ": no preference pairs (the file is empty)");
         Path out = ctx.file(OUTPUT);
         int pairsPerBatch = Math.max(1, ce.batchSize() / 2);
         int done = checkExisting(out, pairs);
@@ -92,38 +92,22 @@ public final class ScoreCeStage implements Stage {
             m.put("tokens_per_s", tokens / Math.max(1e-9, seconds));
             ctx.metrics(m);
         }
-        List<ScoredPair> all = read(out);
+        List<ScoredPair> all = Jsonl.read(out, ScoredPair.class);
         OfficialCeJson.write(ctx.file(OFFICIAL), all);
         ctx.log("scored " + all.size() + " pairs; official export in " + OFFICIAL);
     }
 
     /** Complete records already written; each must be the pair at its position (else the file is not ours). */
-    static int checkExisting(Path out, List<TrainingData.PreferencePair> pairs) {
+    static int checkExisting(Path out, List<PreferencePair> pairs) {
         List<Jsonl.Line> lines = Jsonl.readLenient(out);
         if (lines.size() > pairs.size())
             throw new CtlabException(out + ": has " + lines.size() + " records but the input has " + pairs.size() + " pairs");
         for (int i = 0; i < lines.size(); i++) {
-            ScoredPair s = parse(lines.get(i));
-            TrainingData.PreferencePair p = pairs.get(i);
-            if (!s.prompt().equals(p.prompt()) || !s.chosen().equals(p.chosen()) || !s.rejected().equals(p.rejected()))
+            ScoredPair s = Jsonl.bind(lines.get(i), ScoredPair.class);
+            if (!s.pair().sameIds(pairs.get(i)))
                 throw new CtlabException(lines.get(i).where() + ": not the scores of input pair " + (i + 1)
                         + "; delete the stage folder (--force score-ce)");
         }
         return lines.size();
-    }
-
-    /** Reads pairs-scored.jsonl (strict). */
-    public static List<ScoredPair> read(Path file) {
-        List<ScoredPair> out = new ArrayList<>();
-        for (Jsonl.Line l : Jsonl.read(file)) out.add(parse(l));
-        return out;
-    }
-
-    private static ScoredPair parse(Jsonl.Line l) {
-        try {
-            return Jsonl.MAPPER.treeToValue(l.json(), ScoredPair.class);
-        } catch (JsonProcessingException | IllegalArgumentException e) {
-            throw new CtlabException(l.where() + ": not a scored pair (" + e.getMessage().lines().findFirst().orElse("") + ")");
-        }
     }
 }

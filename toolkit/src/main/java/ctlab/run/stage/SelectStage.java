@@ -1,5 +1,8 @@
 package ctlab.run.stage;
 
+import ctlab.data.PreferencePair;
+import ctlab.data.ProblemSamples;
+import ctlab.data.SftExample;
 import ctlab.io.Jsonl;
 import ctlab.io.Progress;
 import ctlab.run.RunConfig;
@@ -91,7 +94,8 @@ public final class SelectStage implements Stage {
                 Selection.Pair pr = p.pairs().get(i);
                 pairs.add(new PreferencePair(p.problemId() + "/" + i, p.problemId(), ps.prompt(), pr.chosen().response(),
                         pr.rejected().response(), pr.chosen().answer(), pr.rejected().answer(), ps.reference(),
-                        pr.chosen().sampleId(), pr.rejected().sampleId()));
+                        pr.chosen().sampleId(), pr.rejected().sampleId(), ps.promptIds(),
+                        sample(ps, pr.chosen()).responseIds(), sample(ps, pr.rejected()).responseIds()));
             }
             if (!p.pairs().isEmpty()) withPairs++;
             boolean anyCorrect = p.groups().stream().anyMatch(Selection.AnswerGroup::correct);
@@ -119,12 +123,20 @@ public final class SelectStage implements Stage {
     }
 
     private static SftExample sft(ProblemSamples ps, GradedSample g) {
-        return new SftExample(ps.problemId(), g.sampleId(), ps.prompt(), g.response(), g.answer(), g.correct());
+        return new SftExample(ps.problemId(), g.sampleId(), ps.prompt(), g.response(), g.answer(), g.correct(),
+                ps.promptIds(), sample(ps, g).responseIds());
+    }
+
+    /** The sampled record behind a graded sample: its ids are carried on, never re-encoded from the text. */
+    private static ProblemSamples.Sample sample(ProblemSamples ps, GradedSample g) {
+        ProblemSamples.Sample s = ps.sample(g.sampleId());
+        if (s == null) throw new IllegalStateException("graded sample " + g.sampleId() + " is not in problem " + ps.problemId());
+        return s;
     }
 
     @Override public void run(StageContext ctx) {
         RunConfig c = ctx.config();
-        List<ProblemSamples> problems = ProblemSamples.read(ctx.input("sample", SampleStage.SAMPLES));
+        List<ProblemSamples> problems = Jsonl.read(ctx.input("sample", SampleStage.SAMPLES), ProblemSamples.class);
         Selected s = select(Tasks.named(c.task()), problems, c.select());
         ctx.checkInterrupted();
         Jsonl.writeAll(ctx.file(GRADED), s.graded());

@@ -1,7 +1,7 @@
 package ctlab.run.stage;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import ctlab.critical.ScoredPair;
+import ctlab.data.ScoredPair;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
 import ctlab.model.LlamaModel;
@@ -52,7 +52,7 @@ public final class TrainPolicyStage implements Stage {
     @Override public void run(StageContext ctx) {
         RunConfig.Train t = ctx.config().train();
         Path data = ctx.input("score-ce", ScoreCeStage.OUTPUT);
-        List<ScoredPair> scored = ScoreCeStage.read(data);
+        List<ScoredPair> scored = Jsonl.read(data, ScoredPair.class);
         try (LlamaModel model = StageSupport.loadModel(ctx.config())) {
             List<PreferenceTraining.EncodedPair> pairs = PreferenceTraining.encode(model.tokenizer(), scored,
                     t.maxPromptLength(), t.maxLength(), data.toString());

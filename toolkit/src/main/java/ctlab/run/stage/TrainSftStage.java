@@ -1,13 +1,15 @@
 package ctlab.run.stage;
 
+import ctlab.CtlabException;
+import ctlab.data.PromptResponse;
+import ctlab.data.SftExample;
+import ctlab.io.Jsonl;
 import ctlab.model.LlamaModel;
 import ctlab.run.RunConfig;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
-import ctlab.train.PromptResponse;
 import ctlab.train.SftTraining;
 import ctlab.train.TrainConfig;
-import ctlab.train.TrainingData;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -16,7 +18,7 @@ import java.util.Map;
 
 /**
  * Stages {@code train-pos} and {@code train-neg}: LoRA SFT of the positive model on {@code 02-select/sft-pos.jsonl}
- * or the negative model on {@code sft-neg.jsonl} ({@link SftTraining}). Output: the PEFT adapter
+ * or the negative model on {@code sft-neg.jsonl} ({@link SftTraining}, on the examples' carried ids). Output: the PEFT adapter
  * ({@code adapter_config.json}, {@code adapter_model.safetensors}), {@code metrics.jsonl} (one record per optimizer
  * step) and {@code checkpoints/}; a re-run continues from the newest checkpoint.
  */
@@ -50,7 +52,8 @@ public final class TrainSftStage implements Stage {
     @Override public void run(StageContext ctx) {
         RunConfig.Sft sft = ctx.config().sft();
         Path data = ctx.input("select", dataFile());
-        List<TrainingData.SftExample> examples = TrainingData.readSft(data);
+        List<SftExample> examples = Jsonl.read(data, SftExample.class);
+        if (examples.isEmpty()) throw new CtlabException(data + ": no SFT examples (the file is empty)");
         try (LlamaModel model = StageSupport.loadModel(ctx.config())) {
             List<PromptResponse> encoded = SftTraining.encode(model.tokenizer(), examples, sft.maxLength(), data.toString());
             int microBatches = (encoded.size() + sft.batchSize() - 1) / sft.batchSize();

@@ -1,5 +1,6 @@
 package ctlab.run.stage;
 
+import ctlab.data.EvalOutcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.io.Jsonl;
 import ctlab.run.Pipeline;
@@ -39,9 +40,9 @@ class EvalStageTest {
         Path ev = dir.resolve("02-eval");
         List<Problem> test = OrganismTask.INSTANCE.load(TaskData.splitFile(c, "test")).subList(0, 10);
 
-        List<EvalOutcome> base = EvalOutcome.read(ev.resolve("eval-base.jsonl"));
-        List<EvalOutcome> dpo = EvalOutcome.read(ev.resolve("eval-dpo.jsonl"));
-        List<EvalOutcome> cdpo = EvalOutcome.read(ev.resolve("eval-cdpo.jsonl"));
+        List<EvalOutcome> base = Jsonl.read(ev.resolve("eval-base.jsonl"), EvalOutcome.class);
+        List<EvalOutcome> dpo = Jsonl.read(ev.resolve("eval-dpo.jsonl"), EvalOutcome.class);
+        List<EvalOutcome> cdpo = Jsonl.read(ev.resolve("eval-cdpo.jsonl"), EvalOutcome.class);
         assertEquals(test.stream().map(Problem::id).toList(), base.stream().map(EvalOutcome::problemId).toList());
         for (int i = 0; i < 10; i++) {
             EvalOutcome o = base.get(i);

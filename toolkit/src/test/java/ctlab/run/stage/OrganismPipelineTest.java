@@ -1,5 +1,10 @@
 package ctlab.run.stage;
 
+import ctlab.data.ScoredPair;
+import ctlab.data.SftExample;
+import ctlab.data.PreferencePair;
+import ctlab.data.ProblemSamples;
+import ctlab.data.EvalOutcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.cli.Main;
 import ctlab.io.Jsonl;
@@ -50,23 +55,23 @@ class OrganismPipelineTest {
                 "07-train", "08-eval")) {
             assertTrue(StageMarker.read(run.resolve(stage).resolve(StageMarker.DONE)).isPresent(), stage + " done");
         }
-        List<ProblemSamples> samples = ProblemSamples.read(run.resolve("01-sample/samples.jsonl"));
+        List<ProblemSamples> samples = Jsonl.read(run.resolve("01-sample/samples.jsonl"), ProblemSamples.class);
         assertEquals(c.sample().problems(), samples.size());
         samples.forEach(ps -> assertEquals(c.sample().n(), ps.samples().size()));
 
         JsonNode sel = Jsonl.read(run.resolve("02-select/metrics.jsonl")).get(0).json();
         double sampleAccuracy = sel.get("sample_accuracy").asDouble();
         assertTrue(sampleAccuracy > 0.05 && sampleAccuracy < 0.7, "organism-base at T=1 is right sometimes: " + sampleAccuracy);
-        List<PreferencePair> pairs = PreferencePair.read(run.resolve("02-select/pairs.jsonl"));
+        List<PreferencePair> pairs = Jsonl.read(run.resolve("02-select/pairs.jsonl"), PreferencePair.class);
         assertTrue(pairs.size() >= 10, "enough problems with both right and wrong answers for DPO pairs: " + pairs.size());
-        assertFalse(SftExample.read(run.resolve("02-select/sft-pos.jsonl")).isEmpty());
-        assertFalse(SftExample.read(run.resolve("02-select/sft-neg.jsonl")).isEmpty());
+        assertFalse(Jsonl.read(run.resolve("02-select/sft-pos.jsonl"), SftExample.class).isEmpty());
+        assertFalse(Jsonl.read(run.resolve("02-select/sft-neg.jsonl"), SftExample.class).isEmpty());
 
         for (String sft : List.of("03-train-pos", "04-train-neg")) {
             assertTrue(Files.isRegularFile(run.resolve(sft).resolve("adapter_model.safetensors")), sft);
             assertTrue(Files.isRegularFile(run.resolve(sft).resolve("adapter_config.json")), sft);
         }
-        assertEquals(pairs.size(), Jsonl.read(run.resolve("05-score-ce/pairs-scored.jsonl")).size(), "every pair scored");
+        assertEquals(pairs.size(), Jsonl.read(run.resolve("05-score-ce/pairs-scored.jsonl"), ScoredPair.class).size(), "every pair scored");
 
         JsonNode rollout = Jsonl.MAPPER.readTree(Files.readString(run.resolve("06-rollout/summary.json")));
         assertEquals(c.rollout().trajectories(), rollout.get("trajectories").asInt());
@@ -89,7 +94,7 @@ class OrganismPipelineTest {
         for (JsonNode m : eval.get("methods")) assertEquals(100, m.get("total").asInt());
         assertEquals(3, eval.get("comparisons").size());
         for (String method : List.of("base", "dpo", "cdpo")) {
-            assertEquals(100, EvalOutcome.read(run.resolve("08-eval/eval-" + method + ".jsonl")).size());
+            assertEquals(100, Jsonl.read(run.resolve("08-eval/eval-" + method + ".jsonl"), EvalOutcome.class).size());
         }
     }
 }

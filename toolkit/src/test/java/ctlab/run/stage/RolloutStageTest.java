@@ -1,18 +1,16 @@
 package ctlab.run.stage;
 
+import ctlab.data.PreferencePair;
 import com.fasterxml.jackson.databind.JsonNode;
-import ctlab.CtlabException;
 import ctlab.critical.RolloutProbe;
-import ctlab.critical.ScoredPair;
-import ctlab.critical.ScoredSide;
+import ctlab.data.ScoredPair;
+import ctlab.data.ScoredSide;
 import ctlab.io.Jsonl;
-import ctlab.model.LlamaModel;
 import ctlab.model.Tokenizer;
 import ctlab.run.Pipeline;
 import ctlab.run.RunConfig;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
-import ctlab.sample.Sampler;
 import ctlab.task.Problem;
 import ctlab.task.Prompts;
 import ctlab.task.organism.OrganismTask;
@@ -52,14 +50,22 @@ class RolloutStageTest {
         public void run(StageContext ctx) {
             List<Problem> test = OrganismTask.INSTANCE.load(TaskData.splitFile(ctx.config(), "test"));
             List<PreferencePair> pairs = new ArrayList<>();
-            for (Problem p : test.subList(0, 3)) {
-                String wrong = Long.toString(Long.parseLong(p.answer()) + 1);
-                String rejected = p.solution().replace("The answer is " + p.answer(), "The answer is " + wrong);
-                pairs.add(new PreferencePair(p.id() + "/0", p.id(), Prompts.gsm8k(p.question()), p.solution(), rejected,
-                        p.answer(), wrong, p.answer(), p.id() + "#0", p.id() + "#1"));
+            try (Tokenizer tok = Tokenizer.load(Path.of(ctx.config().model()))) {
+                for (Problem p : test.subList(0, 3)) {
+                    String wrong = Long.toString(Long.parseLong(p.answer()) + 1);
+                    String rejected = p.solution().replace("The answer is " + p.answer(), "The answer is " + wrong);
+                    pairs.add(pair(tok, p.id(), Prompts.gsm8k(p.question()), p.solution(), rejected, p.answer(), wrong));
+                }
             }
             Jsonl.writeAll(ctx.file(SelectStage.PAIRS), pairs);
         }
+    }
+
+    /** A hand-made pair (the fake select stage has no samples): its ids encoded here, once. */
+    static PreferencePair pair(Tokenizer tok, String id, String prompt, String chosen, String rejected, String answer,
+                               String wrong) {
+        return new PreferencePair(id + "/0", id, prompt, chosen, rejected, answer, wrong, answer, id + "#0", id + "#1",
+                tok.encodePrompt(prompt), tok.encodeResponse(chosen), tok.encodeResponse(rejected));
     }
 
     /** CE scores with the official layout and a fixed pattern: s = 0.9 except 0.1 at response token 2. */
@@ -73,16 +79,15 @@ class RolloutStageTest {
         public void run(StageContext ctx) {
             try (Tokenizer tok = Tokenizer.load(Path.of(ctx.config().model()))) {
                 List<ScoredPair> out = new ArrayList<>();
-                for (PreferencePair p : PreferencePair.read(ctx.input("select", SelectStage.PAIRS))) {
-                    out.add(new ScoredPair(p.problemId(), p.prompt(), p.chosen(), p.rejected(),
-                            side(tok, p.prompt(), p.chosen()), side(tok, p.prompt(), p.rejected())));
+                for (PreferencePair p : Jsonl.read(ctx.input("select", SelectStage.PAIRS), PreferencePair.class)) {
+                    out.add(new ScoredPair(p, side(p.promptIds().length, p.chosenIds().length, p.chosen()),
+                            side(p.promptIds().length, p.rejectedIds().length, p.rejected())));
                 }
                 Jsonl.writeAll(ctx.file(RolloutStage.SCORED), out);
             }
         }
 
-        static ScoredSide side(Tokenizer tok, String prompt, String response) {
-            int pLen = Sampler.promptIds(tok, prompt).length, rLen = Sampler.responseIds(tok, response).length;
+        static ScoredSide side(int pLen, int rLen, String response) {
             double[] s = new double[pLen + rLen - 1];
             java.util.Arrays.fill(s, 0.9);
             s[pLen - 1 + 2] = 0.1;
@@ -97,14 +102,14 @@ class RolloutStageTest {
         Path dir = tmp.resolve("run");
         pipeline().run(c, dir, Pipeline.Options.defaults());
         Path ro = dir.resolve("03-rollout");
-        List<PreferencePair> pairs = PreferencePair.read(dir.resolve("01-select/pairs.jsonl"));
+        List<PreferencePair> pairs = Jsonl.read(dir.resolve("01-select/pairs.jsonl"), PreferencePair.class);
         List<JsonNode> lines = Jsonl.read(ro.resolve("rollout.jsonl")).stream().map(Jsonl.Line::json).toList();
         assertEquals(2, lines.size(), "rollout.trajectories = 2");
         try (Tokenizer tok = Tokenizer.load(Path.of(c.model()))) {
             for (int t = 0; t < 2; t++) {
                 RolloutProbe.Result r = Jsonl.MAPPER.treeToValue(lines.get(t), RolloutProbe.Result.class);
                 assertEquals(pairs.get(t).problemId() + "/0", r.trajectoryId());
-                int[] resp = Sampler.responseIds(tok, pairs.get(t).rejected());
+                int[] resp = pairs.get(t).rejectedIds();
                 assertEquals(resp.length, r.responseLength());
                 assertEquals(4, r.k());
                 assertTrue(r.baselineCorrect() >= 0 && r.baselineCorrect() <= 4, "baseline probed");
@@ -149,18 +154,18 @@ class RolloutStageTest {
 
     @Test void scoresThatDoNotCoverTheResponseTokensAreAnError() throws Exception {
         RunConfig c = OrganismFixture.config(CFG);
-        try (LlamaModel model = StageSupport.loadModel(c)) {
-            Sampler sampler = new Sampler(model);
+        try (Tokenizer tok = Tokenizer.load(Path.of(c.model()))) {
             String prompt = "Question: Tom has 3 apples.\nAnswer: ", response = "Tom has 3 apples. The answer is 4.";
-            ScoredSide good = FakeScoreCe.side(model.tokenizer(), prompt, response);
+            PreferencePair pair = pair(tok, "p", prompt, response, response, "4", "4");
+            ScoredSide good = FakeScoreCe.side(pair.promptIds().length, pair.rejectedIds().length, response);
             double[] shorter = java.util.Arrays.copyOf(good.ceProb(), good.ceProb().length - 1);
-            ScoredPair bad = new ScoredPair("p", prompt, response, response, good, new ScoredSide(shorter, good.responseStartIdx(), response));
-            PreferencePair pair = new PreferencePair("p/0", "p", prompt, response, response, "4", "4", "3", "a", "b");
-            CtlabException e = assertThrows(CtlabException.class,
-                    () -> RolloutStage.trajectories(List.of(bad), List.of(pair), sampler, 0));
-            assertTrue(e.getMessage().contains("response tokens"), e.getMessage());
-            assertEquals(1, RolloutStage.trajectories(List.of(new ScoredPair("p", prompt, response, response, good, good)),
-                    List.of(pair), sampler, 0).size());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new ScoredPair(pair, good, new ScoredSide(shorter, good.responseStartIdx(), response)));
+            assertTrue(e.getMessage().contains("response ids"), e.getMessage());
+            List<RolloutStage.Probed> t = RolloutStage.trajectories(List.of(new ScoredPair(pair, good, good)), 0);
+            assertEquals(1, t.size());
+            assertEquals("p/0", t.get(0).trajectory().id());
+            assertArrayEquals(pair.rejectedIds(), t.get(0).trajectory().responseIds());
         }
     }
 

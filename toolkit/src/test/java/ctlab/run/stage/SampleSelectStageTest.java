@@ -1,5 +1,8 @@
 package ctlab.run.stage;
 
+import ctlab.data.SftExample;
+import ctlab.data.PreferencePair;
+import ctlab.data.ProblemSamples;
 import ctlab.io.Jsonl;
 import ctlab.run.Pipeline;
 import ctlab.run.RunConfig;
@@ -36,7 +39,7 @@ class SampleSelectStageTest {
         RunConfig c = OrganismFixture.config(SAMPLE);
         run(c, tmp.resolve("a"), "sample");
         Path file = tmp.resolve("a/01-sample/samples.jsonl");
-        List<ProblemSamples> recs = ProblemSamples.read(file);
+        List<ProblemSamples> recs = Jsonl.read(file, ProblemSamples.class);
         List<ctlab.task.Problem> problems = OrganismTask.INSTANCE.load(TaskData.trainFile(c)).subList(0, 6);
         assertEquals(6, recs.size());
         for (int i = 0; i < 6; i++) {
@@ -92,7 +95,7 @@ class SampleSelectStageTest {
         Path dir = tmp.resolve("run");
         run(c, dir, "sample", "select");
         Path sel = dir.resolve("02-select");
-        List<ProblemSamples> samples = ProblemSamples.read(dir.resolve("01-sample/samples.jsonl"));
+        List<ProblemSamples> samples = Jsonl.read(dir.resolve("01-sample/samples.jsonl"), ProblemSamples.class);
         List<GradedSample> graded = Jsonl.read(sel.resolve("graded.jsonl")).stream()
                 .map(l -> Jsonl.MAPPER.convertValue(l.json(), GradedSample.class)).toList();
         assertEquals(64, graded.size());
@@ -108,9 +111,9 @@ class SampleSelectStageTest {
                         g.correct(), s.text());
             }
         }
-        List<SftExample> pos = SftExample.read(sel.resolve("sft-pos.jsonl"));
-        List<SftExample> neg = SftExample.read(sel.resolve("sft-neg.jsonl"));
-        List<PreferencePair> pairs = PreferencePair.read(sel.resolve("pairs.jsonl"));
+        List<SftExample> pos = Jsonl.read(sel.resolve("sft-pos.jsonl"), SftExample.class);
+        List<SftExample> neg = Jsonl.read(sel.resolve("sft-neg.jsonl"), SftExample.class);
+        List<PreferencePair> pairs = Jsonl.read(sel.resolve("pairs.jsonl"), PreferencePair.class);
         assertTrue(pos.stream().allMatch(SftExample::correct));
         assertTrue(neg.stream().noneMatch(SftExample::correct));
         long problemsWithCorrect = samples.stream().filter(ps -> graded.stream()
@@ -130,7 +133,7 @@ class SampleSelectStageTest {
     }
 
     @Test void selectFollowsTheOfficialFrequencyRulesOnHandWrittenSamples() {
-        ProblemSamples ps = new ProblemSamples("p1", "Question: q\nAnswer: ", "7", 5, 0, List.of(
+        ProblemSamples ps = new ProblemSamples("p1", "Question: q\nAnswer: ", new int[] {1, 2, 3, 4, 5}, "7", 0, List.of(
                 s("p1", 0, "so 3. The answer is 3."), s("p1", 1, "The answer is 7."), s("p1", 2, "The answer is 3."),
                 s("p1", 3, "no idea"), s("p1", 4, "The answer is 7."), s("p1", 5, "The answer is 5."),
                 s("p1", 6, "The answer is 3."), s("p1", 7, "The answer is 5."), s("p1", 8, "The answer is 9."), s("p1", 9, "hmm")));
@@ -148,6 +151,11 @@ class SampleSelectStageTest {
         assertEquals("p1#0", p.rejectedSampleId());
         assertEquals("7", p.chosenAnswer());
         assertEquals("3", p.rejectedAnswer());
+        // the pair carries the sampled ids (response ids without the EOS), not the texts re-encoded
+        assertArrayEquals(new int[] {1, 2, 3, 4, 5}, p.promptIds());
+        assertArrayEquals(new int[] {11}, p.chosenIds());
+        assertArrayEquals(new int[] {10}, p.rejectedIds());
+        assertArrayEquals(new int[] {11}, out.sftPositive().get(0).responseIds());
         assertEquals(2, ((Number) out.counts().get("skipped_no_answer")).intValue());
 
         // keeping unanswered samples: they form one more incorrect group (of 2, so top-p takes it)
@@ -157,6 +165,6 @@ class SampleSelectStageTest {
 
     static ProblemSamples.Sample s(String pid, int j, String text) {
         return new ProblemSamples.Sample(ProblemSamples.sampleId(pid, j), j, text, ctlab.sample.Sampler.FinishReason.EOS,
-                1, -1.0, new int[] {1});
+                2, -1.0, new int[] {10 + j, 2}, new int[] {10 + j});
     }
 }

@@ -1,6 +1,9 @@
 package ctlab.run.stage;
 
+import ctlab.data.PreferencePair;
+import ctlab.data.SftExample;
 import ctlab.io.Jsonl;
+import ctlab.model.Tokenizer;
 import ctlab.run.RunConfig;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
@@ -67,10 +70,6 @@ public final class TrainPipeline implements Supplier<List<Stage>> {
         return a + " + " + b + " = " + (a + b + 1 + i % 3) + ". The answer is " + (a + b + 1 + i % 3) + ".";
     }
 
-    record SftLine(String problem_id, String sample_id, String prompt, String response) {}
-
-    record PairLine(String problem_id, String prompt, String chosen, String rejected) {}
-
     /** Stand-in for the select stage: fixed, deterministic files. */
     static final class FixedSelect implements Stage {
         @Override public String name() { return "select"; }
@@ -81,11 +80,16 @@ public final class TrainPipeline implements Supplier<List<Stage>> {
 
         @Override public void run(StageContext ctx) {
             List<Object> pos = new ArrayList<>(), neg = new ArrayList<>(), pairs = new ArrayList<>();
-            for (int i = 0; i < PROBLEMS; i++) {
-                String id = "p" + i;
-                pos.add(new SftLine(id, id + "-s0", prompt(i), correct(i)));
-                neg.add(new SftLine(id, id + "-s1", prompt(i), wrong(i)));
-                pairs.add(new PairLine(id, prompt(i), correct(i), wrong(i)));
+            // hand-written stage input: the texts are encoded here, once, as the sample stage would have
+            try (Tokenizer tok = Tokenizer.load(Path.of(ctx.config().model()))) {
+                for (int i = 0; i < PROBLEMS; i++) {
+                    String id = "p" + i;
+                    int[] p = tok.encodePrompt(prompt(i)), c = tok.encodeResponse(correct(i)), w = tok.encodeResponse(wrong(i));
+                    pos.add(new SftExample(id, id + "-s0", prompt(i), correct(i), null, true, p, c));
+                    neg.add(new SftExample(id, id + "-s1", prompt(i), wrong(i), null, false, p, w));
+                    pairs.add(new PreferencePair(id + "/0", id, prompt(i), correct(i), wrong(i), null, null, "",
+                            id + "-s0", id + "-s1", p, c, w));
+                }
             }
             Jsonl.writeAll(ctx.file("sft-pos.jsonl"), pos);
             Jsonl.writeAll(ctx.file("sft-neg.jsonl"), neg);

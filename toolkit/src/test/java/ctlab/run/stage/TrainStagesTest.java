@@ -10,14 +10,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
 import ctlab.critical.CeScoring;
 import ctlab.critical.OfficialCeJson;
-import ctlab.critical.ScoredPair;
+import ctlab.data.ScoredPair;
 import ctlab.io.Jsonl;
 import ctlab.model.LlamaModel;
 import ctlab.model.Lora;
 import ctlab.run.Pipeline;
 import ctlab.run.RunConfig;
 import ctlab.train.PreferenceTraining;
-import ctlab.train.PromptResponse;
+import ctlab.data.PromptResponse;
 import ctlab.train.ReferenceLogps;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -103,9 +103,9 @@ class TrainStagesTest {
     }
 
     @Test void ceScoresEqualADirectComputationWithTheTwoAdapters() {
-        List<ScoredPair> scored = ScoreCeStage.read(run.resolve("05-score-ce/pairs-scored.jsonl"));
+        List<ScoredPair> scored = Jsonl.read(run.resolve("05-score-ce/pairs-scored.jsonl"), ScoredPair.class);
         assertEquals(TrainPipeline.PROBLEMS, scored.size());
-        List<ScoredPair> official = OfficialCeJson.read(run.resolve("05-score-ce/pairs-scored.official.json"));
+        List<OfficialCeJson.Entry> official = OfficialCeJson.read(run.resolve("05-score-ce/pairs-scored.official.json"));
         assertEquals(scored.size(), official.size());
         for (int i = 0; i < scored.size(); i++) {
             assertEquals(scored.get(i).pos(), official.get(i).pos());
@@ -118,7 +118,7 @@ class TrainStagesTest {
             for (int i = 0; i < 3; i++) {
                 ScoredPair p = scored.get(i);
                 for (boolean chosen : new boolean[] {true, false}) {
-                    PromptResponse pr = CeScoring.encode(model.tokenizer(), p.prompt(), chosen ? p.chosen() : p.rejected(), "t");
+                    PromptResponse pr = chosen ? p.pair().chosenSequence() : p.pair().rejectedSequence();
                     int[] ids = pr.ids();
                     double[] direct = direct(model, pos, neg, ids);
                     double[] stored = (chosen ? p.pos() : p.neg()).ceProb();
@@ -168,7 +168,7 @@ class TrainStagesTest {
         assertTrue(Files.isRegularFile(cache));
         try (LlamaModel model = LlamaModel.load(TrainPipeline.goldenModel("llama"), Device.cpu())) {
             List<PreferenceTraining.EncodedPair> pairs = PreferenceTraining.encode(model.tokenizer(),
-                    ScoreCeStage.read(run.resolve("05-score-ce/pairs-scored.jsonl")), 48, 96, "pairs");
+                    Jsonl.read(run.resolve("05-score-ce/pairs-scored.jsonl"), ScoredPair.class), 48, 96, "pairs");
             String key = Jsonl.MAPPER.readTree(Files.readString(cache)).get("key").asText();
             assertEquals(key, ReferenceLogps.key(ctlab.run.Hashes.of(TrainPipeline.goldenModel("llama")),
                     model.tokenizer().file(), pairs, 2), "the stage's key is the hash of model, tokenizer, data, batching");

@@ -2,7 +2,7 @@ package ctlab.train.loss;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
-import ctlab.critical.ScoredSide;
+import ctlab.data.ScoredSide;
 import ctlab.io.Jsonl;
 import org.junit.jupiter.api.Test;
 

@@ -1,15 +1,13 @@
-package ctlab.train;
+package ctlab.data;
 
 import ctlab.CtlabException;
-import ctlab.model.Tokenizer;
 
 import java.util.Arrays;
 
 /**
- * A prompt and a response tokenized separately and concatenated as ids, so no BPE merge crosses the boundary and the
- * response start is a token index, never found by decoding text: {@code [BOS] + prompt + response [+ EOS]}, with BOS
- * only for tokenizers that add one ({@link Tokenizer#encodePrompt}; Qwen2 adds none) and exactly once, and EOS
- * exactly once when asked for.
+ * A prompt and a response as ids, kept apart so the response start is a token index, never found by decoding text:
+ * the carried ids of a record ({@link PreferencePair}, {@link SftExample}), EOS appended once by the trainers
+ * ({@link #withEos}).
  *
  * @param prompt   prompt ids, BOS included when the tokenizer adds one
  * @param response response ids, EOS included when it was appended
@@ -31,25 +29,10 @@ public record PromptResponse(int[] prompt, int[] response) {
         return ids;
     }
 
-    /**
-     * Tokenizes {@code promptText} with the tokenizer's special tokens ({@link Tokenizer#encodePrompt}) and
-     * {@code responseText} without ({@link Tokenizer#encodeResponse}), and appends EOS when {@code appendEos}.
-     *
-     * @param where names the record in error messages (file:line)
-     */
-    public static PromptResponse encode(Tokenizer tokenizer, String promptText, String responseText, boolean appendEos,
-                                        String where) {
-        int bos = tokenizer.bosId(), eos = tokenizer.eosId();
-        int[] prompt = tokenizer.encodePrompt(promptText);
-        int[] r = tokenizer.encodeResponse(responseText);
-        if (bos >= 0 && contains(Arrays.copyOfRange(prompt, 1, prompt.length), bos))
-            throw new CtlabException(where + ": the prompt text already contains the BOS token; the tokenizer adds it once");
-        if (appendEos && eos < 0) throw new CtlabException(where + ": the tokenizer has no EOS token to append");
-        if (eos >= 0 && contains(r, eos))
-            throw new CtlabException(where + ": the response text contains the EOS token; it is appended once by ctlab");
-        if (prompt.length == 0) throw new CtlabException(where + ": empty prompt and the tokenizer adds no BOS token");
-        int[] response = appendEos ? append(r, eos) : r;
-        return new PromptResponse(prompt, response);
+    /** The same prompt with {@code eos} appended to the response: what the trainers feed (EOS exactly once). */
+    public PromptResponse withEos(int eos) {
+        if (eos < 0) throw new CtlabException("the tokenizer has no EOS token to append");
+        return new PromptResponse(prompt, append(response, eos));
     }
 
     /**
@@ -66,11 +49,6 @@ public record PromptResponse(int[] prompt, int[] response) {
         int room = Math.max(0, maxLength - p.length);
         int[] r = response.length > room ? Arrays.copyOf(response, room) : response;
         return new PromptResponse(p, r);
-    }
-
-    private static boolean contains(int[] a, int v) {
-        for (int x : a) if (x == v) return true;
-        return false;
     }
 
     private static int[] prepend(int v, int[] a) {

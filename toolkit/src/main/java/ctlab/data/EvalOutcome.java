@@ -1,14 +1,8 @@
-package ctlab.run.stage;
+package ctlab.data;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import ctlab.CtlabException;
-import ctlab.io.Jsonl;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -32,18 +26,5 @@ public record EvalOutcome(@JsonProperty("problem_id") String problemId,
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(response, "response");
         if (passCorrect < 0 || passCorrect > passN) throw new IllegalArgumentException("pass_correct " + passCorrect + " not in [0, " + passN + "]");
-    }
-
-    /** Reads an eval file strictly; errors name file and line. */
-    public static List<EvalOutcome> read(Path file) {
-        List<EvalOutcome> out = new ArrayList<>();
-        for (Jsonl.Line line : Jsonl.read(file)) {
-            try {
-                out.add(Jsonl.MAPPER.treeToValue(line.json(), EvalOutcome.class));
-            } catch (JsonProcessingException | RuntimeException e) {
-                throw new CtlabException(line.where() + ": not an eval record (" + ProblemSamples.rootMessage(e) + ")");
-            }
-        }
-        return out;
     }
 }

@@ -1,9 +1,8 @@
-package ctlab.critical;
+package ctlab.data;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import ctlab.CtlabException;
 
 import java.util.Arrays;
 import java.util.Objects;
@@ -51,39 +50,10 @@ public record ScoredSide(@JsonProperty("ce_prob") double[] ceProb,
     /** s_t of the response tokens, in order. */
     @JsonIgnore public double[] responseScores() { return Arrays.copyOfRange(ceProb, responseStartIdx, ceProb.length); }
 
-    /**
-     * The response scores, after asserting they align with a response of {@code responseTokens} tokens (the
-     * count the trainer got from tokenizing the response); a mismatch means the scores were made with a different
-     * tokenizer or prompt split and is an error, never silently padded or cut.
-     *
-     * @param where names the record for the error message (file and index)
-     */
-    public double[] alignedResponseScores(int responseTokens, String where) {
-        if (responseTokenCount() != responseTokens)
-            throw new CtlabException(where + ": CE scores cover " + responseTokenCount() + " response tokens but the "
-                    + "response has " + responseTokens + " tokens (different tokenizer or prompt/response split?)");
-        return responseScores();
-    }
-
-
     /** s given to an appended EOS token of the chosen response so the official weight w⁺ = s = 1. */
     public static final double OFFICIAL_CHOSEN_EOS_SCORE = 1.0;
     /** s given to an appended EOS token of the rejected response so the official weight 1 − s = 1. */
     public static final double OFFICIAL_REJECTED_EOS_SCORE = 0.0;
-
-    /**
-     * The response scores for a response that the trainer tokenizes with one EOS token appended (CE scoring, like the
-     * official code, sees the response without EOS): asserts the count is {@code responseTokensWithEos − 1} and
-     * appends {@code eosScore} ({@link #OFFICIAL_CHOSEN_EOS_SCORE} or {@link #OFFICIAL_REJECTED_EOS_SCORE} to
-     * reproduce the official trainer).
-     */
-    public double[] alignedResponseScoresWithEos(int responseTokensWithEos, double eosScore, String where) {
-        if (!(eosScore >= 0 && eosScore <= 1)) throw new IllegalArgumentException("EOS score " + eosScore + " is not a probability");
-        double[] scores = alignedResponseScores(responseTokensWithEos - 1, where + " (response without its EOS)");
-        double[] out = Arrays.copyOf(scores, scores.length + 1);
-        out[scores.length] = eosScore;
-        return out;
-    }
 
     @Override public boolean equals(Object o) {
         return o instanceof ScoredSide s && responseStartIdx == s.responseStartIdx && text.equals(s.text)
