@@ -63,7 +63,8 @@ public final class JavaEngineBench {
         }
     }
 
-    private ObjectNode measure() {
+    /** The result's head (side, variant, thread settings, versions) with an empty {@code phases} object. */
+    public static ObjectNode header() {
         Engine engine = Engine.getEngine("PyTorch");
         ObjectNode out = Jsonl.MAPPER.createObjectNode();
         out.put("side", "ctlab");
@@ -77,7 +78,13 @@ public final class JavaEngineBench {
         versions.put("java", System.getProperty("java.version"));
         versions.put("djl", Engine.getDjlVersion());
         versions.put("libtorch", engine.getVersion());
-        ObjectNode phases = out.putObject("phases");
+        out.putObject("phases");
+        return out;
+    }
+
+    private ObjectNode measure() {
+        ObjectNode out = header();
+        ObjectNode phases = (ObjectNode) out.path("phases");
         ObjectNode profiles = Jsonl.MAPPER.createObjectNode();
 
         try (LlamaModel model = LlamaModel.random(config.llamaConfig(), config.seed(), 0.02, Device.cpu());

@@ -64,7 +64,7 @@ public final class OrganismEvalRun {
     }
 
     /** The test split of the recipe recorded in {@code pretrain_config.json}, or the standard recipe's. */
-    static List<Problem> regenerateTest(Path modelDir) {
+    public static List<Problem> regenerateTest(Path modelDir) {
         Path file = modelDir.resolve("pretrain_config.json");
         PretrainConfig c;
         if (Files.isRegularFile(file)) {
