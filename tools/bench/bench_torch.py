@@ -114,6 +114,20 @@ def sample_phase(spec_file, attn, run_phase):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     with open(spec_file) as f:
         spec = json.load(f)
+    from transformers.generation.stopping_criteria import StopStringCriteria
+    original_clean = StopStringCriteria.clean_tokenizer_vocab
+
+    def clean_vocab(tokenizer, *a, **kw):
+        # HF finds each token's text by decoding it after "abcdef", which a word-level vocabulary (the organism's)
+        # encodes as <unk>: ValueError. There a token's text is its vocabulary string (Fuse decoder), so use that
+        # and keep HF's own vectorized stop-string matching.
+        try:
+            return original_clean(tokenizer, *a, **kw)
+        except ValueError:
+            vocab = tokenizer.get_vocab()
+            return tuple(vocab.keys()), tuple(vocab.values())
+
+    StopStringCriteria.clean_tokenizer_vocab = staticmethod(clean_vocab)
     model = AutoModelForCausalLM.from_pretrained(spec["model_dir"], attn_implementation=attn,
                                                  dtype=torch.float32).eval()
     tok = AutoTokenizer.from_pretrained(spec["model_dir"])

@@ -11,6 +11,7 @@ import ctlab.io.Jsonl;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
 import ctlab.model.Param;
+import ctlab.sample.Sampler;
 import ctlab.train.TrainConfig;
 import ctlab.train.Trainer;
 import ctlab.train.TrainingTask;
@@ -104,7 +105,7 @@ public final class JavaEngineBench {
                     prompts.add(Arrays.stream(randomIds(rng, config.prompt())).mapToInt(v -> (int) v).toArray());
                 }
                 Runnable decode = () -> {
-                    List<int[]> gen = model.greedy(prompts, config.newTokens(), -1);
+                    List<int[]> gen = Sampler.greedy(model, prompts, config.newTokens(), -1);
                     if (gen.get(0).length != config.newTokens()) throw new IllegalStateException("short generation");
                 };
                 String name = "decode_b" + db;

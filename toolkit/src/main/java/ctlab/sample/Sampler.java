@@ -125,6 +125,29 @@ public final class Sampler {
         if (tokenizer.eosId() >= 0) eosIds.add(tokenizer.eosId());
     }
 
+    /** Token-level sampler without a tokenizer (no text, no stop strings): ends rows at {@code eosId} only. */
+    private Sampler(LlamaModel model, int eosId) {
+        this.model = model;
+        this.tokenizer = null;
+        if (eosId >= 0) eosIds.add(eosId);
+    }
+
+    /**
+     * Greedy decoding of token ids, no tokenizer involved (the engine's golden tests and the decode benchmark):
+     * argmax each step; a row ends after {@code eosId}, which is included in its output; pass -1 to always
+     * generate {@code maxNewTokens}. Rows are decoded in one batch.
+     *
+     * @return the generated ids per prompt (without the prompt)
+     */
+    public static List<int[]> greedy(LlamaModel model, List<int[]> prompts, int maxNewTokens, int eosId) {
+        List<Request> requests = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) requests.add(Request.of(Integer.toString(i), prompts.get(i)));
+        Sampler s = new Sampler(model, eosId).maxBatchRows(Math.max(1, prompts.size()));
+        List<int[]> out = new ArrayList<>(prompts.size());
+        for (Sample x : s.sample(requests, SamplingParams.greedy(maxNewTokens))) out.add(x.tokenIds());
+        return out;
+    }
+
     /** Rows (samples) decoded together; more rows = more throughput and memory. Default 32. */
     public Sampler maxBatchRows(int rows) {
         if (rows < 1) throw new IllegalArgumentException("maxBatchRows must be >= 1");
@@ -192,6 +215,7 @@ public final class Sampler {
 
     /** {@code params.n()} samples of each request, ordered by request, then sample index. */
     public List<Sample> sample(List<Request> requests, SamplingParams params) {
+        if (tokenizer == null && !params.stop().isEmpty()) throw new IllegalStateException("stop strings need a tokenizer");
         List<Row> rows = new ArrayList<>();
         for (Request r : requests) {
             checkIds(r);
@@ -415,7 +439,7 @@ public final class Sampler {
         void prepare(Sampler s) {
             int[] pre = request.forcedPrefix();
             textContext = Arrays.copyOfRange(pre, Math.max(0, pre.length - TEXT_CONTEXT), pre.length);
-            textContextDecoded = textContext.length == 0 ? "" : s.tokenizer.decode(toLongs(textContext, null), true);
+            textContextDecoded = textContext.length == 0 || s.tokenizer == null ? "" : s.tokenizer.decode(toLongs(textContext, null), true);
             if (pre.length > 0 && s.eosIds.contains(pre[pre.length - 1])) {
                 done = true;  // the forced response already ended
                 reason = FinishReason.EOS;
@@ -481,7 +505,7 @@ public final class Sampler {
         }
 
         Sample toSample(Sampler s) {
-            if (text == null) text = decode(s);
+            if (text == null && s.tokenizer != null) text = decode(s);
             return new Sample(request.id(), sampleIndex, generated.toArray(), text, logProbs.toArray(), reason, stopString);
         }
 

@@ -80,7 +80,7 @@ class SamplerTest {
         LlamaModel m = model(kind);
         List<Request> reqs = requests(m);
         List<int[]> prompts = reqs.stream().map(Request::promptIds).toList();
-        List<int[]> expected = m.greedy(prompts, 12, 1);
+        List<int[]> expected = Sampler.greedy(m, prompts, 12, 1);
         List<Sample> got = new Sampler(m).sample(reqs, SamplingParams.greedy(12));
         for (int i = 0; i < prompts.size(); i++) {
             assertArrayEquals(expected.get(i), got.get(i).tokenIds(), kind + " prompt " + i);
@@ -94,7 +94,7 @@ class SamplerTest {
     void topKOneEqualsGreedyAtAnyTemperature(String kind) {
         LlamaModel m = model(kind);
         List<Request> reqs = requests(m);
-        List<int[]> expected = m.greedy(reqs.stream().map(Request::promptIds).toList(), 12, 1);
+        List<int[]> expected = Sampler.greedy(m, reqs.stream().map(Request::promptIds).toList(), 12, 1);
         List<Sample> got = new Sampler(m).sample(reqs, params(3, 1.7, 1.0, 1, 12));
         for (Sample s : got) {
             int p = Integer.parseInt(s.requestId().substring(1));
@@ -246,7 +246,7 @@ class SamplerTest {
     void forcedPrefixContinuesFromExactTokens(String kind) {
         LlamaModel m = model(kind);
         Request base = requests(m).get(1);
-        int[] greedy = m.greedy(List.of(base.promptIds()), 12, -1).get(0);
+        int[] greedy = Sampler.greedy(m, List.of(base.promptIds()), 12, -1).get(0);
         int[] prefix = Arrays.copyOf(greedy, 5);
         Sampler s = new Sampler(m);
         Sample cont = s.sample(new Request("p1", base.promptIds(), prefix), SamplingParams.greedy(7)).get(0);

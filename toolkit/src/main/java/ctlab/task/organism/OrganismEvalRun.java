@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
 import ctlab.io.Jsonl;
 import ctlab.model.LlamaModel;
+import ctlab.stats.Accuracy;
 import ctlab.task.Problem;
 
 import java.io.IOException;
@@ -17,7 +18,7 @@ import java.util.List;
 public final class OrganismEvalRun {
     private OrganismEvalRun() {}
 
-    public record Result(OrganismEval.Accuracy greedy, OrganismEval.SampleCheck sampling,
+    public record Result(Accuracy greedy, OrganismEval.SampleCheck sampling,
                          List<List<OrganismEval.Response>> greedyResponses) {}
 
     /**
