@@ -131,6 +131,49 @@ class SamplerTest {
     }
 
     @Test
+    void severalSetupsInOnePassEqualEachSetupAlone() {
+        // eval's shape: one greedy answer and pass@k samples per problem, sharing each prompt's prefill;
+        // 4 rows per batch so rows also join a running batch (continuous batching)
+        List<Request> reqs = requests(llama);
+        SamplingParams greedy = SamplingParams.greedy(10), pass = params(3, 1.0, 0.9, 0, 10);
+        List<List<Sample>> both = new Sampler(llama).maxBatchRows(4).sample(reqs, List.of(greedy, pass));
+        List<Sample> g = new Sampler(llama).sample(reqs, greedy), p = new Sampler(llama).sample(reqs, pass);
+        assertEquals(g.size(), both.get(0).size());
+        assertEquals(p.size(), both.get(1).size());
+        for (int i = 0; i < g.size(); i++) assertArrayEquals(g.get(i).tokenIds(), both.get(0).get(i).tokenIds(), "greedy " + i);
+        for (int i = 0; i < p.size(); i++) {
+            assertEquals(p.get(i).requestId(), both.get(1).get(i).requestId());
+            assertArrayEquals(p.get(i).tokenIds(), both.get(1).get(i).tokenIds(), "pass sample " + i);
+        }
+    }
+
+    @Test
+    void nucleusEqualsTheSortedPrefix() {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(5);
+        for (int trial = 0; trial < 200; trial++) {
+            int v = 1 + rng.nextInt(300);
+            double[] w = new double[v];
+            for (int j = 0; j < v; j++) w[j] = Math.exp(rng.nextGaussian() * 3);
+            int k = rng.nextBoolean() ? v : 1 + rng.nextInt(v);
+            double topP = rng.nextBoolean() ? 1.0 : rng.nextDouble();
+            Integer[] order = new Integer[v];
+            for (int j = 0; j < v; j++) order[j] = j;
+            Arrays.sort(order, (a, b) -> Double.compare(w[b], w[a]));
+            int kk = Math.min(k, v);
+            double total = 0;
+            for (int j = 0; j < kk; j++) total += w[order[j]];
+            List<Integer> want = new ArrayList<>();
+            double before = 0;
+            for (int j = 0; j < kk && (topP >= 1 || before < topP * total); j++) {
+                want.add(order[j]);
+                before += w[order[j]];
+            }
+            int[] got = Sampler.nucleus(w, k, topP);
+            assertEquals(want, Arrays.stream(got).boxed().toList(), "v " + v + " k " + k + " p " + topP);
+        }
+    }
+
+    @Test
     void logProbsAreTheModelsRawTeacherForcedLogProbs() {
         Request r = requests(qwen).get(0);
         Sample s = new Sampler(qwen).sample(r, params(1, 0.7, 0.95, 0, 10)).get(0);
