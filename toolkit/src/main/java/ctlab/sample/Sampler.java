@@ -30,22 +30,27 @@ import java.util.SplittableRandom;
  * (seed, id, j) alone or inside any batch gives the same text. (Batched logits differ from single-row logits
  * by float rounding, ~1e-7; a token could flip only if a uniform draw lands that close to a CDF boundary.)
  *
- * <p><b>Filtering and drawing.</b> Temperature, top-k and top-p run on NDArrays on the model's device
- * (temperature scaling, a descending sort, slicing to the top-k, softmax, cumulative mass); only the kept
- * head of each row's sorted distribution is copied to the CPU, where one uniform per row picks the token by
- * inverse CDF. A Java RNG was chosen over the engine's RNG because it is independent of device, engine
- * version and batch layout, and one double per row per step is cheap. Top-k is applied first and top-p on
- * the renormalised top-k distribution, as vLLM does; top-p keeps the smallest prefix of the sorted tokens
- * whose mass reaches p (the token that crosses p is kept). Temperature 0 is argmax on the device.
+ * <p><b>Filtering and drawing.</b> Each step copies the batch's (B, V) logits to the host once; temperature,
+ * top-k and top-p then run per row in double: softmax(logits / T) unnormalised, and for top-k/top-p a max-heap
+ * that pops tokens in descending probability only until the top-k or the nucleus is complete (no sort of the
+ * vocabulary); one uniform per row picks the token by inverse CDF over the kept tokens in that order. A Java RNG
+ * was chosen over the engine's RNG because it is independent of device, engine version and batch layout, and
+ * one double per row per step is cheap. Top-k is applied first and top-p on the renormalised top-k
+ * distribution, as vLLM does; top-p keeps the smallest prefix of the sorted tokens whose mass reaches p (the
+ * token that crosses p is kept; equal probabilities in token-id order). Temperature 0 is argmax (first maximum).
  *
- * <p><b>Finished rows.</b> A finished row is masked (it is fed a dummy token and its output ignored) while at
- * least half of the batch is still running; when half or more have finished, the survivors are re-prefilled
- * into a fresh, smaller KV cache (their prompt plus what they generated), so the cost per step follows the
- * number of live rows. At most log2(batch) such compactions happen per batch.
+ * <p><b>Batching.</b> At most {@link #maxBatchRows} rows decode together. Consecutive rows with the same context
+ * (the n samples of a request; eval's greedy and pass@k rows of a problem) share one prefill, expanded in the
+ * cache ({@link KvCache#selectRows}). Finished rows are masked (fed a dummy token, output ignored) until a
+ * quarter of the batch (or half of a small one) has finished; then they are dropped from the cache in place
+ * ({@link KvCache#selectRows}, nothing recomputed), and once a quarter of the slots are free the next waiting
+ * rows are prefilled and appended ({@link KvCache#appendRows}, continuous batching), so the batch stays full.
+ * With {@link #compaction} off, finished rows stay masked and the next rows start when the batch is done.
  *
  * <p><b>Text and stops</b> (as the official vLLM setup returns them): {@link Sample#text} is the decoded
  * generated part only, special tokens skipped (vLLM {@code skip_special_tokens=True}). Stop strings are
- * searched, after each new token, in the newly decoded text, in the order given; the first one found ends
+ * searched, after each new token, in the newly decoded text (decoded incrementally, a few tokens of context
+ * at a time, as vLLM's detokenizer; a candidate is confirmed on the whole text), in the order given; the first one found ends
  * the sample and the text is cut just before it ({@code include_stop_str_in_output=False}). With the official
  * list this means "...72.\n\nQuestion:" ends as "...72." because "\n\nQuestion:" comes first in the list.
  * {@link Sample#tokenIds} keeps every generated token, including the one that completed the stop string and
@@ -155,7 +160,7 @@ public final class Sampler {
         return this;
     }
 
-    /** Turns dropping finished rows by re-prefilling on or off (off = mask only). Default on. */
+    /** Turns dropping finished rows and admitting waiting ones into their slots on or off (off = mask only). Default on. */
     public Sampler compaction(boolean on) {
         this.compaction = on;
         return this;
