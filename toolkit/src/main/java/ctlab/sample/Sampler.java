@@ -443,17 +443,22 @@ public final class Sampler {
         int best = 0;
         for (int j = 1; j < v; j++) if (x[off + j] > x[off + best]) best = j;   // first maximum, as torch's argmax
         double max = x[off + best];
-        double z = 0;
-        for (int j = 0; j < v; j++) z += Math.exp(x[off + j] - max);
+        double z = 0;                                                            // sum of exp(x - max): raw log-probs
         int token;
         if (p.isGreedy()) {
             token = best;
+            for (int j = 0; j < v; j++) z += Math.exp(x[off + j] - max);
         } else {
+            if (!Double.isFinite(max)) {
+                throw new IllegalStateException("sampling: the model produced non-finite logits (max " + max + ")");
+            }
             double invT = 1.0 / p.temperature();
             double[] w = new double[v];                                          // softmax(x / T), unnormalised
             for (int j = 0; j < v; j++) w[j] = Math.exp((x[off + j] - max) * invT);
-            if (!Double.isFinite(max)) {
-                throw new IllegalStateException("sampling: the model produced non-finite logits (max " + max + ")");
+            if (invT == 1) {
+                for (int j = 0; j < v; j++) z += w[j];
+            } else {
+                for (int j = 0; j < v; j++) z += Math.exp(x[off + j] - max);
             }
             boolean topK = p.topK() > 0 && p.topK() < v;
             if (!topK && p.topP() >= 1) {
