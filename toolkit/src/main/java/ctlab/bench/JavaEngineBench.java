@@ -33,7 +33,7 @@ import java.util.stream.Stream;
  * Phases, with the same definitions as tools/bench/bench_torch.py:
  * <ul>
  *   <li>{@code forward}: {@link LlamaModel#logits} of a (batch, seq) batch, no gradient recording;</li>
- *   <li>{@code decode_bN}: {@link LlamaModel#greedy} of {@code newTokens} tokens after an N-row prompt (prefill
+ *   <li>{@code decode_bN}: {@link ctlab.sample.Sampler#greedy} of {@code newTokens} tokens after an N-row prompt (prefill
  *       plus KV-cache steps, as HF {@code generate} does);</li>
  *   <li>{@code train}: one {@link Trainer} optimizer step (forward, next-token NLL, backward, global-norm clip,
  *       AdamW, NaN guard, metrics record) on the full model; the time between consecutive steps.</li>
