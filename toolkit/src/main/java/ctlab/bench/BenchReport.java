@@ -23,7 +23,7 @@ import java.util.Set;
  */
 public final class BenchReport {
     /** Target ratio ctlab / torch per phase; phases not listed have none. */
-    static final Map<String, Double> TARGETS = Map.of("train", 1.0, "decode_b", 2.0);
+    static final Map<String, Double> TARGETS = Map.of("train", 1.0, "decode_b", 2.0, "sample", 3.0);
 
     private final BenchConfig config;
     private final String torchSkipped;

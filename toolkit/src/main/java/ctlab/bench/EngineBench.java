@@ -31,6 +31,8 @@ public final class EngineBench {
     /** Marks the one JSON result line a worker prints on stdout (both sides). */
     public static final String RESULT_MARKER = "CTLAB_BENCH_RESULT ";
     static final String TORCH_SCRIPT = "tools/bench/bench_torch.py";
+    /** The engine phases; the workers measure them together (any one of them selects all three). */
+    public static final List<String> ENGINE_PHASES = List.of("forward", "decode", "train");
 
     /**
      * @param python       Python interpreter with torch and transformers; null skips the reference
@@ -39,10 +41,24 @@ public final class EngineBench {
      * @param profilePhase phase to also run under each side's profiler ("" for none)
      * @param jvmArgs      extra JVM options of the ctlab worker (heap, GC)
      * @param rounds       repeats of the whole interleaved sweep; the best iteration over all rounds counts
+     * @param phases       {@link #ENGINE_PHASES} (forward, decode, train: measured together) and/or {@code sample}
+     * @param sampleSpec   the {@code sample} phase's workload ({@link SampleBench#organism}); null when not measured
      */
     public record Options(BenchConfig config, List<ThreadSetting> settings, String python, Path torchScript,
-                          String torchAttn, String profilePhase, List<String> jvmArgs, Duration timeout, int rounds) {
+                          String torchAttn, String profilePhase, List<String> jvmArgs, Duration timeout, int rounds,
+                          List<String> phases, SampleBench.Spec sampleSpec) {
         public Options {
+            for (String p : phases) {
+                if (!ENGINE_PHASES.contains(p) && !p.equals(SampleBench.PHASE)) {
+                    throw new CtlabException("bench: --phases: unknown phase '" + p + "' (forward, decode, train, sample)");
+                }
+            }
+            boolean engine = phases.stream().anyMatch(ENGINE_PHASES::contains);
+            List<String> all = new ArrayList<>(engine ? ENGINE_PHASES : List.of());   // the workers run these together
+            if (phases.contains(SampleBench.PHASE)) all.add(SampleBench.PHASE);
+            phases = List.copyOf(all);
+            if (phases.isEmpty()) throw new CtlabException("bench: --phases is empty");
+            if (phases.contains(SampleBench.PHASE) && sampleSpec == null) throw new IllegalArgumentException("sample phase without a spec");
             if (rounds < 1) throw new CtlabException("bench: --rounds must be >= 1, got " + rounds);
             Objects.requireNonNull(config, "config");
             settings = List.copyOf(settings);
@@ -67,6 +83,8 @@ public final class EngineBench {
             Path benchConfig = work.resolve("bench.json");
             AtomicFiles.writeString(hfConfig, o.config().hfConfigJson().toPrettyString());
             AtomicFiles.writeString(benchConfig, Jsonl.MAPPER.writeValueAsString(o.config()));
+            Path sampleSpec = work.resolve("sample.json");
+            if (o.sampleSpec() != null) AtomicFiles.writeString(sampleSpec, Jsonl.MAPPER.writeValueAsString(o.sampleSpec()));
             String skipped = null;
             Path script = null;
             if (o.python() == null) {
@@ -85,10 +103,10 @@ public final class EngineBench {
             for (int round = 1; round <= o.rounds(); round++) {
                 for (ThreadSetting s : o.settings()) {
                     log.println("bench: round " + round + "/" + o.rounds() + ", ctlab, " + s.label() + " (load " + loadAverage() + ")");
-                    report.add(round, runChild(javaCommand(o, s, benchConfig), s, work, "ctlab", o.timeout()));
+                    report.add(round, runChild(javaCommand(o, s, benchConfig, sampleSpec), s, work, "ctlab", o.timeout()));
                     if (skipped == null) {
                         log.println("bench: round " + round + "/" + o.rounds() + ", torch, " + s.label() + " (load " + loadAverage() + ")");
-                        report.add(round, runChild(pythonCommand(o, s, script, hfConfig), s, work, "torch", o.timeout()));
+                        report.add(round, runChild(pythonCommand(o, s, script, hfConfig, sampleSpec), s, work, "torch", o.timeout()));
                     }
                 }
             }
@@ -100,7 +118,7 @@ public final class EngineBench {
         }
     }
 
-    private static List<String> javaCommand(Options o, ThreadSetting s, Path benchConfig) {
+    private static List<String> javaCommand(Options o, ThreadSetting s, Path benchConfig, Path sampleSpec) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(o.jvmArgs());
@@ -111,11 +129,13 @@ public final class EngineBench {
         cmd.add("ctlab.cli.Main");
         cmd.add("bench");
         cmd.add("--worker=" + benchConfig);
+        cmd.add("--phases=" + String.join(",", o.phases()));
+        if (o.sampleSpec() != null) cmd.add("--sample-spec=" + sampleSpec);
         if (!o.profilePhase().isEmpty()) cmd.add("--profile=" + o.profilePhase());
         return cmd;
     }
 
-    private static List<String> pythonCommand(Options o, ThreadSetting s, Path script, Path hfConfig) {
+    private static List<String> pythonCommand(Options o, ThreadSetting s, Path script, Path hfConfig, Path sampleSpec) {
         BenchConfig c = o.config();
         List<String> cmd = new ArrayList<>(List.of(o.python(), script.toString(), "--config", hfConfig.toString(),
                 "--batch", str(c.batch()), "--seq", str(c.seq()), "--prompt", str(c.prompt()), "--new", str(c.newTokens()),
@@ -124,6 +144,8 @@ public final class EngineBench {
                 "--threads", str(s.threads()), "--interop-threads", "1", "--attn", o.torchAttn(),
                 "--seed", String.valueOf(c.seed()), "--lr", String.valueOf(BenchConfig.LR),
                 "--weight-decay", String.valueOf(BenchConfig.WEIGHT_DECAY)));
+        cmd.addAll(List.of("--phases", String.join(",", o.phases())));
+        if (o.sampleSpec() != null) cmd.addAll(List.of("--sample-spec", sampleSpec.toString()));
         if (!o.profilePhase().isEmpty()) cmd.addAll(List.of("--profile", o.profilePhase()));
         return cmd;
     }
@@ -197,7 +219,10 @@ public final class EngineBench {
     }
 
     /** tools/bench/bench_torch.py of the checkout this build came from (or the working directory's). */
-    static Path findTorchScript() {
+    static Path findTorchScript() { return findInCheckout(TORCH_SCRIPT); }
+
+    /** {@code relative} (a file or folder) in the checkout this build came from (or the working directory's), or null. */
+    public static Path findInCheckout(String relative) {
         List<Path> starts = new ArrayList<>();
         try {
             starts.add(Path.of(EngineBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
@@ -207,8 +232,8 @@ public final class EngineBench {
         starts.add(Path.of("").toAbsolutePath());
         for (Path start : starts) {
             for (Path d = start; d != null; d = d.getParent()) {
-                Path candidate = d.resolve(TORCH_SCRIPT);
-                if (Files.isRegularFile(candidate)) return candidate;
+                Path candidate = d.resolve(relative);
+                if (Files.exists(candidate)) return candidate;
             }
         }
         return null;

@@ -11,6 +11,7 @@ import ctlab.io.Jsonl;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
 import ctlab.model.Param;
+import ctlab.sample.Sampler;
 import ctlab.train.TrainConfig;
 import ctlab.train.Trainer;
 import ctlab.train.TrainingTask;
@@ -32,7 +33,7 @@ import java.util.stream.Stream;
  * Phases, with the same definitions as tools/bench/bench_torch.py:
  * <ul>
  *   <li>{@code forward}: {@link LlamaModel#logits} of a (batch, seq) batch, no gradient recording;</li>
- *   <li>{@code decode_bN}: {@link LlamaModel#greedy} of {@code newTokens} tokens after an N-row prompt (prefill
+ *   <li>{@code decode_bN}: {@link ctlab.sample.Sampler#greedy} of {@code newTokens} tokens after an N-row prompt (prefill
  *       plus KV-cache steps, as HF {@code generate} does);</li>
  *   <li>{@code train}: one {@link Trainer} optimizer step (forward, next-token NLL, backward, global-norm clip,
  *       AdamW, NaN guard, metrics record) on the full model; the time between consecutive steps.</li>
@@ -63,7 +64,8 @@ public final class JavaEngineBench {
         }
     }
 
-    private ObjectNode measure() {
+    /** The result's head (side, variant, thread settings, versions) with an empty {@code phases} object. */
+    public static ObjectNode header() {
         Engine engine = Engine.getEngine("PyTorch");
         ObjectNode out = Jsonl.MAPPER.createObjectNode();
         out.put("side", "ctlab");
@@ -77,7 +79,13 @@ public final class JavaEngineBench {
         versions.put("java", System.getProperty("java.version"));
         versions.put("djl", Engine.getDjlVersion());
         versions.put("libtorch", engine.getVersion());
-        ObjectNode phases = out.putObject("phases");
+        out.putObject("phases");
+        return out;
+    }
+
+    private ObjectNode measure() {
+        ObjectNode out = header();
+        ObjectNode phases = (ObjectNode) out.path("phases");
         ObjectNode profiles = Jsonl.MAPPER.createObjectNode();
 
         try (LlamaModel model = LlamaModel.random(config.llamaConfig(), config.seed(), 0.02, Device.cpu());
@@ -97,7 +105,7 @@ public final class JavaEngineBench {
                     prompts.add(Arrays.stream(randomIds(rng, config.prompt())).mapToInt(v -> (int) v).toArray());
                 }
                 Runnable decode = () -> {
-                    List<int[]> gen = model.greedy(prompts, config.newTokens(), -1);
+                    List<int[]> gen = Sampler.greedy(model, prompts, config.newTokens(), -1);
                     if (gen.get(0).length != config.newTokens()) throw new IllegalStateException("short generation");
                 };
                 String name = "decode_b" + db;

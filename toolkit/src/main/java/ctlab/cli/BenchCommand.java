@@ -5,6 +5,8 @@ import ctlab.bench.BenchConfig;
 import ctlab.bench.BenchReport;
 import ctlab.bench.EngineBench;
 import ctlab.bench.JavaEngineBench;
+import ctlab.bench.SampleBench;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.bench.ThreadSetting;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
@@ -54,13 +56,27 @@ public final class BenchCommand implements Callable<Integer> {
     String profile;
     @Option(names = "--json", description = "also write every number to this JSON file") Path json;
     @Option(names = "--timeout-min", defaultValue = "30", description = "per worker process (default ${DEFAULT-VALUE})") int timeoutMin;
+    @Option(names = "--phases", defaultValue = "forward,decode,train,sample", split = ",",
+            description = "phases to measure (forward, decode and train run together; sample = pipeline-shaped "
+                    + "sampling on --sample-model); default ${DEFAULT-VALUE}") java.util.List<String> phases;
+    @Option(names = "--sample-model", description = "model folder of the sample phase (default: models/organism-base "
+            + "of this checkout)") Path sampleModel;
+    @Option(names = "--sample-iters", defaultValue = "2", description = "timed generations of the sample phase "
+            + "(default ${DEFAULT-VALUE}, after 1 warmup)") int sampleIters;
     @Option(names = "--worker", hidden = true, description = "internal: measure the ctlab side in this process") Path worker;
+    @Option(names = "--sample-spec", hidden = true, description = "internal: the sample phase's workload") Path sampleSpec;
 
     @Override
     public Integer call() throws IOException {
         if (worker != null) {
             BenchConfig c = Jsonl.MAPPER.readValue(Files.readString(worker), BenchConfig.class);
-            System.out.println(EngineBench.RESULT_MARKER + Jsonl.MAPPER.writeValueAsString(new JavaEngineBench(c, profile).run()));
+            ObjectNode result = phases.stream().anyMatch(EngineBench.ENGINE_PHASES::contains)
+                    ? new JavaEngineBench(c, profile).run() : JavaEngineBench.header();
+            if (sampleSpec != null) {
+                var spec = Jsonl.MAPPER.readValue(Files.readString(sampleSpec), SampleBench.Spec.class);
+                ((ObjectNode) result.path("phases")).set(SampleBench.PHASE, SampleBench.run(spec));
+            }
+            System.out.println(EngineBench.RESULT_MARKER + Jsonl.MAPPER.writeValueAsString(result));
             return 0;
         }
         BenchConfig config = new BenchConfig(layers, hidden, heads, kvHeads, intermediate, vocab, batch, seq, prompt,
@@ -68,8 +84,15 @@ public final class BenchCommand implements Callable<Integer> {
         if (timeoutMin <= 0) throw new CtlabException("bench: --timeout-min must be > 0");
         String py = noPython ? null : python != null ? python
                 : System.getenv("CTLAB_BENCH_PYTHON") != null ? System.getenv("CTLAB_BENCH_PYTHON") : "python3";
+        if (sampleIters < 1) throw new CtlabException("bench: --sample-iters must be >= 1, got " + sampleIters);
+        SampleBench.Spec spec = null;
+        if (phases.contains(SampleBench.PHASE)) {
+            Path dir = sampleModel != null ? sampleModel : EngineBench.findInCheckout("models/organism-base");
+            if (dir == null) throw new CtlabException("bench: models/organism-base not found next to this build (give --sample-model)");
+            spec = SampleBench.organism(dir, 16, 1, sampleIters, seed);
+        }
         EngineBench.Options o = new EngineBench.Options(config, ThreadSetting.parseList(settings), py, torchScript,
-                torchAttn, profile, EngineBench.inheritedJvmArgs(), Duration.ofMinutes(timeoutMin), rounds);
+                torchAttn, profile, EngineBench.inheritedJvmArgs(), Duration.ofMinutes(timeoutMin), rounds, phases, spec);
         BenchReport report = EngineBench.run(o, System.err);
         System.out.print(report.render());
         if (json != null) {

@@ -195,7 +195,6 @@ public final class RolloutProbe {
         int[] positions = positions(t);
         long seed = config.sampling().seed();
         SamplingParams one = config.sampling().withN(1);
-        SamplingParams kSamples = config.sampling().withN(config.k());
 
         double[] origProb = new double[positions.length];
         int[][] replacements = replacements(t, positions, origProb);
@@ -211,12 +210,24 @@ public final class RolloutProbe {
                 withoutReqs.add(new Request(t.id() + "/without/" + i + "/" + j, t.promptIds(), prefix));
             }
         }
-        List<Sample> with = sampler.sample(withReqs, kSamples);
-        List<Sample> without = sampler.sampleSelected(withoutReqs, new int[withoutReqs.size()], one);
+        // one sampler call for all of a trajectory's rows (seeds per (id, index) as in separate calls), so the
+        // batch stays full across them; the k "with" rows of a prefix are consecutive and share its prefill
+        int k = config.k();
+        List<Request> all = new ArrayList<>();
+        List<Integer> index = new ArrayList<>();
+        for (Request r : withReqs) for (int j = 0; j < k; j++) { all.add(r); index.add(j); }
+        for (Request r : withoutReqs) { all.add(r); index.add(0); }
+        if (config.baseline()) {
+            Request b = Request.of(t.id() + "/baseline", t.promptIds());
+            for (int j = 0; j < k; j++) { all.add(b); index.add(j); }
+        }
+        List<Sample> samples = sampler.sampleSelected(all, index.stream().mapToInt(Integer::intValue).toArray(), one);
+        List<Sample> with = samples.subList(0, withReqs.size() * k);
+        List<Sample> without = samples.subList(with.size(), with.size() + withoutReqs.size());
         int baseline = -1;
         if (config.baseline()) {
             baseline = 0;
-            for (Sample s : sampler.sample(Request.of(t.id() + "/baseline", t.promptIds()), kSamples)) {
+            for (Sample s : samples.subList(with.size() + without.size(), samples.size())) {
                 if (isCorrect.test(s.text(), t.reference())) baseline++;
             }
         }

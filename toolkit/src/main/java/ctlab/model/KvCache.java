@@ -3,6 +3,7 @@ package ctlab.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -132,6 +133,108 @@ public final class KvCache implements AutoCloseable {
                 nextPositions.addi(step);
             }
         }
+    }
+
+    /**
+     * Keeps only the given rows, in the given order; a row may be listed more than once (its keys and values are
+     * copied). Serves shared prefill (one prompt prefilled once, expanded to its k samples) and compaction
+     * (finished rows dropped without recomputing the live ones). Length and capacity stay.
+     *
+     * @param rows indices into the current batch, each in [0, B)
+     */
+    public void selectRows(long[] rows) {
+        if (!filled()) throw new IllegalStateException("prefill the cache before selecting rows");
+        if (rows.length == 0) throw new IllegalArgumentException("select at least one row");
+        for (long r : rows) if (r < 0 || r >= batch) throw new IllegalArgumentException("row " + r + " outside [0, " + batch + ")");
+        try (NDManager tmp = manager.newSubManager()) {
+            NDArray idx = tmp.create(rows);                              // (B')
+            for (int l = 0; l < keys.length; l++) {
+                keys[l] = replace(keys[l], keys[l].get(new NDIndex("{}", idx)));   // (B', KV, C, D)
+                values[l] = replace(values[l], values[l].get(new NDIndex("{}", idx)));
+            }
+            keyMask = replace(keyMask, keyMask.get(new NDIndex("{}", idx)));        // (B', C)
+            if (padBias != null) padBias = replace(padBias, padBias.get(new NDIndex("{}", idx)));  // (B', 1, 1, C)
+            nextPositions = replace(nextPositions, nextPositions.get(new NDIndex("{}", idx)));     // (B')
+        }
+        batch = rows.length;
+    }
+
+    /**
+     * Appends {@code other}'s rows after this cache's rows (continuous batching: newly prefilled rows join a running
+     * batch). Both are right-aligned to the common length S = max of the two: the shorter one's slots move right
+     * and the slots before them are padding (mask 0, bias MASKED), exactly like a prompt's own left padding.
+     * {@code other} is left as is.
+     */
+    public void appendRows(KvCache other) {
+        if (!filled() || !other.filled()) throw new IllegalStateException("both caches must be prefilled");
+        long s = Math.max(length, other.length), b1 = batch, b2 = other.batch;
+        NDArray[] oldK = keys.clone(), oldV = values.clone();
+        NDArray oldMask = keyMask, oldBias = padBias, oldPos = nextPositions;
+        batch = b1 + b2;
+        allocate(Math.max(s + 64, Math.max(capacity, other.capacity)));
+        for (int l = 0; l < keys.length; l++) {
+            zeroPadding(keys[l], values[l], 0, b1, s - length);      // padding slots: zeros (never garbage: 0·NaN)
+            zeroPadding(keys[l], values[l], b1, b1 + b2, s - other.length);
+            setBlock(keys[l], slots(oldK[l], length), 0, b1, s - length, s);                 // (B, KV, L, D)
+            setBlock(keys[l], slots(other.keys[l], other.length), b1, b1 + b2, s - other.length, s);
+            setBlock(values[l], slots(oldV[l], length), 0, b1, s - length, s);
+            setBlock(values[l], slots(other.values[l], other.length), b1, b1 + b2, s - other.length, s);
+            oldK[l].close();
+            oldV[l].close();
+        }
+        setMaskRows(oldMask, length, 0, b1, s);
+        setMaskRows(other.keyMask, other.length, b1, b1 + b2, s);
+        oldMask.close();
+        if (oldBias != null) oldBias.close();
+        boolean padded = oldBias != null || other.padBias != null || length != other.length;
+        padBias = null;
+        if (padded) {
+            padBias = keyMask.sub(1).mul(-LlamaModel.MASKED).reshape(batch, 1, 1, capacity);  // 0 or MASKED
+            keep(padBias);
+        }
+        nextPositions = keep(oldPos.concat(other.nextPositions, 0));                         // (B + B')
+        oldPos.close();
+        length = s;
+    }
+
+    /** Zeros in slots [0, pad) of rows [r0, r1) of a layer's keys and values, (r1 − r0, KV, pad, D). */
+    private void zeroPadding(NDArray k, NDArray v, long r0, long r1, long pad) {
+        if (pad == 0) return;
+        try (NDArray zeros = manager.zeros(new Shape(r1 - r0, kvHeads, pad, headDim))) {
+            setBlock(k, zeros, r0, r1, 0, pad);
+            setBlock(v, zeros, r0, r1, 0, pad);
+        }
+    }
+
+    /** Rows [r0, r1) of the (B, C) mask: zeros before slot s − len, then {@code src}'s first len slots. */
+    private void setMaskRows(NDArray src, long len, long r0, long r1, long s) {
+        if (s > len) {
+            try (NDArray zeros = manager.zeros(new Shape(r1 - r0, s - len))) {
+                setBlock(keyMask, zeros, r0, r1, 0, s - len);
+            }
+        }
+        try (NDArray view = JniUtils.slice((PtNDArray) src, 1, 0, len, 1)) {
+            setBlock(keyMask, view, r0, r1, s - len, s);
+        }
+    }
+
+    /** {@code dst[r0:r1, ..., from:to]} (rows on axis 0, slots on axis 2 of a 4-d array or axis 1 of the mask) = src. */
+    private static void setBlock(NDArray dst, NDArray src, long r0, long r1, long from, long to) {
+        Shape shape = dst.getShape();
+        int axis = shape.dimension() == 4 ? 2 : 1;
+        long[] min = new long[shape.dimension()], max = shape.getShape().clone(), step = new long[shape.dimension()];
+        java.util.Arrays.fill(step, 1);
+        min[0] = r0;
+        max[0] = r1;
+        min[axis] = from;
+        max[axis] = to;
+        JniUtils.indexSet((PtNDArray) dst, (PtNDArray) src, min, max, step);
+    }
+
+    private NDArray replace(NDArray old, NDArray now) {
+        keep(now);
+        old.close();
+        return now;
     }
 
     private static NDArray slots(NDArray a, long s) { return JniUtils.slice((PtNDArray) a, 2, 0, s, 1); }

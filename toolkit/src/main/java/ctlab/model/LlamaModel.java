@@ -629,57 +629,6 @@ public final class LlamaModel implements AutoCloseable {
         }
     }
 
-    /**
-     * Greedy decoding of a batch of prompts with the KV cache (argmax each step). A row stops after
-     * {@code eosId} (which is included in its output); pass -1 to always generate {@code maxNewTokens}.
-     *
-     * @return the generated ids per prompt (without the prompt)
-     */
-    public List<int[]> greedy(List<int[]> prompts, int maxNewTokens, int eosId) {
-        int b = prompts.size();
-        int t = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
-        if (t == 0) throw new IllegalArgumentException("empty prompt");
-        long[] ids = new long[b * t];
-        float[] mask = new float[b * t];
-        for (int r = 0; r < b; r++) {
-            int[] p = prompts.get(r);
-            if (p.length == 0) throw new IllegalArgumentException("prompt " + r + " is empty");
-            for (int j = 0; j < p.length; j++) {
-                ids[r * t + (t - p.length) + j] = p[j];
-                mask[r * t + (t - p.length) + j] = 1f;
-            }
-        }
-        List<List<Integer>> out = new ArrayList<>();
-        for (int r = 0; r < b; r++) out.add(new ArrayList<>());
-        boolean[] done = new boolean[b];
-        try (NDManager m = manager.newSubManager(); KvCache cache = newCache()) {
-            NDArray logits = prefill(cache, m.create(ids, new Shape(b, t)), m.create(mask, new Shape(b, t)));
-            for (int step = 0; step < maxNewTokens; step++) {
-                long[] next;
-                try (NDArray am = logits.argMax(-1)) {
-                    next = am.toType(DataType.INT64, false).toLongArray();
-                }
-                logits.close();
-                boolean all = true;
-                for (int r = 0; r < b; r++) {
-                    if (!done[r]) {
-                        out.get(r).add((int) next[r]);
-                        if (next[r] == eosId) done[r] = true;
-                    }
-                    all &= done[r];
-                }
-                if (all || step == maxNewTokens - 1) break;
-                try (NDManager stepManager = m.newSubManager()) {
-                    logits = step(cache, stepManager.create(next, new Shape(b)));
-                    logits.attach(m);
-                }
-            }
-        }
-        List<int[]> res = new ArrayList<>();
-        for (List<Integer> l : out) res.add(l.stream().mapToInt(Integer::intValue).toArray());
-        return res;
-    }
-
     @Override
     public void close() {
         if (tokenizer != null) tokenizer.close();

@@ -13,9 +13,10 @@
  *       function {@link ctlab.model.LlamaModel#tokenLogProbs} (log_softmax + gather), with the shifted,
  *       masked convenience {@link ctlab.model.LlamaModel#sequenceLogProbs}.</li>
  *   <li>Generation: {@link ctlab.model.LlamaModel#newCache()}, {@link ctlab.model.LlamaModel#prefill} on a
- *       left-padded batch, then {@link ctlab.model.LlamaModel#step} one token per row; samplers build on
- *       these ({@link ctlab.model.LlamaModel#greedy} is the reference user). The {@link ctlab.model.KvCache} is
- *       preallocated and written in place.</li>
+ *       left-padded batch, then {@link ctlab.model.LlamaModel#step} one token per row, and
+ *       {@link ctlab.model.KvCache#selectRows}/{@link ctlab.model.KvCache#appendRows} to share, drop and add rows (the
+ *       cache is preallocated and written in place);
+ *       the one decoding loop over these is {@code ctlab.sample.Sampler} (greedy too: {@code Sampler.greedy}).</li>
  *   <li>Training: {@link ctlab.model.LlamaModel#trainableParameters()} ({@link ctlab.model.Param}) are the
  *       LoRA matrices when {@link ctlab.model.Lora} adapters are active, else every weight;
  *       {@link ctlab.model.LlamaModel#setTraining} switches LoRA dropout on.</li>

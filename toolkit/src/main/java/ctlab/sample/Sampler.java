@@ -2,7 +2,6 @@ package ctlab.sample;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -14,6 +13,7 @@ import ctlab.model.LlamaModel;
 import ctlab.model.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -30,22 +30,27 @@ import java.util.SplittableRandom;
  * (seed, id, j) alone or inside any batch gives the same text. (Batched logits differ from single-row logits
  * by float rounding, ~1e-7; a token could flip only if a uniform draw lands that close to a CDF boundary.)
  *
- * <p><b>Filtering and drawing.</b> Temperature, top-k and top-p run on NDArrays on the model's device
- * (temperature scaling, a descending sort, slicing to the top-k, softmax, cumulative mass); only the kept
- * head of each row's sorted distribution is copied to the CPU, where one uniform per row picks the token by
- * inverse CDF. A Java RNG was chosen over the engine's RNG because it is independent of device, engine
- * version and batch layout, and one double per row per step is cheap. Top-k is applied first and top-p on
- * the renormalised top-k distribution, as vLLM does; top-p keeps the smallest prefix of the sorted tokens
- * whose mass reaches p (the token that crosses p is kept). Temperature 0 is argmax on the device.
+ * <p><b>Filtering and drawing.</b> Each step copies the batch's (B, V) logits to the host once; temperature,
+ * top-k and top-p then run per row in double: softmax(logits / T) unnormalised, and for top-k/top-p a max-heap
+ * that pops tokens in descending probability only until the top-k or the nucleus is complete (no sort of the
+ * vocabulary); one uniform per row picks the token by inverse CDF over the kept tokens in that order. A Java RNG
+ * was chosen over the engine's RNG because it is independent of device, engine version and batch layout, and
+ * one double per row per step is cheap. Top-k is applied first and top-p on the renormalised top-k
+ * distribution, as vLLM does; top-p keeps the smallest prefix of the sorted tokens whose mass reaches p (the
+ * token that crosses p is kept; equal probabilities in token-id order). Temperature 0 is argmax (first maximum).
  *
- * <p><b>Finished rows.</b> A finished row is masked (it is fed a dummy token and its output ignored) while at
- * least half of the batch is still running; when half or more have finished, the survivors are re-prefilled
- * into a fresh, smaller KV cache (their prompt plus what they generated), so the cost per step follows the
- * number of live rows. At most log2(batch) such compactions happen per batch.
+ * <p><b>Batching.</b> At most {@link #maxBatchRows} rows decode together. Consecutive rows with the same context
+ * (the n samples of a request; eval's greedy and pass@k rows of a problem) share one prefill, expanded in the
+ * cache ({@link KvCache#selectRows}). Finished rows are masked (fed a dummy token, output ignored) until a
+ * quarter of the batch (or half of a small one) has finished; then they are dropped from the cache in place
+ * ({@link KvCache#selectRows}, nothing recomputed), and once a quarter of the slots are free the next waiting
+ * rows are prefilled and appended ({@link KvCache#appendRows}, continuous batching), so the batch stays full.
+ * With {@link #compaction} off, finished rows stay masked and the next rows start when the batch is done.
  *
  * <p><b>Text and stops</b> (as the official vLLM setup returns them): {@link Sample#text} is the decoded
  * generated part only, special tokens skipped (vLLM {@code skip_special_tokens=True}). Stop strings are
- * searched, after each new token, in the newly decoded text, in the order given; the first one found ends
+ * searched, after each new token, in the newly decoded text (decoded incrementally, a few tokens of context
+ * at a time, as vLLM's detokenizer; a candidate is confirmed on the whole text), in the order given; the first one found ends
  * the sample and the text is cut just before it ({@code include_stop_str_in_output=False}). With the official
  * list this means "...72.\n\nQuestion:" ends as "...72." because "\n\nQuestion:" comes first in the list.
  * {@link Sample#tokenIds} keeps every generated token, including the one that completed the stop string and
@@ -125,6 +130,29 @@ public final class Sampler {
         if (tokenizer.eosId() >= 0) eosIds.add(tokenizer.eosId());
     }
 
+    /** Token-level sampler without a tokenizer (no text, no stop strings): ends rows at {@code eosId} only. */
+    private Sampler(LlamaModel model, int eosId) {
+        this.model = model;
+        this.tokenizer = null;
+        if (eosId >= 0) eosIds.add(eosId);
+    }
+
+    /**
+     * Greedy decoding of token ids, no tokenizer involved (the engine's golden tests and the decode benchmark):
+     * argmax each step; a row ends after {@code eosId}, which is included in its output; pass -1 to always
+     * generate {@code maxNewTokens}. Rows are decoded in one batch.
+     *
+     * @return the generated ids per prompt (without the prompt)
+     */
+    public static List<int[]> greedy(LlamaModel model, List<int[]> prompts, int maxNewTokens, int eosId) {
+        List<Request> requests = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) requests.add(Request.of(Integer.toString(i), prompts.get(i)));
+        Sampler s = new Sampler(model, eosId).maxBatchRows(Math.max(1, prompts.size()));
+        List<int[]> out = new ArrayList<>(prompts.size());
+        for (Sample x : s.sample(requests, SamplingParams.greedy(maxNewTokens))) out.add(x.tokenIds());
+        return out;
+    }
+
     /** Rows (samples) decoded together; more rows = more throughput and memory. Default 32. */
     public Sampler maxBatchRows(int rows) {
         if (rows < 1) throw new IllegalArgumentException("maxBatchRows must be >= 1");
@@ -132,7 +160,7 @@ public final class Sampler {
         return this;
     }
 
-    /** Turns dropping finished rows by re-prefilling on or off (off = mask only). Default on. */
+    /** Turns dropping finished rows and admitting waiting ones into their slots on or off (off = mask only). Default on. */
     public Sampler compaction(boolean on) {
         this.compaction = on;
         return this;
@@ -192,12 +220,41 @@ public final class Sampler {
 
     /** {@code params.n()} samples of each request, ordered by request, then sample index. */
     public List<Sample> sample(List<Request> requests, SamplingParams params) {
+        return sample(requests, List.of(params)).get(0);
+    }
+
+    /**
+     * Several sampling setups over the same requests in one pass (eval: one greedy answer and pass@k samples per
+     * problem): the samples of one request, all setups together, share one prefill of its prompt. Result
+     * {@code i} holds {@code paramSets[i].n()} samples per request, ordered by request, then sample index, each
+     * exactly as {@link #sample(List, SamplingParams)} with that setup alone would give it (seeds per sample).
+     */
+    public List<List<Sample>> sample(List<Request> requests, List<SamplingParams> paramSets) {
         List<Row> rows = new ArrayList<>();
+        List<List<Row>> bySet = new ArrayList<>();
+        for (SamplingParams p : paramSets) {
+            if (tokenizer == null && !p.stop().isEmpty()) throw new IllegalStateException("stop strings need a tokenizer");
+            bySet.add(new ArrayList<>());
+        }
         for (Request r : requests) {
             checkIds(r);
-            for (int j = 0; j < params.n(); j++) rows.add(new Row(r, j, params.seed()));
+            for (int k = 0; k < paramSets.size(); k++) {   // a request's rows stay together: they share a prefill
+                SamplingParams p = paramSets.get(k);
+                for (int j = 0; j < p.n(); j++) {
+                    Row row = new Row(r, j, p);
+                    rows.add(row);
+                    bySet.get(k).add(row);
+                }
+            }
         }
-        return sampleRows(rows, params);
+        run(rows);
+        List<List<Sample>> out = new ArrayList<>();
+        for (List<Row> set : bySet) {
+            List<Sample> samples = new ArrayList<>(set.size());
+            for (Row r : set) samples.add(r.toSample(this));
+            out.add(samples);
+        }
+        return out;
     }
 
     /**
@@ -207,35 +264,26 @@ public final class Sampler {
      */
     public List<Sample> sampleSelected(List<Request> requests, int[] sampleIndices, SamplingParams params) {
         if (requests.size() != sampleIndices.length) throw new IllegalArgumentException("one sample index per request");
+        if (tokenizer == null && !params.stop().isEmpty()) throw new IllegalStateException("stop strings need a tokenizer");
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < sampleIndices.length; i++) {
             checkIds(requests.get(i));
-            rows.add(new Row(requests.get(i), sampleIndices[i], params.seed()));
+            rows.add(new Row(requests.get(i), sampleIndices[i], params));
         }
-        return sampleRows(rows, params);
-    }
-
-    private List<Sample> sampleRows(List<Row> rows, SamplingParams params) {
-        for (Row r : rows) r.prepare(this);
-        boolean training = model.isTraining();
-        model.setTraining(false);  // LoRA dropout off while generating
-        try {
-            runBatches(rows, params);
-        } finally {
-            model.setTraining(training);
-        }
+        run(rows);
         List<Sample> out = new ArrayList<>(rows.size());
         for (Row r : rows) out.add(r.toSample(this));
         return out;
     }
 
-    private void runBatches(List<Row> rows, SamplingParams params) {
+    private void run(List<Row> rows) {
+        for (Row r : rows) r.prepare(this);
+        boolean training = model.isTraining();
+        model.setTraining(false);  // LoRA dropout off while generating
         try (Progress progress = rows.size() > maxBatchRows ? Progress.start("sample", rows.size()) : null) {
-            for (int from = 0; from < rows.size(); from += maxBatchRows) {
-                List<Row> chunk = rows.subList(from, Math.min(rows.size(), from + maxBatchRows));
-                generate(chunk, params);
-                if (progress != null) progress.set(from + chunk.size(), tokensGenerated + " tokens");
-            }
+            generate(rows, progress);
+        } finally {
+            model.setTraining(training);
         }
     }
 
@@ -251,126 +299,239 @@ public final class Sampler {
         }
     }
 
-    /** Decodes one batch of rows to the end. */
-    private void generate(List<Row> rows, SamplingParams p) {
-        List<Row> batch = new ArrayList<>();
-        for (Row r : rows) if (!r.done) batch.add(r);
-        if (batch.isEmpty()) return;
+    /**
+     * Decodes all rows, at most {@code maxBatchRows} at a time (continuous batching). Rows enter the batch in
+     * order; consecutive rows with the same context share one prefill ({@link KvCache#selectRows} expands it).
+     * Finished rows are dropped from the cache ({@link KvCache#selectRows}, no recomputation) once a quarter of
+     * the batch has finished, and waiting rows are prefilled and appended into the free slots
+     * ({@link KvCache#appendRows}) once a quarter of the slots are free, so the batch stays full. With compaction
+     * off, finished rows are masked until the whole batch is done, and the next rows then start a new batch.
+     */
+    private void generate(List<Row> rows, Progress progress) {
+        ArrayDeque<Row> pending = new ArrayDeque<>();
+        for (Row r : rows) if (!r.done) pending.add(r);
+        int finishedTotal = rows.size() - pending.size();
+        int threshold = Math.max(1, maxBatchRows / 4);
         try (NDManager m = model.weightsManager().newSubManager()) {
-            KvCache[] cache = {model.newCache()};
+            KvCache cache = null;
+            List<Row> batch = new ArrayList<>();    // the cache's rows, in order (finished ones until compacted)
+            float[] logits = null;                  // (B, V) next-token logits of the batch, on the host
+            int vocab = model.config().vocabSize();
             try {
-                NDArray logits = prefill(cache[0], batch, m);                    // (B, V)
                 while (true) {
-                    long[] next;
-                    try (NDManager stepManager = m.newSubManager()) {
-                        logits.attach(stepManager);
-                        next = choose(logits, batch, p);
+                    int free = maxBatchRows - batch.size();
+                    if (!pending.isEmpty() && (batch.isEmpty() || (compaction && free >= Math.min(threshold, pending.size())))) {
+                        List<Row> admitted = new ArrayList<>();
+                        while (admitted.size() < free && !pending.isEmpty()) admitted.add(pending.poll());
+                        KvCache fresh = model.newCache();
+                        float[] freshLogits;
+                        try {
+                            freshLogits = prefillShared(fresh, admitted, m);
+                        } catch (RuntimeException e) {
+                            fresh.close();
+                            throw e;
+                        }
+                        if (cache == null) {
+                            cache = fresh;
+                            logits = freshLogits;
+                        } else {
+                            try {
+                                cache.appendRows(fresh);
+                            } finally {
+                                fresh.close();
+                            }
+                            float[] joined = Arrays.copyOf(logits, logits.length + freshLogits.length);
+                            System.arraycopy(freshLogits, 0, joined, logits.length, freshLogits.length);
+                            logits = joined;
+                        }
+                        batch.addAll(admitted);
                     }
-                    int live = 0;
+                    if (batch.isEmpty()) break;
+                    long[] next = new long[batch.size()];
+                    int live = 0, finished = 0;
                     for (int i = 0; i < batch.size(); i++) {
                         Row r = batch.get(i);
-                        if (r.done) continue;
-                        r.accept((int) next[i], p, this);
-                        if (!r.done) live++;
+                        if (r.done) {
+                            finished++;
+                            continue;
+                        }
+                        next[i] = choose(logits, i * vocab, vocab, r);
+                        r.accept((int) next[i], this);
+                        if (r.done) {
+                            finished++;
+                            finishedTotal++;
+                        } else {
+                            live++;
+                        }
                     }
-                    if (live == 0) break;
-                    if (compaction && live * 2 <= batch.size()) {
-                        // drop finished rows: re-prefill the live ones (prompt + generated so far)
-                        List<Row> survivors = new ArrayList<>();
-                        for (Row r : batch) if (!r.done) survivors.add(r);
-                        batch = survivors;
-                        cache[0].close();
-                        cache[0] = model.newCache();
-                        logits = prefill(cache[0], batch, m);
+                    if (progress != null) progress.set(finishedTotal, tokensGenerated + " tokens");
+                    if (live == 0) {                 // the whole batch is done: start afresh with the waiting rows
+                        cache.close();
+                        cache = null;
+                        batch.clear();
+                        if (pending.isEmpty()) break;
                         continue;
                     }
-                    for (int i = 0; i < batch.size(); i++) if (batch.get(i).done) next[i] = 0;  // masked rows
+                    if (compaction && finished >= Math.min(threshold, batch.size() / 2 + 1)) {
+                        long[] keep = new long[live];
+                        long[] keptNext = new long[live];
+                        List<Row> survivors = new ArrayList<>(live);
+                        for (int i = 0, k = 0; i < batch.size(); i++) {
+                            if (batch.get(i).done) continue;
+                            keep[k] = i;
+                            keptNext[k++] = next[i];
+                            survivors.add(batch.get(i));
+                        }
+                        cache.selectRows(keep);
+                        batch = survivors;
+                        next = keptNext;
+                    }
                     try (NDManager stepManager = m.newSubManager()) {
-                        logits = model.step(cache[0], stepManager.create(next, new Shape(batch.size())));  // (B, V)
-                        logits.attach(m);
+                        NDArray out = model.step(cache, stepManager.create(next, new Shape(batch.size())));  // (B, V)
+                        logits = out.toFloatArray();   // the step's one host copy
                     }
                 }
             } finally {
-                cache[0].close();
+                if (cache != null) cache.close();
             }
-        }
-    }
-
-    /** Left-pads each row's full sequence (prompt, forced prefix, generated) and prefills; (B, V) logits. */
-    private NDArray prefill(KvCache cache, List<Row> batch, NDManager m) {
-        int b = batch.size();
-        int t = 0;
-        for (Row r : batch) t = Math.max(t, r.context.length + r.generated.size());
-        long[] ids = new long[b * t];
-        float[] mask = new float[b * t];
-        for (int i = 0; i < b; i++) {
-            Row r = batch.get(i);
-            int len = r.context.length + r.generated.size();
-            int off = i * t + (t - len);
-            for (int j = 0; j < r.context.length; j++) ids[off + j] = r.context[j];
-            for (int j = 0; j < r.generated.size(); j++) ids[off + r.context.length + j] = r.generated.get(j);
-            Arrays.fill(mask, off, off + len, 1f);
-        }
-        try (NDManager inputs = m.newSubManager()) {
-            NDArray logits = model.prefill(cache, inputs.create(ids, new Shape(b, t)), inputs.create(mask, new Shape(b, t)));
-            logits.attach(m);
-            return logits;                                                       // (B, V)
         }
     }
 
     /**
-     * Picks each live row's next token and stores its raw log-prob in the row. Runs inside a step manager
-     * that owns {@code logits}.
+     * Prefills {@code rows} (their prompt and forced prefix; they have generated nothing yet) into {@code cache},
+     * each distinct context once: consecutive rows with equal contexts (the n samples of a request) share it.
+     * Returns the (B, V) next-token logits of every row, on the host.
      */
-    private long[] choose(NDArray logits, List<Row> batch, SamplingParams p) {
-        int b = batch.size();
-        long vocab = logits.getShape().get(1);
-        long[] next = new long[b];
-        if (p.isGreedy()) {
-            next = logits.argMax(-1).toType(DataType.INT64, false).toLongArray();  // (B)
-        } else {
-            NDArray scaled = logits.div(p.temperature());                         // (B, V)
-            NDArray probs;
-            NDArray order = null;                                                 // (B, K) vocab ids, null = identity
-            boolean topK = p.topK() > 0 && p.topK() < vocab;
-            if (topK || p.topP() < 1) {
-                order = scaled.argSort(1, false);                                 // (B, V) descending
-                NDArray sorted = scaled.gather(order, 1);                         // (B, V)
-                if (topK) {
-                    order = order.get(":, :{}", p.topK());                        // (B, K)
-                    sorted = sorted.get(":, :{}", p.topK());                      // (B, K)
-                }
-                probs = sorted.softmax(1);                                        // (B, K) renormalised over top-k
-                if (p.topP() < 1) {
-                    NDArray before = probs.cumSum(1).sub(probs);                  // (B, K) mass strictly before
-                    NDArray keep = before.lt(p.topP()).toType(DataType.FLOAT32, false);  // (B, K)
-                    long kept = keep.sum(new int[] {1}).max().toType(DataType.INT64, false).getLong();
-                    probs = probs.mul(keep).get(":, :{}", kept);                   // (B, K') zero past each row's nucleus
-                    order = order.get(":, :{}", kept);                            // (B, K')
-                }
-            } else {
-                probs = scaled.softmax(1);                                        // (B, V)
-            }
-            int width = Math.toIntExact(probs.getShape().get(1));
-            float[] pr = probs.toFloatArray();
-            long[] ids = order == null ? null : order.toType(DataType.INT64, false).toLongArray();
-            for (int i = 0; i < b; i++) {
-                Row r = batch.get(i);
-                if (r.done) continue;
-                int j = draw(pr, i * width, width, r.rng);
-                next[i] = ids == null ? j : ids[i * width + j];
-            }
+    private float[] prefillShared(KvCache cache, List<Row> rows, NDManager m) {
+        List<int[]> contexts = new ArrayList<>();
+        long[] rowOf = new long[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            int[] c = rows.get(i).context;
+            if (contexts.isEmpty() || !Arrays.equals(contexts.get(contexts.size() - 1), c)) contexts.add(c);
+            rowOf[i] = contexts.size() - 1;
         }
-        NDArray chosen = logits.getManager().create(next, new Shape(b, 1));      // (B, 1)
-        float[] lp = logits.logSoftmax(1).gather(chosen, 1).toFloatArray();      // (B)
-        for (int i = 0; i < b; i++) batch.get(i).pendingLogProb = lp[i];
-        return next;
+        int u = contexts.size(), t = 0;
+        for (int[] c : contexts) t = Math.max(t, c.length);
+        long[] ids = new long[u * t];
+        float[] mask = new float[u * t];
+        for (int i = 0; i < u; i++) {                                            // left padding
+            int[] c = contexts.get(i);
+            int off = i * t + (t - c.length);
+            for (int j = 0; j < c.length; j++) ids[off + j] = c[j];
+            Arrays.fill(mask, off, off + c.length, 1f);
+        }
+        float[] shared;
+        try (NDManager inputs = m.newSubManager()) {
+            shared = model.prefill(cache, inputs.create(ids, new Shape(u, t)), inputs.create(mask, new Shape(u, t)))
+                    .toFloatArray();                                             // (U, V)
+        }
+        if (u == rows.size()) return shared;
+        cache.selectRows(rowOf);                                                 // (U, ...) -> (B, ...)
+        int v = shared.length / u;
+        float[] out = new float[rows.size() * v];
+        for (int i = 0; i < rows.size(); i++) System.arraycopy(shared, (int) rowOf[i] * v, out, i * v, v);
+        return out;
     }
 
-    /** Inverse-CDF draw from the (unnormalised, non-negative) weights {@code w[off .. off+n)}. */
-    static int draw(float[] w, int off, int n, SplittableRandom rng) {
+    /**
+     * The next token of {@code row} from its logits {@code x[off .. off+v)}, drawn with the row's RNG after
+     * temperature, top-k and top-p; stores the token's raw log-probability in the row. All on the host, in
+     * double: top-k and top-p pop tokens off a max-heap (O(V + kept·log V)) instead of sorting the vocabulary.
+     */
+    static long choose(float[] x, int off, int v, Row row) {
+        SamplingParams p = row.params;
+        int best = 0;
+        for (int j = 1; j < v; j++) if (x[off + j] > x[off + best]) best = j;   // first maximum, as torch's argmax
+        double max = x[off + best];
+        double z = 0;                                                            // sum of exp(x - max): raw log-probs
+        int token;
+        if (p.isGreedy()) {
+            token = best;
+            for (int j = 0; j < v; j++) z += Math.exp(x[off + j] - max);
+        } else {
+            if (!Double.isFinite(max)) {
+                throw new IllegalStateException("sampling: the model produced non-finite logits (max " + max + ")");
+            }
+            double invT = 1.0 / p.temperature();
+            double[] w = new double[v];                                          // softmax(x / T), unnormalised
+            for (int j = 0; j < v; j++) w[j] = Math.exp((x[off + j] - max) * invT);
+            if (invT == 1) {
+                for (int j = 0; j < v; j++) z += w[j];
+            } else {
+                for (int j = 0; j < v; j++) z += Math.exp(x[off + j] - max);
+            }
+            boolean topK = p.topK() > 0 && p.topK() < v;
+            if (!topK && p.topP() >= 1) {
+                token = draw(w, null, v, row.rng);
+            } else {
+                int[] order = nucleus(w, topK ? p.topK() : v, p.topP());
+                token = order[draw(w, order, order.length, row.rng)];
+            }
+        }
+        row.pendingLogProb = (float) (x[off + token] - max - Math.log(z));
+        return token;
+    }
+
+    /**
+     * The kept tokens in descending weight: the top {@code k}, then of those (renormalised) the smallest prefix
+     * whose mass reaches {@code topP} (the token crossing it kept), as vLLM applies top-k before top-p.
+     */
+    static int[] nucleus(double[] w, int k, double topP) {
+        int v = w.length;
+        int[] heap = new int[v];
+        for (int j = 0; j < v; j++) heap[j] = j;
+        for (int j = v / 2 - 1; j >= 0; j--) siftDown(heap, j, v, w);
+        int[] popped = new int[Math.min(k, v)];
+        int n = v, count = 0;
         double total = 0;
-        for (int j = 0; j < n; j++) total += w[off + j];
+        if (k < v) {                                                             // top-k first: its mass renormalises
+            for (; count < k; count++) {
+                popped[count] = heap[0];
+                total += w[heap[0]];
+                heap[0] = heap[--n];
+                siftDown(heap, 0, n, w);
+            }
+            if (topP >= 1) return popped;
+            int kept = 0;
+            double before = 0;
+            while (kept < count && before < topP * total) before += w[popped[kept++]];
+            return Arrays.copyOf(popped, kept);
+        }
+        for (int j = 0; j < v; j++) total += w[j];
+        double before = 0;
+        while (count < v && before < topP * total) {
+            int top = heap[0];
+            popped[count++] = top;
+            before += w[top];
+            heap[0] = heap[--n];
+            if (n > 0) siftDown(heap, 0, n, w);
+        }
+        return Arrays.copyOf(popped, count);
+    }
+
+    private static void siftDown(int[] heap, int i, int n, double[] w) {
+        int x = heap[i];
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= n) break;
+            if (c + 1 < n && better(heap[c + 1], heap[c], w)) c++;
+            if (!better(heap[c], x, w)) break;
+            heap[i] = heap[c];
+            i = c;
+        }
+        heap[i] = x;
+    }
+
+    /** Higher weight first; equal weights by lower token id (a fixed order, whatever the heap's shape). */
+    private static boolean better(int a, int b, double[] w) { return w[a] > w[b] || (w[a] == w[b] && a < b); }
+
+    /**
+     * Inverse-CDF draw over the weights {@code w[order[0..n)]} ({@code order} null: {@code w[0..n)}); returns the
+     * position in that order.
+     */
+    static int draw(double[] w, int[] order, int n, SplittableRandom rng) {
+        double total = 0;
+        for (int j = 0; j < n; j++) total += w[order == null ? j : order[j]];
         if (!(total > 0) || Double.isInfinite(total)) {
             throw new IllegalStateException("sampling: the model produced non-finite or all-zero probabilities (sum "
                     + total + "); NaN/Inf logits?");
@@ -379,8 +540,9 @@ public final class Sampler {
         double acc = 0;
         int last = 0;
         for (int j = 0; j < n; j++) {
-            if (w[off + j] <= 0) continue;
-            acc += w[off + j];
+            double wj = w[order == null ? j : order[j]];
+            if (wj <= 0) continue;
+            acc += wj;
             last = j;
             if (u < acc) return j;
         }
@@ -389,9 +551,10 @@ public final class Sampler {
 
     // ------------------------------------------------------------------ per-row state
 
-    private static final class Row {
+    static final class Row {
         final Request request;
         final int sampleIndex;
+        final SamplingParams params;
         final SplittableRandom rng;
         final int[] context;           // prompt + forced prefix
         int[] textContext;             // last few forced-prefix tokens, for decoding the new text in context
@@ -404,25 +567,34 @@ public final class Sampler {
         String stopString;
         String text;
         int checkedTextLength;
+        // incremental detokenization (as vLLM's): the generated text so far, decoded a few tokens at a time
+        final StringBuilder newText = new StringBuilder();
+        int prefixOffset, readOffset;  // into textContext + generated
+        String prefixDecoded;          // decode of [prefixOffset, readOffset), cached
 
-        Row(Request request, int sampleIndex, long seed) {
+        Row(Request request, int sampleIndex, SamplingParams params) {
             this.request = request;
             this.sampleIndex = sampleIndex;
-            this.rng = new SplittableRandom(sampleSeed(seed, request.id(), sampleIndex));
+            this.params = params;
+            this.rng = new SplittableRandom(sampleSeed(params.seed(), request.id(), sampleIndex));
             this.context = concat(request.promptIds(), request.forcedPrefix());
         }
 
         void prepare(Sampler s) {
             int[] pre = request.forcedPrefix();
             textContext = Arrays.copyOfRange(pre, Math.max(0, pre.length - TEXT_CONTEXT), pre.length);
-            textContextDecoded = textContext.length == 0 ? "" : s.tokenizer.decode(toLongs(textContext, null), true);
+            textContextDecoded = textContext.length == 0 || s.tokenizer == null ? "" : s.tokenizer.decode(toLongs(textContext, null), true);
+            prefixOffset = 0;
+            readOffset = textContext.length;
+            prefixDecoded = textContextDecoded;
             if (pre.length > 0 && s.eosIds.contains(pre[pre.length - 1])) {
                 done = true;  // the forced response already ended
                 reason = FinishReason.EOS;
             }
         }
 
-        void accept(int token, SamplingParams p, Sampler s) {
+        void accept(int token, Sampler s) {
+            SamplingParams p = params;
             generated.add(token);
             logProbs.add(pendingLogProb);
             s.tokensGenerated++;
@@ -430,7 +602,8 @@ public final class Sampler {
                 finish(FinishReason.EOS);
                 return;
             }
-            if (!p.stop().isEmpty() && mayHaveNewStop(p.stop(), s)) {
+            if (!p.stop().isEmpty() && newTextHasStop(p.stop(), s)) {
+                // confirm on the whole decoded text, and cut there (the incremental text only finds candidates)
                 String t = decode(s);
                 int from = Math.min(checkedTextLength, t.length());
                 for (String stop : p.stop()) {
@@ -450,22 +623,31 @@ public final class Sampler {
         }
 
         /**
-         * Cheap pre-check so a long sample is not fully decoded at every step: a stop string that completes
-         * with the newest token spans at most 4·len + 1 tokens (a character is at most 4 UTF-8 bytes and a
-         * token at least 1), so it lies inside the decoded last 4·len + 4 tokens; the 3 extra tokens absorb
-         * what decoding a window differently at its left edge can change (a stripped leading space, a split
-         * multi-byte character). Only when the window holds a stop string is the whole text decoded.
+         * Appends the newest token's text (decoded after a few tokens of left context, so spaces and multi-byte
+         * characters come out right; nothing while the text ends in an incomplete character) and reports whether
+         * a stop string now ends in it. Costs two short decodes per step, whatever the sample's length.
          */
-        private boolean mayHaveNewStop(List<String> stops, Sampler s) {
-            int longest = 0;
-            for (String stop : stops) longest = Math.max(longest, stop.length());
-            int window = 4 * longest + 4;
-            if (generated.size() <= window) return true;
-            long[] tail = new long[window];
-            for (int i = 0; i < window; i++) tail[i] = generated.get(generated.size() - window + i);
-            String w = s.tokenizer.decode(tail, true);
-            for (String stop : stops) if (w.contains(stop)) return true;
+        private boolean newTextHasStop(List<String> stops, Sampler s) {
+            int n = textContext.length + generated.size();
+            String decoded = s.tokenizer.decode(window(prefixOffset, n), true);
+            if (decoded.length() <= prefixDecoded.length() || decoded.endsWith("\uFFFD")) return false;
+            int before = newText.length();
+            newText.append(decoded, prefixDecoded.length(), decoded.length());
+            prefixOffset = readOffset;
+            readOffset = n;
+            prefixDecoded = s.tokenizer.decode(window(prefixOffset, readOffset), true);
+            for (String stop : stops) {
+                // slack of 3 characters: a left edge decoded differently (see accept)
+                if (newText.indexOf(stop, Math.max(0, before - stop.length() - 3)) >= 0) return true;
+            }
             return false;
+        }
+
+        /** Ids [from, to) of textContext followed by generated. */
+        private long[] window(int from, int to) {
+            long[] out = new long[to - from];
+            for (int i = from; i < to; i++) out[i - from] = i < textContext.length ? textContext[i] : generated.get(i - textContext.length);
+            return out;
         }
 
         private void finish(FinishReason r) {
@@ -481,7 +663,7 @@ public final class Sampler {
         }
 
         Sample toSample(Sampler s) {
-            if (text == null) text = decode(s);
+            if (text == null && s.tokenizer != null) text = decode(s);
             return new Sample(request.id(), sampleIndex, generated.toArray(), text, logProbs.toArray(), reason, stopString);
         }
 

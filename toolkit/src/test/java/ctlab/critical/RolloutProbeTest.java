@@ -87,7 +87,7 @@ class RolloutProbeTest {
             Sampler sampler = new Sampler(model).maxBatchRows(64);
             var tok = model.tokenizer();
             int[] prompt = Sampler.promptIds(tok, "The answer is 72.");
-            int[] resp = model.greedy(List.of(prompt), 12, -1).get(0);
+            int[] resp = Sampler.greedy(model, List.of(prompt), 12, -1).get(0);
             int c = -1;
             String y = null;
             for (int i = 4; i < resp.length && c < 0; i++) {

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import ctlab.sample.Sampler;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -76,11 +77,11 @@ class LlamaModelGoldenTest {
         try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu())) {
             // one prompt at a time (as the script ran HF generate) ...
             for (int i = 0; i < prompts.size(); i++) {
-                List<int[]> got = model.greedy(List.of(prompts.get(i)), 10, eos);
+                List<int[]> got = Sampler.greedy(model, List.of(prompts.get(i)), 10, eos);
                 assertArrayEquals(expected.get(i), got.get(0), kind + " prompt " + i);
             }
             // ... and the same prompts as one left-padded batch through the KV cache
-            List<int[]> batch = model.greedy(prompts, 10, eos);
+            List<int[]> batch = Sampler.greedy(model, prompts, 10, eos);
             for (int i = 0; i < prompts.size(); i++) {
                 assertArrayEquals(expected.get(i), batch.get(i), kind + " batched prompt " + i);
             }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
+import ctlab.sample.Sampler;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Field;
@@ -52,7 +53,7 @@ class LlamaModelMemoryAndGradientTest {
                     // intermediates are freed per layer: the caller keeps inputs and outputs, not activations
                     assertTrue(live(step) <= 8, "per-call manager holds " + live(step) + " arrays");
                 }
-                model.greedy(List.of(new int[] {0, 5, 9}, new int[] {0, 1}), 5, -1);
+                Sampler.greedy(model, List.of(new int[] {0, 5, 9}, new int[] {0, 1}), 5, -1);
             }
             assertEquals(before, live(weights), "weights manager grew: an op attached to the weights");
         }

@@ -80,7 +80,7 @@ class SamplerTest {
         LlamaModel m = model(kind);
         List<Request> reqs = requests(m);
         List<int[]> prompts = reqs.stream().map(Request::promptIds).toList();
-        List<int[]> expected = m.greedy(prompts, 12, 1);
+        List<int[]> expected = Sampler.greedy(m, prompts, 12, 1);
         List<Sample> got = new Sampler(m).sample(reqs, SamplingParams.greedy(12));
         for (int i = 0; i < prompts.size(); i++) {
             assertArrayEquals(expected.get(i), got.get(i).tokenIds(), kind + " prompt " + i);
@@ -94,7 +94,7 @@ class SamplerTest {
     void topKOneEqualsGreedyAtAnyTemperature(String kind) {
         LlamaModel m = model(kind);
         List<Request> reqs = requests(m);
-        List<int[]> expected = m.greedy(reqs.stream().map(Request::promptIds).toList(), 12, 1);
+        List<int[]> expected = Sampler.greedy(m, reqs.stream().map(Request::promptIds).toList(), 12, 1);
         List<Sample> got = new Sampler(m).sample(reqs, params(3, 1.7, 1.0, 1, 12));
         for (Sample s : got) {
             int p = Integer.parseInt(s.requestId().substring(1));
@@ -128,6 +128,49 @@ class SamplerTest {
         List<Sample> other = new Sampler(llama).sample(reqs, p.withSeed(99));
         assertFalse(Arrays.equals(all.get(0).tokenIds(), other.get(0).tokenIds())
                 && Arrays.equals(all.get(1).tokenIds(), other.get(1).tokenIds()));
+    }
+
+    @Test
+    void severalSetupsInOnePassEqualEachSetupAlone() {
+        // eval's shape: one greedy answer and pass@k samples per problem, sharing each prompt's prefill;
+        // 4 rows per batch so rows also join a running batch (continuous batching)
+        List<Request> reqs = requests(llama);
+        SamplingParams greedy = SamplingParams.greedy(10), pass = params(3, 1.0, 0.9, 0, 10);
+        List<List<Sample>> both = new Sampler(llama).maxBatchRows(4).sample(reqs, List.of(greedy, pass));
+        List<Sample> g = new Sampler(llama).sample(reqs, greedy), p = new Sampler(llama).sample(reqs, pass);
+        assertEquals(g.size(), both.get(0).size());
+        assertEquals(p.size(), both.get(1).size());
+        for (int i = 0; i < g.size(); i++) assertArrayEquals(g.get(i).tokenIds(), both.get(0).get(i).tokenIds(), "greedy " + i);
+        for (int i = 0; i < p.size(); i++) {
+            assertEquals(p.get(i).requestId(), both.get(1).get(i).requestId());
+            assertArrayEquals(p.get(i).tokenIds(), both.get(1).get(i).tokenIds(), "pass sample " + i);
+        }
+    }
+
+    @Test
+    void nucleusEqualsTheSortedPrefix() {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(5);
+        for (int trial = 0; trial < 200; trial++) {
+            int v = 1 + rng.nextInt(300);
+            double[] w = new double[v];
+            for (int j = 0; j < v; j++) w[j] = Math.exp(rng.nextGaussian() * 3);
+            int k = rng.nextBoolean() ? v : 1 + rng.nextInt(v);
+            double topP = rng.nextBoolean() ? 1.0 : rng.nextDouble();
+            Integer[] order = new Integer[v];
+            for (int j = 0; j < v; j++) order[j] = j;
+            Arrays.sort(order, (a, b) -> Double.compare(w[b], w[a]));
+            int kk = Math.min(k, v);
+            double total = 0;
+            for (int j = 0; j < kk; j++) total += w[order[j]];
+            List<Integer> want = new ArrayList<>();
+            double before = 0;
+            for (int j = 0; j < kk && (topP >= 1 || before < topP * total); j++) {
+                want.add(order[j]);
+                before += w[order[j]];
+            }
+            int[] got = Sampler.nucleus(w, k, topP);
+            assertEquals(want, Arrays.stream(got).boxed().toList(), "v " + v + " k " + k + " p " + topP);
+        }
     }
 
     @Test
@@ -246,7 +289,7 @@ class SamplerTest {
     void forcedPrefixContinuesFromExactTokens(String kind) {
         LlamaModel m = model(kind);
         Request base = requests(m).get(1);
-        int[] greedy = m.greedy(List.of(base.promptIds()), 12, -1).get(0);
+        int[] greedy = Sampler.greedy(m, List.of(base.promptIds()), 12, -1).get(0);
         int[] prefix = Arrays.copyOf(greedy, 5);
         Sampler s = new Sampler(m);
         Sample cont = s.sample(new Request("p1", base.promptIds(), prefix), SamplingParams.greedy(7)).get(0);

@@ -119,8 +119,10 @@ public final class EvalStage implements Stage {
         for (Problem p : problems) {
             requests.add(Sampler.Request.of(p.id(), Sampler.promptIds(sampler.tokenizer(), SampleStage.prompt(task, p, fewShot))));
         }
-        List<Sampler.Sample> g = sampler.sample(requests, greedy);
-        List<Sampler.Sample> s = pass == null ? List.of() : sampler.sample(requests, pass);
+        // one pass: a problem's greedy answer and its pass@k samples share the prompt's prefill
+        List<List<Sampler.Sample>> both = sampler.sample(requests, pass == null ? List.of(greedy) : List.of(greedy, pass));
+        List<Sampler.Sample> g = both.get(0);
+        List<Sampler.Sample> s = pass == null ? List.of() : both.get(1);
         List<EvalOutcome> out = new ArrayList<>();
         for (int i = 0; i < problems.size(); i++) {
             Problem p = problems.get(i);
@@ -147,7 +149,7 @@ public final class EvalStage implements Stage {
         SamplingParams pass = passParams(c, task, ctx.seed("pass@k"));
         Map<String, List<EvalOutcome>> results = new LinkedHashMap<>();
         try (LlamaModel model = StageSupport.loadModel(c)) {
-            int rows = c.eval().batchSize() * (pass == null ? 1 : pass.n());
+            int rows = c.eval().batchSize() * (1 + (pass == null ? 0 : pass.n()));
             Sampler sampler = new Sampler(model).maxBatchRows(rows);
             StageSupport.warnLongPrompts(ctx, model, task, problems, c.sample().fewShot(), c.eval().maxNewTokens());
             for (String method : methods(c)) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
 import ctlab.io.Jsonl;
 import ctlab.model.LlamaModel;
+import ctlab.stats.Accuracy;
 import ctlab.task.Problem;
 
 import java.io.IOException;
@@ -18,7 +19,7 @@ public final class OrganismEvalRun {
     private OrganismEvalRun() {}
 
     /** {@code traps}: organism v2's trap vs no-trap numbers, null when the problems have no traps. */
-    public record Result(OrganismEval.Accuracy greedy, OrganismEval.SampleCheck sampling,
+    public record Result(Accuracy greedy, OrganismEval.SampleCheck sampling,
                          List<List<OrganismEval.Response>> greedyResponses, TrapEval.Report traps) {}
 
     /**
@@ -67,7 +68,7 @@ public final class OrganismEvalRun {
     }
 
     /** The test split of the recipe recorded in {@code pretrain_config.json}, or the standard recipe's. */
-    static List<Problem> regenerateTest(Path modelDir) {
+    public static List<Problem> regenerateTest(Path modelDir) {
         Path file = modelDir.resolve("pretrain_config.json");
         PretrainConfig c;
         if (Files.isRegularFile(file)) {

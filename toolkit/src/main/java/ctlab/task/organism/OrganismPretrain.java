@@ -11,6 +11,7 @@ import ctlab.model.LlamaConfig;
 import ctlab.model.LlamaModel;
 import ctlab.model.Param;
 import ctlab.model.Tokenizer;
+import ctlab.stats.Accuracy;
 import ctlab.task.Problem;
 import ctlab.train.Schedule;
 import ctlab.train.TrainConfig;
@@ -54,7 +55,7 @@ public final class OrganismPretrain {
      * @param sampling     temperature check on the first {@code sampleProblems} test problems (null when not run)
      */
     public record Result(Path modelDir, TrainResult training, double firstLoss, double lastLoss, double trainSeconds,
-                         OrganismEval.Accuracy greedy, OrganismEval.SampleCheck sampling) {}
+                         Accuracy greedy, OrganismEval.SampleCheck sampling) {}
 
     /**
      * A trained model, still open, with what produced it. Close it when done (closes model and tokenizer).
@@ -72,7 +73,7 @@ public final class OrganismPretrain {
             List<Problem> test = t.splits().get(Split.TEST).stream().map(OrganismTask::toProblem).toList();
             var greedyRuns = OrganismEval.run(t.model(), t.tokenizer(), OrganismTask.INSTANCE, test, 1, 0.0, c.seed(),
                     64, MAX_NEW_TOKENS);
-            OrganismEval.Accuracy acc = OrganismEval.greedyAccuracy(greedyRuns);
+            Accuracy acc = OrganismEval.greedyAccuracy(greedyRuns);
             log.accept("greedy accuracy on " + test.size() + " test problems: " + acc);
             var sampled = OrganismEval.run(t.model(), t.tokenizer(), OrganismTask.INSTANCE,
                     test.subList(0, c.sampleProblems()), c.samples(), c.temperature(), c.seed(), 64, MAX_NEW_TOKENS);

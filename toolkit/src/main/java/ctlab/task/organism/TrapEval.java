@@ -1,5 +1,6 @@
 package ctlab.task.organism;
 
+import ctlab.stats.Accuracy;
 import ctlab.model.Tokenizer;
 import ctlab.task.Problem;
 
@@ -30,7 +31,7 @@ public final class TrapEval {
         }
     }
 
-    public record Report(OrganismEval.Accuracy clean, OrganismEval.Accuracy trapped, Branches greedyBranches,
+    public record Report(Accuracy clean, Accuracy trapped, Branches greedyBranches,
                          SampledBranches sampled) {
         @Override public String toString() {
             return "no trap: " + clean + "; with a trap: " + trapped + "; greedy at the trap: " + greedyBranches
@@ -92,6 +93,11 @@ public final class TrapEval {
             sb = new SampledBranches(problemsWithTrap, k, both, onlyC, onlyT,
                     total == 0 ? Double.NaN : onTrap / (double) total);
         }
-        return new Report(OrganismEval.Accuracy.of(n, nc), OrganismEval.Accuracy.of(t, tc), new Branches(bc, bt, bo), sb);
+        return new Report(accuracy(nc, n), accuracy(tc, t), new Branches(bc, bt, bo), sb);
+    }
+
+    /** Wilson accuracy, or null for an empty subset. */
+    private static Accuracy accuracy(int correct, int total) {
+        return total == 0 ? null : Accuracy.of(correct, total);
     }
 }

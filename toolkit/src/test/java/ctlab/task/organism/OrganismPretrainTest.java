@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ctlab.model.LlamaModel;
+import ctlab.sample.Sampler;
 import ctlab.task.Problem;
+import ctlab.task.Task;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -69,7 +71,7 @@ class OrganismPretrainTest {
         assertTrue(Files.readString(r.modelDir().resolve("tokenizer.json")).contains("\"donated \""), "v2 vocabulary");
         var eval = ctlab.io.Jsonl.MAPPER.readTree(Files.readString(out.resolve("eval.json")));
         var traps = eval.path("traps");
-        int clean = traps.path("clean").path("n").asInt(), trapped = traps.path("trapped").path("n").asInt();
+        int clean = traps.path("clean").path("total").asInt(), trapped = traps.path("trapped").path("total").asInt();
         assertTrue(trapped > 0 && clean > 0, eval.toString());
         assertEquals(c.testProblems(), clean + trapped);
         var b = traps.path("greedyBranches");
@@ -80,53 +82,48 @@ class OrganismPretrainTest {
         // organism eval re-measures the same from the folder (test split regenerated with the traps)
         var again = OrganismEvalRun.run(r.modelDir(), null, null, 0, 1.0, 1, null);
         assertNotNull(again.traps());
-        assertEquals(trapped, again.traps().trapped().n());
+        assertEquals(trapped, again.traps().trapped().total());
     }
 
     @Test
-    void samplingIsSeededAndTemperatureZeroIsTheEnginesGreedy() throws Exception {
+    void organismChecksRunOnTheSamplerSeededPerSampleWhateverTheBatchSize() throws Exception {
         PretrainConfig c = PretrainConfig.ci();
         try (OrganismPretrain.Trained t = OrganismPretrain.train(c, out, s -> {})) {
+            Task task = OrganismTask.INSTANCE;
+            List<Problem> problems = t.splits().get(Split.TEST).subList(0, 3).stream().map(OrganismTask::toProblem).toList();
             List<int[]> prompts = new ArrayList<>();
-            for (OrganismProblem p : t.splits().get(Split.TEST).subList(0, 3))
-                prompts.add(OrganismEval.promptIds(t.tokenizer(), OrganismTask.INSTANCE, p.question()));
+            for (Problem p : problems) prompts.add(OrganismEval.promptIds(t.tokenizer(), task, p.question()));
             int eos = t.tokenizer().eosId();
-            List<int[]> greedy = OrganismSampling.generate(t.model(), prompts, 24, eos, 0.0, 1);
-            List<int[]> engine = t.model().greedy(prompts, 24, eos);
-            for (int i = 0; i < prompts.size(); i++) assertArrayEquals(engine.get(i), greedy.get(i));
-
-            List<int[]> s1 = OrganismSampling.generate(t.model(), prompts, 24, eos, 1.0, 7);
-            List<int[]> s2 = OrganismSampling.generate(t.model(), prompts, 24, eos, 1.0, 7);
-            List<int[]> s3 = OrganismSampling.generate(t.model(), prompts, 24, eos, 1.0, 8);
-            boolean differs = false;
+            // greedy: the engine's greedy ids, as text, cut before a stop string
+            var greedy = OrganismEval.run(t.model(), t.tokenizer(), task, problems, 1, 0.0, 1, 64, 24);
+            List<int[]> engine = Sampler.greedy(t.model(), prompts, 24, eos);
             for (int i = 0; i < prompts.size(); i++) {
-                assertArrayEquals(s1.get(i), s2.get(i), "same seed, same samples");
-                differs |= !java.util.Arrays.equals(s1.get(i), s3.get(i));
+                String full = t.tokenizer().decode(java.util.Arrays.stream(engine.get(i)).asLongStream().toArray(), true);
+                String text = greedy.get(i).get(0).text();
+                assertTrue(full.startsWith(text), "greedy text " + text + " vs " + full);
+                String rest = full.substring(text.length());
+                assertTrue(rest.isEmpty() || task.stopStrings().stream().anyMatch(rest::startsWith), "cut at a stop: " + rest);
+            }
+            // temperature samples: seeded per (seed, problem, sample), so the batch size does not change them
+            var s1 = OrganismEval.run(t.model(), t.tokenizer(), task, problems, 3, 1.0, 7, 64, 24);
+            var s2 = OrganismEval.run(t.model(), t.tokenizer(), task, problems, 3, 1.0, 7, 2, 24);
+            var s3 = OrganismEval.run(t.model(), t.tokenizer(), task, problems, 3, 1.0, 8, 64, 24);
+            boolean differs = false;
+            for (int i = 0; i < problems.size(); i++) {
+                for (int j = 0; j < 3; j++) {
+                    assertEquals(s1.get(i).get(j).text(), s2.get(i).get(j).text(), "batch 64 vs 2, problem " + i + " sample " + j);
+                    differs |= !s1.get(i).get(j).text().equals(s3.get(i).get(j).text());
+                }
             }
             assertTrue(differs, "another seed should change at least one sample of an undertrained model");
         }
     }
 
     @Test
-    void drawFollowsTheSoftmaxAndArgmaxPicksTheMaximum() {
-        float[] logits = {0f, (float) Math.log(3), -50f};          // p = 1/4, 3/4, ~0
-        var rng = new java.util.SplittableRandom(3);
-        int[] counts = new int[3];
-        for (int i = 0; i < 20_000; i++) counts[OrganismSampling.draw(logits, 0, 3, 1.0, rng)]++;
-        assertEquals(0.25, counts[0] / 20_000.0, 0.015);
-        assertEquals(0.75, counts[1] / 20_000.0, 0.015);
-        assertEquals(0, counts[2]);
-        // temperature 0.5 sharpens: p ∝ (1, 9)
-        int[] sharp = new int[3];
-        for (int i = 0; i < 20_000; i++) sharp[OrganismSampling.draw(logits, 0, 3, 0.5, rng)]++;
-        assertEquals(0.9, sharp[1] / 20_000.0, 0.015);
-        assertEquals(1, OrganismSampling.argmax(new float[] {9f, 1f, 5f, 2f}, 1, 3));   // offset 1: {1, 5, 2}
-    }
-
-    @Test
     void wilsonIntervalAndSampleCheckCountsAreRight() {
-        var acc = OrganismEval.Accuracy.of(100, 50);
-        assertEquals(0.5, acc.accuracy());
+        var acc = OrganismEval.greedyAccuracy(java.util.stream.IntStream.range(0, 100)
+                .mapToObj(i -> List.of(new OrganismEval.Response("p" + i, "", null, i % 2 == 0))).toList());
+        assertEquals(0.5, acc.estimate());
         assertEquals(0.4038, acc.lower(), 1e-4);    // Wilson 95%: 0.5 ± 0.0962 at n = 100
         assertEquals(0.5962, acc.upper(), 1e-4);
         var r = (java.util.function.BiFunction<String, Boolean, OrganismEval.Response>)
