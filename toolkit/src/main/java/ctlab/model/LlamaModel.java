@@ -229,17 +229,35 @@ public final class LlamaModel implements AutoCloseable {
      * @return (B, T, V) fp32 logits, attached to {@code ids}' manager
      */
     public NDArray logits(NDArray ids, NDArray attentionMask) {
+        try (NDScope scope = new NDScope()) {
+            NDArray out = lmHead(hiddenStates(ids, attentionMask));         // (B, T, V)
+            NDScope.unregister(out);
+            return out;
+        }
+    }
+
+    /**
+     * The final (normed) hidden states, before the vocabulary projection: {@code logits = headLogits(hiddenStates)}.
+     * With a 150k vocabulary the (B, T, V) logits are 0.6 GB per 1k tokens in fp32; callers that need them for many
+     * positions project slices of this (B, T, H) array with {@link #headLogits} instead.
+     *
+     * @return (B, T, H) fp32, attached to {@code ids}' manager
+     */
+    public NDArray hiddenStates(NDArray ids, NDArray attentionMask) {
         checkInput(ids, attentionMask);
         long t = ids.getShape().get(1);
         try (NDScope scope = new NDScope()) {
             NDArray mask = attentionMask.toType(DataType.FLOAT32, false);  // (B, T)
             NDArray positions = positionsFromMask(mask);                    // (B, T)
             NDArray bias = attentionBias(mask, t, t);                       // (B, 1, T, T)
-            NDArray out = lmHead(hidden(ids, positions, t, bias, null));    // (B, T, V)
+            NDArray out = hidden(ids, positions, t, bias, null);            // (B, T, H)
             NDScope.unregister(out);
             return out;
         }
     }
+
+    /** The vocabulary projection of hidden states: (B, T', H) → (B, T', V) fp32 on {@code h}'s manager. */
+    public NDArray headLogits(NDArray h) { return lmHead(h); }
 
     /**
      * THE per-token log-prob function: {@code log_softmax(logits)[b, t, targets[b, t]]}.
