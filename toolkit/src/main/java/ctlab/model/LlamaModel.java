@@ -88,7 +88,7 @@ public final class LlamaModel implements AutoCloseable {
     public static LlamaModel load(Path modelDir, Device device) { return load(modelDir, device, Precision.Dtype.FLOAT32); }
 
     /**
-     * As {@link #load(Path, Device)}, with the base weight matrices stored in {@code dtype} ({@code model.dtype}):
+     * As {@link #load(Path, Device)}, with the base weight matrices stored in {@code dtype} ({@code model_dtype}):
      * float16 halves their memory; compute stays fp32 (each matrix is cast where it is used). A dtype the engine
      * cannot hold ({@link Precision#check}) is refused before any weight is read.
      */
@@ -211,7 +211,7 @@ public final class LlamaModel implements AutoCloseable {
         if (lora != null) return lora.parameters();
         if (weights.embed.getDataType() != DataType.FLOAT32) {
             throw new CtlabException("full fine-tuning needs fp32 base weights, but the model was loaded with "
-                    + "model.dtype " + weights.embed.getDataType() + " (train LoRA adapters, or use model.dtype float32)");
+                    + "model_dtype " + weights.embed.getDataType() + " (train LoRA adapters, or use model_dtype float32)");
         }
         List<Param> out = new ArrayList<>();
         weights.byName().forEach((n, a) -> out.add(new Param(n, a, !(n.endsWith("norm.weight") || n.endsWith(".bias")))));
@@ -489,7 +489,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * x W^T + b through torch's linear; the result attaches to x's manager. A weight stored in another dtype
-     * than x (model.dtype float16 base, fp32 activations) is cast to x's dtype here, the fp32/half boundary:
+     * than x (model_dtype float16 base, fp32 activations) is cast to x's dtype here, the fp32/half boundary:
      * one transient fp32 copy of one matrix, freed at once (autograd keeps its own reference when it needs it).
      */
     static NDArray linear(NDArray x, NDArray w, NDArray bias) {

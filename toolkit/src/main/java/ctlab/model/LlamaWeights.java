@@ -205,7 +205,7 @@ final class LlamaWeights {
                     try (NDArray bad = f.isInfinite().any()) {
                         if (bad.getBoolean()) {
                             throw new CtlabException(where + ": tensor '" + e.getKey() + "' has values outside the float16 range"
-                                    + " (|x| > 65504); use model.dtype float32");
+                                    + " (|x| > 65504); use model_dtype float32");
                         }
                     }
                 }

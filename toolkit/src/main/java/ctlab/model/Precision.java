@@ -19,7 +19,7 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Storage precision of the frozen base weights ({@code model.dtype}) and the record of which NDArray ops
+ * Storage precision of the frozen base weights ({@code model_dtype}) and the record of which NDArray ops
  * DJL 0.36 + PyTorch 2.7.1 can run on half-precision arrays on the CPU.
  *
  * <p>Some ops abort the whole JVM (a native crash, no Java exception) on bf16/fp16 CPU arrays, so the
@@ -35,7 +35,7 @@ import java.util.function.Function;
 public final class Precision {
     private Precision() {}
 
-    /** The {@code model.dtype} values. */
+    /** The {@code model_dtype} values. */
     public enum Dtype {
         FLOAT32(DataType.FLOAT32), BFLOAT16(DataType.BFLOAT16), FLOAT16(DataType.FLOAT16);
 
@@ -119,9 +119,9 @@ public final class Precision {
         Set<Op> ok = worksOnCpu(dtype);
         for (Op op : NEEDED) {
             if (!ok.contains(op)) {
-                throw new CtlabException(where + ": model.dtype " + dtype.configName() + " is not usable: op "
+                throw new CtlabException(where + ": model_dtype " + dtype.configName() + " is not usable: op "
                         + op.name().toLowerCase(Locale.ROOT) + " aborts or fails on " + dtype.configName()
-                        + " arrays in DJL 0.36 (use model.dtype float16 or float32)");
+                        + " arrays in DJL 0.36 (use model_dtype float16 or float32)");
             }
         }
     }

@@ -42,7 +42,7 @@ import java.util.TreeMap;
  * <p>DJL can decode safetensors too, but it trusts the header; every check here is ours so that a bad file
  * is a {@link CtlabException} naming the file and the tensor, never a JVM crash or silently wrong weights.
  * BF16 tensors are widened to fp32 on load (any bf16 NDArray aborts the JVM in DJL 0.36, see {@link Precision});
- * F16 tensors too, unless the caller keeps them ({@code keepF16}: {@code model.dtype float16}).
+ * F16 tensors too, unless the caller keeps them ({@code keepF16}: {@code model_dtype float16}).
  */
 public final class Safetensors {
     public static final String SINGLE_FILE = "model.safetensors";

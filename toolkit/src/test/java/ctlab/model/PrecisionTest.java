@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** model.dtype: half-precision base storage, fp32 compute; refusal of dtypes the engine cannot hold. */
+/** model_dtype: half-precision base storage, fp32 compute; refusal of dtypes the engine cannot hold. */
 class PrecisionTest {
     /**
      * fp16 storage rounds each weight to 11 significant bits (relative error ≤ 2^-11 ≈ 4.9e-4); on the golden
@@ -52,7 +52,7 @@ class PrecisionTest {
         }
     }
 
-    /** An F16 file loaded with model.dtype float16 keeps its exact half values (no widening, no re-rounding). */
+    /** An F16 file loaded with model_dtype float16 keeps its exact half values (no widening, no re-rounding). */
     @Test
     void float16FileLoadsAsFloat16Unwidened(@TempDir Path tmp) throws Exception {
         Path src = Goldens.dir().resolve("llama");
