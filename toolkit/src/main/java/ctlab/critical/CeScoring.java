@@ -1,6 +1,7 @@
 package ctlab.critical;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ctlab.CtlabException;
@@ -53,11 +54,10 @@ public final class CeScoring {
                     NDArray idArr = m.create(ids, new Shape(b, l));                 // (B, L) int64
                     NDArray maskArr = m.create(mask, new Shape(b, l));              // (B, L)
                     positive.activate();
-                    NDArray zPos = model.logits(idArr, maskArr);                    // (B, L, V)
+                    NDArray hPos = model.hiddenStates(idArr, maskArr);              // (B, L, H)
                     negative.activate();
-                    NDArray zNeg = model.logits(idArr, maskArr);                    // (B, L, V)
-                    NDArray s = estimator.sequenceScores(zPos, zNeg, idArr, maskArr);  // (B, L-1)
-                    float[] flat = s.toFloatArray();
+                    NDArray hNeg = model.hiddenStates(idArr, maskArr);              // (B, L, H)
+                    float[] flat = chunkedScores(model, estimator, hPos, hNeg, idArr, maskArr, CHUNK_ELEMENTS);  // (B, L-1)
                     for (int i = 0; i < b; i++) {
                         double[] row = new double[part.get(i).length - 1];
                         for (int j = 0; j < row.length; j++) row[j] = flat[i * (l - 1) + j];
@@ -68,6 +68,43 @@ public final class CeScoring {
         } finally {
             if (active != null) active.activate();
             model.setTraining(training);
+        }
+        return out;
+    }
+
+    /** fp32 elements of one (B, chunk, V) logits array: 2^27 = 512 MB (three such arrays live per chunk). */
+    static final long CHUNK_ELEMENTS = 1L << 27;
+
+    /**
+     * {@link ContrastiveEstimator#sequenceScores} computed over position chunks of the hidden states, so the (B, L, V)
+     * logits of the two models never exist at once: a chunk holds at most {@link #CHUNK_ELEMENTS} logits per model.
+     * Each position's scores are the same as from the whole array (the softmax is per position).
+     *
+     * @return (B, L-1) scores, row-major
+     */
+    static float[] chunkedScores(LlamaModel model, ContrastiveEstimator estimator, NDArray hPos, NDArray hNeg,
+                                 NDArray ids, NDArray mask, long chunkElements) {
+        long b = ids.getShape().get(0), l = ids.getShape().get(1), v = model.config().vocabSize();
+        int chunk = (int) Math.max(1, Math.min(l - 1, chunkElements / (b * v)));
+        float[] out = new float[(int) (b * (l - 1))];
+        for (long from = 0; from < l - 1; from += chunk) {
+            long to = Math.min(l - 1, from + chunk);
+            try (NDManager cm = hPos.getManager().newSubManager()) {
+                NDIndex rows = new NDIndex().addAllDim().addSliceDim(from, to);                 // positions predicting
+                NDIndex targets = new NDIndex().addAllDim().addSliceDim(from + 1, to + 1);      // the tokens they predict
+                NDArray hp = hPos.get(rows), hn = hNeg.get(rows);
+                hp.attach(cm);
+                hn.attach(cm);
+                NDArray zp = model.headLogits(hp), zn = model.headLogits(hn);                   // (B, c, V)
+                NDArray t = ids.get(targets), m = mask.get(targets);
+                t.attach(cm);
+                m.attach(cm);
+                NDArray s = estimator.scores(zp, zn, t, m);                                     // (B, c)
+                s.attach(cm);
+                float[] part = s.toFloatArray();
+                int c = (int) (to - from);
+                for (int i = 0; i < b; i++) System.arraycopy(part, i * c, out, (int) (i * (l - 1) + from), c);
+            }
         }
         return out;
     }

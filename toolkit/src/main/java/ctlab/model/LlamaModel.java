@@ -85,15 +85,23 @@ public final class LlamaModel implements AutoCloseable {
      * Loads a Hugging Face model folder: {@code config.json}, {@code model.safetensors} (or sharded with
      * {@code model.safetensors.index.json}), and {@code tokenizer.json} when present.
      */
-    public static LlamaModel load(Path modelDir, Device device) {
+    public static LlamaModel load(Path modelDir, Device device) { return load(modelDir, device, Precision.Dtype.FLOAT32); }
+
+    /**
+     * As {@link #load(Path, Device)}, with the base weight matrices stored in {@code dtype} ({@code model_dtype}):
+     * float16 halves their memory; compute stays fp32 (each matrix is cast where it is used). A dtype the engine
+     * cannot hold ({@link Precision#check}) is refused before any weight is read.
+     */
+    public static LlamaModel load(Path modelDir, Device device, Precision.Dtype dtype) {
+        Precision.check(dtype, device, modelDir.toString());
         if (!Files.isDirectory(modelDir)) {
             throw new CtlabException(modelDir + (Files.exists(modelDir) ? ": not a model folder (a file)" : ": model folder not found"));
         }
         LlamaConfig cfg = LlamaConfig.load(modelDir.resolve("config.json"));
         NDManager mgr = NDManager.newBaseManager(Devices.inUse(device));
         try {
-            Map<String, NDArray> raw = Safetensors.readModel(modelDir, mgr);
-            LlamaModel m = new LlamaModel(cfg, mgr, LlamaWeights.checked(cfg, raw, mgr, modelDir.toString()), modelDir);
+            Map<String, NDArray> raw = Safetensors.readModel(modelDir, mgr, dtype == Precision.Dtype.FLOAT16);
+            LlamaModel m = new LlamaModel(cfg, mgr, LlamaWeights.checked(cfg, raw, mgr, modelDir.toString(), dtype), modelDir);
             if (Files.isRegularFile(modelDir.resolve(Tokenizer.FILE))) {
                 m.tokenizer = Tokenizer.load(modelDir, cfg);
             }
@@ -201,6 +209,10 @@ public final class LlamaModel implements AutoCloseable {
      */
     public List<Param> trainableParameters() {
         if (lora != null) return lora.parameters();
+        if (weights.embed.getDataType() != DataType.FLOAT32) {
+            throw new CtlabException("full fine-tuning needs fp32 base weights, but the model was loaded with "
+                    + "model_dtype " + weights.embed.getDataType() + " (train LoRA adapters, or use model_dtype float32)");
+        }
         List<Param> out = new ArrayList<>();
         weights.byName().forEach((n, a) -> out.add(new Param(n, a, !(n.endsWith("norm.weight") || n.endsWith(".bias")))));
         return out;
@@ -217,17 +229,35 @@ public final class LlamaModel implements AutoCloseable {
      * @return (B, T, V) fp32 logits, attached to {@code ids}' manager
      */
     public NDArray logits(NDArray ids, NDArray attentionMask) {
+        try (NDScope scope = new NDScope()) {
+            NDArray out = lmHead(hiddenStates(ids, attentionMask));         // (B, T, V)
+            NDScope.unregister(out);
+            return out;
+        }
+    }
+
+    /**
+     * The final (normed) hidden states, before the vocabulary projection: {@code logits = headLogits(hiddenStates)}.
+     * With a 150k vocabulary the (B, T, V) logits are 0.6 GB per 1k tokens in fp32; callers that need them for many
+     * positions project slices of this (B, T, H) array with {@link #headLogits} instead.
+     *
+     * @return (B, T, H) fp32, attached to {@code ids}' manager
+     */
+    public NDArray hiddenStates(NDArray ids, NDArray attentionMask) {
         checkInput(ids, attentionMask);
         long t = ids.getShape().get(1);
         try (NDScope scope = new NDScope()) {
             NDArray mask = attentionMask.toType(DataType.FLOAT32, false);  // (B, T)
             NDArray positions = positionsFromMask(mask);                    // (B, T)
             NDArray bias = attentionBias(mask, t, t);                       // (B, 1, T, T)
-            NDArray out = lmHead(hidden(ids, positions, t, bias, null));    // (B, T, V)
+            NDArray out = hidden(ids, positions, t, bias, null);            // (B, T, H)
             NDScope.unregister(out);
             return out;
         }
     }
+
+    /** The vocabulary projection of hidden states: (B, T', H) → (B, T', V) fp32 on {@code h}'s manager. */
+    public NDArray headLogits(NDArray h) { return lmHead(h); }
 
     /**
      * THE per-token log-prob function: {@code log_softmax(logits)[b, t, targets[b, t]]}.
@@ -317,9 +347,16 @@ public final class LlamaModel implements AutoCloseable {
         return out;
     }
 
-    /** {@code table[idx]} through torch's embedding; the result attaches to idx's manager. */
+    /**
+     * {@code table[idx]} through torch's embedding; the result attaches to idx's manager and is fp32 (a
+     * half-precision table's rows are widened after the lookup, so only the gathered rows are copied).
+     */
     private static NDArray gather(NDArray idx, NDArray table) {
-        return idx.getNDArrayInternal().embedding(idx, table, SparseFormat.DENSE).singletonOrThrow();
+        NDArray rows = idx.getNDArrayInternal().embedding(idx, table, SparseFormat.DENSE).singletonOrThrow();
+        if (rows.getDataType() == DataType.FLOAT32) return rows;
+        NDArray f = rows.toType(DataType.FLOAT32, false);
+        rows.close();
+        return f;
     }
 
     private NDArray lmHead(NDArray h) {
@@ -450,9 +487,16 @@ public final class LlamaModel implements AutoCloseable {
         return y;
     }
 
-    /** x W^T + b through torch's linear; the result attaches to x's manager. */
+    /**
+     * x W^T + b through torch's linear; the result attaches to x's manager. A weight stored in another dtype
+     * than x (model_dtype float16 base, fp32 activations) is cast to x's dtype here, the fp32/half boundary:
+     * one transient fp32 copy of one matrix, freed at once (autograd keeps its own reference when it needs it).
+     */
     static NDArray linear(NDArray x, NDArray w, NDArray bias) {
-        return x.getNDArrayInternal().linear(x, w, bias).singletonOrThrow();
+        if (w.getDataType() == x.getDataType()) return x.getNDArrayInternal().linear(x, w, bias).singletonOrThrow();
+        try (NDArray wc = w.toType(x.getDataType(), true)) {
+            return x.getNDArrayInternal().linear(x, wc, bias).singletonOrThrow();
+        }
     }
 
     private NDArray rmsNorm(NDArray x, NDArray w) {

@@ -113,7 +113,15 @@ final class LlamaWeights {
 
     /** Checked weights from a file's (or caller's) tensors already on {@code mgr}; {@code where} names them in errors. */
     static LlamaWeights checked(LlamaConfig cfg, Map<String, NDArray> raw, NDManager mgr, String where) {
-        return new LlamaWeights(cfg, check(cfg, raw, where), mgr);
+        return checked(cfg, raw, mgr, where, Precision.Dtype.FLOAT32);
+    }
+
+    /**
+     * As above, with the weight matrices (2-D: embeddings, projections, head) stored in {@code dtype}; norms
+     * and biases stay fp32 (they are tiny). The forward pass casts a stored matrix to fp32 where it uses it.
+     */
+    static LlamaWeights checked(LlamaConfig cfg, Map<String, NDArray> raw, NDManager mgr, String where, Precision.Dtype dtype) {
+        return new LlamaWeights(cfg, check(cfg, raw, where, dtype.djl), mgr);
     }
 
     /**
@@ -167,8 +175,11 @@ final class LlamaWeights {
         return s;
     }
 
-    /** Every needed tensor present with the right shape, fp32; extra tensors are an error, not ignored. */
-    private static Map<String, NDArray> check(LlamaConfig cfg, Map<String, NDArray> raw, String where) {
+    /**
+     * Every needed tensor present with the right shape, fp32 (matrices: {@code matrixType}); extra tensors are
+     * an error, not ignored.
+     */
+    private static Map<String, NDArray> check(LlamaConfig cfg, Map<String, NDArray> raw, String where, DataType matrixType) {
         Map<String, Shape> expected = expectedShapes(cfg);
         Map<String, NDArray> out = new LinkedHashMap<>();
         for (Map.Entry<String, Shape> e : expected.entrySet()) {
@@ -181,14 +192,23 @@ final class LlamaWeights {
                 throw new CtlabException(where + ": tensor '" + e.getKey() + "' has shape " + a.getShape()
                         + " but the config needs " + e.getValue());
             }
-            if (a.getDataType() != DataType.FLOAT32) {
+            DataType want = e.getValue().dimension() == 2 ? matrixType : DataType.FLOAT32;
+            if (a.getDataType() != want) {
                 if (!a.getDataType().isFloating()) {
                     throw new CtlabException(where + ": tensor '" + e.getKey() + "' has dtype " + a.getDataType()
                             + ", expected a floating type");
                 }
-                NDArray f = a.toType(DataType.FLOAT32, true);
+                NDArray f = a.toType(want, true);
                 a.close();
                 a = f;
+                if (want == DataType.FLOAT16) {
+                    try (NDArray bad = f.isInfinite().any()) {
+                        if (bad.getBoolean()) {
+                            throw new CtlabException(where + ": tensor '" + e.getKey() + "' has values outside the float16 range"
+                                    + " (|x| > 65504); use model_dtype float32");
+                        }
+                    }
+                }
             }
             out.put(e.getKey(), a);
         }
@@ -206,7 +226,7 @@ final class LlamaWeights {
                 throw new CtlabException(where + ": tensor 'lm_head.weight' has dtype " + head.getDataType()
                         + ", expected a floating type");
             }
-            NDArray h = head.getDataType() == DataType.FLOAT32 ? head : head.toType(DataType.FLOAT32, true);
+            NDArray h = head.getDataType() == matrixType ? head : head.toType(matrixType, true);
             if (!h.contentEquals(embed)) out.put("lm_head.weight", h);
             else if (h != head) h.close();
         }

@@ -41,7 +41,8 @@ import java.util.TreeMap;
  *
  * <p>DJL can decode safetensors too, but it trusts the header; every check here is ours so that a bad file
  * is a {@link CtlabException} naming the file and the tensor, never a JVM crash or silently wrong weights.
- * BF16 and F16 tensors are widened to fp32 on load (bf16 NDArrays abort the JVM in DJL 0.36 on CPU).
+ * BF16 tensors are widened to fp32 on load (any bf16 NDArray aborts the JVM in DJL 0.36, see {@link Precision});
+ * F16 tensors too, unless the caller keeps them ({@code keepF16}: {@code model_dtype float16}).
  */
 public final class Safetensors {
     public static final String SINGLE_FILE = "model.safetensors";
@@ -207,6 +208,11 @@ public final class Safetensors {
 
     /** Reads the named tensors (all when {@code names} is null) of one file into {@code manager}. */
     public static Map<String, NDArray> read(Path file, NDManager manager, Set<String> names) {
+        return read(file, manager, names, false);
+    }
+
+    /** As {@link #read(Path, NDManager, Set)}; {@code keepF16}: F16 tensors stay FLOAT16 (no fp32 copy is made). */
+    public static Map<String, NDArray> read(Path file, NDManager manager, Set<String> names, boolean keepF16) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Header h = readHeader(file, ch);
@@ -216,7 +222,7 @@ public final class Safetensors {
                 }
             }
             for (TensorInfo t : h.tensors().values()) {
-                if (names == null || names.contains(t.name())) out.put(t.name(), load(ch, t, manager));
+                if (names == null || names.contains(t.name())) out.put(t.name(), load(ch, t, manager, keepF16));
             }
             return out;
         } catch (NoSuchFileException e) {
@@ -231,7 +237,7 @@ public final class Safetensors {
         }
     }
 
-    private static NDArray load(FileChannel ch, TensorInfo t, NDManager manager) throws IOException {
+    private static NDArray load(FileChannel ch, TensorInfo t, NDManager manager, boolean keepF16) throws IOException {
         long nbytes = t.end() - t.begin();
         if (nbytes > Integer.MAX_VALUE) {
             throw new CtlabException("tensor '" + t.name() + "' is larger than 2 GiB; split the checkpoint into shards");
@@ -248,6 +254,7 @@ public final class Safetensors {
                 yield manager.create(f.flip(), shape, DataType.FLOAT32);
             }
             case F16 -> {
+                if (keepF16) yield manager.create(raw, shape, DataType.FLOAT16);
                 try (NDArray half = manager.create(raw, shape, DataType.FLOAT16)) {
                     yield half.toType(DataType.FLOAT32, true);
                 }
@@ -269,9 +276,14 @@ public final class Safetensors {
      * by {@code model.safetensors.index.json}.
      */
     public static Map<String, NDArray> readModel(Path dir, NDManager manager) {
+        return readModel(dir, manager, false);
+    }
+
+    /** As {@link #readModel(Path, NDManager)}; {@code keepF16}: F16 tensors stay FLOAT16. */
+    public static Map<String, NDArray> readModel(Path dir, NDManager manager, boolean keepF16) {
         Path single = dir.resolve(SINGLE_FILE);
         Path index = dir.resolve(INDEX_FILE);
-        if (Files.isRegularFile(single)) return read(single, manager);
+        if (Files.isRegularFile(single)) return read(single, manager, null, keepF16);
         if (!Files.isRegularFile(index)) {
             throw new CtlabException(dir + ": no " + SINGLE_FILE + " or " + INDEX_FILE + " in the model folder");
         }
@@ -284,7 +296,7 @@ public final class Safetensors {
                     throw new CtlabException(index + ": weight_map names shard '" + e.getKey()
                             + "' (e.g. for tensor '" + e.getValue().iterator().next() + "') but " + shard + " does not exist");
                 }
-                out.putAll(read(shard, manager, e.getValue()));
+                out.putAll(read(shard, manager, e.getValue(), keepF16));
             }
             return out;
         } catch (RuntimeException e) {

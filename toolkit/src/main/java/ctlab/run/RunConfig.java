@@ -24,6 +24,7 @@ public record RunConfig(
         String task,
         Data data,
         String model,
+        String modelDtype,
         Sample sample,
         Select select,
         Sft sft,
@@ -37,6 +38,11 @@ public record RunConfig(
     /** The seven projection names of Llama-family blocks, as PEFT's {@code target_modules} spells them. */
     public static final List<String> LORA_TARGETS =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+    /**
+     * Storage of the frozen base weights ({@link ctlab.model.Precision}): float16 halves their memory, compute stays
+     * fp32; bfloat16 is listed so that it gets the engine's own one-line refusal rather than an unknown-value error.
+     */
+    public static final List<String> MODEL_DTYPES = List.of("float32", "float16", "bfloat16");
     /** The loss names {@code train.losses} accepts: every {@link LossType}. */
     public static final List<String> LOSSES = LossType.names();
 
@@ -54,6 +60,7 @@ public record RunConfig(
         Check.oneOf("task", task, TASKS);
         Check.required("data", data);
         Check.required("model", model);
+        Check.oneOf("model_dtype", modelDtype, MODEL_DTYPES);
         Check.required("sample", sample);
         Check.required("select", select);
         Check.required("sft", sft);

@@ -26,6 +26,15 @@ class RunConfigTest {
         return assertThrows(CtlabException.class, () -> RunConfig.load(f, List.of(sets)));
     }
 
+    @Test void modelDtypeDefaultsToFloat32AndBadValuesNameTheKey() throws Exception {
+        assertEquals("float32", RunConfig.load(write("exp1.yaml", MINIMAL), List.of()).modelDtype());
+        assertEquals("float16", RunConfig.load(write("exp1.yaml", MINIMAL), List.of("model_dtype=float16")).modelDtype());
+        CtlabException e = fails(MINIMAL + "model_dtype: int8\n");
+        assertTrue(e.getMessage().contains("bad.yaml: model_dtype: must be one of [float32, float16, bfloat16], got 'int8'"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+
     @Test void defaultsAreTheOfficialHyperParameters() throws Exception {
         RunConfig c = RunConfig.load(write("exp1.yaml", MINIMAL), List.of());
         assertEquals("exp1", c.name(), "name defaults to the file stem");
@@ -193,7 +202,7 @@ class RunConfigTest {
     @Test void trickyStringsSurviveTheResolvedYaml() throws Exception {
         List<String> stops = List.of("\n\nQuestion:", ".\n\nProblem:", "null", "yes", "1.5", "- x", "# y", "'q'", "\"");
         RunConfig c = RunConfig.parse(MINIMAL, "t.yaml", List.of());
-        RunConfig tricky = new RunConfig(c.name(), c.seed(), c.device(), c.threads(), c.task(), c.data(), "models/a b: c",
+        RunConfig tricky = new RunConfig(c.name(), c.seed(), c.device(), c.threads(), c.task(), c.data(), "models/a b: c", c.modelDtype(),
                 new RunConfig.Sample(1, 2, 0.5, 0.9, 0, 16, stops, false, 1), c.select(), c.sft(), c.ce(), c.rollout(),
                 c.train(), c.eval());
         Path y = write("tricky.yaml", tricky.toYaml());

@@ -27,7 +27,7 @@ final class StageSupport {
     static LlamaModel loadModel(RunConfig c) {
         Path dir = Path.of(c.model());
         if (!Files.isDirectory(dir)) throw new CtlabException("config key 'model': " + dir + " is not a model folder");
-        LlamaModel m = LlamaModel.load(dir, device(c));
+        LlamaModel m = LlamaModel.load(dir, device(c), ctlab.model.Precision.Dtype.parse(c.modelDtype(), "config key 'model_dtype'"));
         if (m.tokenizer() == null) {
             m.close();
             throw new CtlabException(dir + ": no tokenizer.json; the training stages tokenize prompts and responses");
