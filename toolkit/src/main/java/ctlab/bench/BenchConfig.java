@@ -72,7 +72,7 @@ public record BenchConfig(
         for (int b : decodeBatches) positive("decode-batches", b);
     }
 
-    /** The orientation config: 2 layers, d=128, batch 32×128; decode 16-token prompts + 64 new tokens. */
+    /** The default bench model: 2 layers, d=128, batch 32×128; decode 16-token prompts + 64 new tokens. */
     public static BenchConfig defaults() {
         return new BenchConfig(2, 128, 4, 4, 512, 512, 32, 128, 16, 64, List.of(1, 32), 3, 10, 5, 1234);
     }

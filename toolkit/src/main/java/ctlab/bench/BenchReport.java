@@ -18,7 +18,7 @@ import java.util.Set;
 
 /**
  * The results of one {@code ctlab bench}: every (side, setting, variant) run, and per phase the best run of
- * each side with the ratio ctlab / torch against the issue's targets (train ≥ 1.0×, decode ≥ 2.0× HF
+ * each side with the ratio ctlab / torch against the project's targets (train ≥ 1.0×, decode ≥ 2.0× HF
  * {@code generate}).
  */
 public final class BenchReport {

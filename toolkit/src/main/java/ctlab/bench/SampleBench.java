@@ -45,7 +45,7 @@ public final class SampleBench {
     private SampleBench() {}
 
     /**
-     * The issue's workload on {@code modelDir} (an organism model folder): its first {@code prompts} test problems
+     * The pipeline-shaped workload on {@code modelDir} (an organism model folder): its first {@code prompts} test problems
      * × 8 samples, T = 1.0, top-p 0.95, the organism's stop strings, up to 160 new tokens.
      */
     public static Spec organism(Path modelDir, int prompts, int warmup, int iters, long seed) {

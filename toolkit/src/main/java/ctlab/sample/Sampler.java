@@ -178,11 +178,6 @@ public final class Sampler {
 
     // ------------------------------------------------------------------ tokenization (prompt and response apart)
 
-    /** Prompt ids: {@link Tokenizer#encodePrompt}. */
-    public static int[] promptIds(Tokenizer tok, String prompt) { return tok.encodePrompt(prompt); }
-
-    /** Response ids: {@link Tokenizer#encodeResponse}. */
-    public static int[] responseIds(Tokenizer tok, String response) { return tok.encodeResponse(response); }
 
     /** Concatenation of id arrays (prompt ids then response ids). */
     public static int[] concat(int[] a, int[] b) {

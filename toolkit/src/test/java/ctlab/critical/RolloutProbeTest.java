@@ -86,7 +86,7 @@ class RolloutProbeTest {
         try (LlamaModel model = TinyModels.load("llama")) {
             Sampler sampler = new Sampler(model).maxBatchRows(64);
             var tok = model.tokenizer();
-            int[] prompt = Sampler.promptIds(tok, "The answer is 72.");
+            int[] prompt = tok.encodePrompt("The answer is 72.");
             int[] resp = Sampler.greedy(model, List.of(prompt), 12, -1).get(0);
             int c = -1;
             String y = null;

@@ -50,7 +50,7 @@ class SamplerTest {
 
     static List<Request> requests(LlamaModel m) {
         List<Request> out = new ArrayList<>();
-        for (int i = 0; i < TEXTS.length; i++) out.add(Request.of("p" + i, Sampler.promptIds(m.tokenizer(), TEXTS[i])));
+        for (int i = 0; i < TEXTS.length; i++) out.add(Request.of("p" + i, m.tokenizer().encodePrompt(TEXTS[i])));
         return out;
     }
 
@@ -62,7 +62,7 @@ class SamplerTest {
     @ValueSource(strings = {"llama", "qwen2"})
     void promptIdsHaveBosExactlyOnceWhenTheModelHasOne(String kind) {
         LlamaModel m = model(kind);
-        int[] ids = Sampler.promptIds(m.tokenizer(), TEXTS[0]);
+        int[] ids = m.tokenizer().encodePrompt(TEXTS[0]);
         long[] plain = m.tokenizer().encode(TEXTS[0]);
         if (kind.equals("llama")) {
             assertEquals(0, ids[0]);
@@ -71,7 +71,7 @@ class SamplerTest {
             assertEquals(-1, m.tokenizer().bosId());
             assertEquals(plain.length, ids.length);
         }
-        assertArrayEquals(Arrays.stream(plain).mapToInt(x -> (int) x).toArray(), Sampler.responseIds(m.tokenizer(), TEXTS[0]));
+        assertArrayEquals(Arrays.stream(plain).mapToInt(x -> (int) x).toArray(), m.tokenizer().encodeResponse(TEXTS[0]));
     }
 
     @ParameterizedTest

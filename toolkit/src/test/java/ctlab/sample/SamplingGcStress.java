@@ -37,8 +37,8 @@ public final class SamplingGcStress {
         List<Request> out = new ArrayList<>();
         for (int i = 0; i < PROMPTS.length; i++) {
             for (int j = 0; j < PREFIXES.length; j++) {
-                out.add(new Request("p" + i + "/" + j, Sampler.promptIds(s.tokenizer(), PROMPTS[i]),
-                        Sampler.responseIds(s.tokenizer(), PREFIXES[j])));
+                out.add(new Request("p" + i + "/" + j, s.tokenizer().encodePrompt(PROMPTS[i]),
+                        s.tokenizer().encodeResponse(PREFIXES[j])));
             }
         }
         return out;

@@ -117,7 +117,7 @@ public final class EvalStage implements Stage {
                                              boolean fewShot, SamplingParams greedy, SamplingParams pass) {
         List<Sampler.Request> requests = new ArrayList<>();
         for (Problem p : problems) {
-            requests.add(Sampler.Request.of(p.id(), Sampler.promptIds(sampler.tokenizer(), SampleStage.prompt(task, p, fewShot))));
+            requests.add(Sampler.Request.of(p.id(), sampler.tokenizer().encodePrompt(SampleStage.prompt(task, p, fewShot))));
         }
         // one pass: a problem's greedy answer and its pass@k samples share the prompt's prefill
         List<List<Sampler.Sample>> both = sampler.sample(requests, pass == null ? List.of(greedy) : List.of(greedy, pass));

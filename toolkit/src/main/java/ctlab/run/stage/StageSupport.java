@@ -45,7 +45,7 @@ final class StageSupport {
         int over = 0, longest = 0;
         String longestId = null;
         for (ctlab.task.Problem p : problems) {
-            int n = ctlab.sample.Sampler.promptIds(model.tokenizer(), SampleStage.prompt(task, p, fewShot)).length;
+            int n = model.tokenizer().encodePrompt(SampleStage.prompt(task, p, fewShot)).length;
             if (n + maxNewTokens > max) over++;
             if (n > longest) {
                 longest = n;

@@ -37,8 +37,8 @@ import java.util.function.Consumer;
  * log-prob, no alternatives) and {@code return_token_ids: true} (vLLM ≥ 0.10: the choice carries the
  * response's token ids). {@code return_tokens_as_token_ids} makes each logprobs token read {@code token_id:N},
  * a second source of the ids for servers without {@code return_token_ids}. The seed is sent only when
- * {@link Config#sendSeed} (one per request, derived from (seed, request id)): issue #16 saw the vLLM CPU
- * build with PyPI torch crash its engine on a per-request seed ("CPU Generator does not use offset"), so a
+ * {@link Config#sendSeed} (one per request, derived from (seed, request id)): the vLLM 0.32 CPU build with
+ * PyPI torch was seen to crash its engine on a per-request seed ("CPU Generator does not use offset"), so a
  * failure of a seeded request says so. vLLM's seeded samples are not the local sampler's samples either way.
  *
  * <p><b>Response.</b> {@code finish_reason "length"} is {@link FinishReason#LENGTH}; {@code "stop"} with a
