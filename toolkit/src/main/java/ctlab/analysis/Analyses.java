@@ -1,5 +1,6 @@
 package ctlab.analysis;
 
+import ctlab.data.EvalOutcome;
 import ctlab.CtlabException;
 import ctlab.critical.Agreement;
 import ctlab.critical.RolloutProbe;
@@ -309,7 +310,7 @@ public final class Analyses {
      *
      * @param seed bootstrap seed (same seed → same intervals)
      */
-    public static Table methodComparison(Map<String, List<EvalRecord>> evals, long seed) {
+    public static Table methodComparison(Map<String, List<EvalOutcome>> evals, long seed) {
         StringColumn method = StringColumn.create("method");
         IntColumn n = IntColumn.create("n"), correct = IntColumn.create("correct");
         DoubleColumn acc = DoubleColumn.create("accuracy"), lo = DoubleColumn.create("wilson_lo"),
@@ -323,18 +324,18 @@ public final class Analyses {
         List<String> ids = null;
         String first = null;
         Map<String, boolean[]> outcomes = new LinkedHashMap<>();
-        List<Map.Entry<String, List<EvalRecord>>> ordered = new ArrayList<>(evals.entrySet());
-        ordered.sort(java.util.Comparator.comparingInt((Map.Entry<String, List<EvalRecord>> e) -> methodRank(e.getKey()))
+        List<Map.Entry<String, List<EvalOutcome>>> ordered = new ArrayList<>(evals.entrySet());
+        ordered.sort(java.util.Comparator.comparingInt((Map.Entry<String, List<EvalOutcome>> e) -> methodRank(e.getKey()))
                 .thenComparing(Map.Entry::getKey));
         for (var e : ordered) {
             Map<String, Boolean> byId = new HashMap<>();
-            for (EvalRecord r : e.getValue()) {
+            for (EvalOutcome r : e.getValue()) {
                 if (byId.put(r.problemId(), r.correct()) != null) {
                     throw new CtlabException("eval-" + e.getKey() + ".jsonl: problem '" + r.problemId() + "' appears twice");
                 }
             }
             if (ids == null) {
-                ids = e.getValue().stream().map(EvalRecord::problemId).sorted().toList();
+                ids = e.getValue().stream().map(EvalOutcome::problemId).sorted().toList();
                 first = e.getKey();
             } else if (!new java.util.HashSet<>(ids).equals(byId.keySet())) {
                 throw new CtlabException("eval-" + e.getKey() + ".jsonl: evaluated on other problems than eval-" + first

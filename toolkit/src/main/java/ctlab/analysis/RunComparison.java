@@ -1,5 +1,6 @@
 package ctlab.analysis;
 
+import ctlab.data.EvalOutcome;
 import ctlab.CtlabException;
 import ctlab.stats.PairedComparison;
 
@@ -24,9 +25,9 @@ public final class RunComparison {
      * The outcomes named by {@code spec}: an eval JSONL file ({@code .../08-eval/eval-cdpo.jsonl}) or
      * {@code RUN_DIR:METHOD} (that run's {@code NN-eval/eval-METHOD.jsonl}).
      */
-    public static List<EvalRecord> outcomes(String spec) {
+    public static List<EvalOutcome> outcomes(String spec) {
         Path asFile = Path.of(spec);
-        if (Files.isRegularFile(asFile)) return RunData.records(asFile, EvalRecord.class);
+        if (Files.isRegularFile(asFile)) return RunData.records(asFile, EvalOutcome.class);
         if (Files.isDirectory(asFile)) {
             throw new CtlabException(spec + ": is a directory; give an eval file (RUN_DIR/NN-eval/eval-METHOD.jsonl) or RUN_DIR:METHOD");
         }
@@ -46,11 +47,11 @@ public final class RunComparison {
             throw new CtlabException(run + ": cannot list (" + e.getMessage() + ")", e);
         }
         if (found.isEmpty()) throw new CtlabException(spec + ": no NN-eval/eval-" + method + ".jsonl in " + run);
-        return RunData.records(found.get(0), EvalRecord.class);
+        return RunData.records(found.get(0), EvalOutcome.class);
     }
 
     /** Matches A and B by problem id (each once, the same set of problems) and compares them. */
-    public static PairedComparison compare(List<EvalRecord> a, List<EvalRecord> b, String nameA, String nameB,
+    public static PairedComparison compare(List<EvalOutcome> a, List<EvalOutcome> b, String nameA, String nameB,
                                            double confidence, int resamples, long seed) {
         Map<String, Boolean> byIdA = byProblem(a, nameA), byIdB = byProblem(b, nameB);
         List<String> onlyInA = byIdA.keySet().stream().filter(k -> !byIdB.containsKey(k)).toList();
@@ -69,10 +70,10 @@ public final class RunComparison {
         return PairedComparison.of(x, y, confidence, resamples, seed);
     }
 
-    private static Map<String, Boolean> byProblem(List<EvalRecord> records, String name) {
+    private static Map<String, Boolean> byProblem(List<EvalOutcome> records, String name) {
         if (records.isEmpty()) throw new CtlabException(name + ": no outcomes");
         Map<String, Boolean> out = new LinkedHashMap<>();
-        for (EvalRecord r : records) {
+        for (EvalOutcome r : records) {
             if (out.put(r.problemId(), r.correct()) != null) {
                 throw new CtlabException(name + ": problem " + r.problemId() + " has more than one outcome");
             }

@@ -1,5 +1,6 @@
 package ctlab.analysis;
 
+import ctlab.data.EvalOutcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.CtlabException;
 import ctlab.critical.RolloutProbe;
@@ -32,7 +33,7 @@ import java.util.stream.Stream;
  * <p>Files read: {@code NN-select/graded.jsonl} ({@link GradedSample}), {@code NN-score-ce/pairs-scored.jsonl}
  * ({@link ScoredPair}), {@code NN-rollout/rollout.jsonl} ({@link RolloutProbe.Result}), training metrics from
  * {@code NN-train-<method>/metrics.jsonl} (or {@code NN-train/<method>/metrics.jsonl}), and
- * {@code NN-eval/eval-<method>.jsonl} ({@link EvalRecord}).
+ * {@code NN-eval/eval-<method>.jsonl} ({@link EvalOutcome}).
  */
 public final class RunData {
     private static final Pattern STAGE_FOLDER = Pattern.compile("(\\d{2,})-([a-z0-9-]+)");
@@ -45,11 +46,11 @@ public final class RunData {
     private final List<ScoredPair> scoredPairs;
     private final List<RolloutProbe.Result> rollouts;
     private final Map<String, List<JsonNode>> trainMetrics;  // method → metrics records
-    private final Map<String, List<EvalRecord>> evals;       // method → outcomes
+    private final Map<String, List<EvalOutcome>> evals;       // method → outcomes
 
     private RunData(Path root, Map<String, Path> stageDirs, Map<String, StageMarker> done, List<GradedSample> graded,
                     List<ScoredPair> scoredPairs, List<RolloutProbe.Result> rollouts,
-                    Map<String, List<JsonNode>> trainMetrics, Map<String, List<EvalRecord>> evals) {
+                    Map<String, List<JsonNode>> trainMetrics, Map<String, List<EvalOutcome>> evals) {
         this.root = root;
         this.stageDirs = stageDirs;
         this.done = done;
@@ -104,13 +105,13 @@ public final class RunData {
             }
         }
 
-        Map<String, List<EvalRecord>> evals = new LinkedHashMap<>();
+        Map<String, List<EvalOutcome>> evals = new LinkedHashMap<>();
         Path evalDir = dirs.get("eval");
         if (evalDir != null) {
             try (Stream<Path> s = Files.list(evalDir)) {
                 for (Path f : s.sorted().toList()) {
                     Matcher m = EVAL_FILE.matcher(f.getFileName().toString());
-                    if (m.matches()) evals.put(m.group(1), records(f, EvalRecord.class));
+                    if (m.matches()) evals.put(m.group(1), records(f, EvalOutcome.class));
                 }
             } catch (IOException ex) {
                 throw new UncheckedIOException(ex);
@@ -146,7 +147,7 @@ public final class RunData {
     /** Training method (loss) → its metrics records (those with a {@code step}), ordered by method name. */
     public Map<String, List<JsonNode>> trainMetrics() { return trainMetrics; }
     /** Evaluated method → per-problem outcomes, ordered by file name. */
-    public Map<String, List<EvalRecord>> evals() { return evals; }
+    public Map<String, List<EvalOutcome>> evals() { return evals; }
 
     /** The run's config.yaml text, if present. */
     public Optional<String> configText() {

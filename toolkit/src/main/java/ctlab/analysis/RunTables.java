@@ -1,5 +1,6 @@
 package ctlab.analysis;
 
+import ctlab.data.EvalOutcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.critical.RolloutProbe;
 import ctlab.data.ScoredPair;
@@ -333,7 +334,7 @@ public final class RunTables {
         methods.sort(java.util.Comparator.comparingInt(Analyses::methodRank).thenComparing(m -> m));
         for (String method : methods) {
             Map<String, Boolean> m = new HashMap<>();
-            for (EvalRecord r : data.evals().get(method)) {
+            for (EvalOutcome r : data.evals().get(method)) {
                 m.put(r.problemId(), r.correct());
                 ids.add(r.problemId());
             }

@@ -180,7 +180,8 @@ class AnalysesTest {
 
     @Test void mismatchedEvalProblemsAreAUserError() throws Exception {
         Path root = new SyntheticRun(2).write(tmp.resolve("run"), 8);
-        AtomicFiles.writeString(root.resolve("08-eval/eval-rpo.jsonl"), "{\"problem_id\":\"t0\",\"correct\":true}\n");
+        AtomicFiles.writeString(root.resolve("08-eval/eval-rpo.jsonl"), "{\"problem_id\":\"t0\",\"method\":\"rpo\",\"correct\":true,\"extracted\":\"1\",\"reference\":\"1\","
+                + "\"response\":\"1\",\"num_tokens\":1,\"finish_reason\":\"stop\",\"pass_n\":0,\"pass_correct\":0}\n");
         RunData d = RunData.load(root);
         CtlabException e = assertThrows(CtlabException.class, () -> Analyses.methodComparison(d.evals(), 1));
         assertTrue(e.getMessage().contains("eval-rpo.jsonl"), e.getMessage());

@@ -116,7 +116,18 @@ final class SyntheticRun {
                 SplittableRandom r = new SplittableRandom(11);
                 for (int p = 0; p < 60; p++) {
                     double u = r.nextDouble();   // same u per problem for every method: correlated outcomes
-                    recs.add(Map.of("problem_id", "t" + p, "correct", u < rates[m], "extracted", "1", "response", "…"));
+                    Map<String, Object> e = new LinkedHashMap<>();   // an eval record as the eval stage writes it
+                    e.put("problem_id", "t" + p);
+                    e.put("method", methods[m]);
+                    e.put("correct", u < rates[m]);
+                    e.put("extracted", "1");
+                    e.put("reference", "1");
+                    e.put("response", "…");
+                    e.put("num_tokens", 1);
+                    e.put("finish_reason", "stop");
+                    e.put("pass_n", 0);
+                    e.put("pass_correct", 0);
+                    recs.add(e);
                 }
                 files.put("eval-" + methods[m] + ".jsonl", recs);
             }

@@ -27,6 +27,9 @@ class CompareCommandTest {
         return cl.execute(all);
     }
 
+    /** The fields of an eval record (ctlab.data.EvalOutcome) that these tests do not vary. */
+    private static final String REST = ",\"reference\":\"1\",\"response\":\"1\",\"num_tokens\":1,\"finish_reason\":\"stop\",\"pass_n\":0,\"pass_correct\":0";
+
     /** Writes RUN/08-eval/eval-METHOD.jsonl with outcomes for problems p0..p(n-1), listed in the given order. */
     private Path eval(String run, String method, boolean[] correct, boolean reversed) throws Exception {
         Path f = dir.resolve(run).resolve("08-eval").resolve("eval-" + method + ".jsonl");
@@ -35,7 +38,7 @@ class CompareCommandTest {
         for (int k = 0; k < correct.length; k++) {
             int i = reversed ? correct.length - 1 - k : k;
             sb.append("{\"problem_id\":\"p").append(i).append("\",\"method\":\"").append(method)
-                    .append("\",\"correct\":").append(correct[i]).append(",\"extracted\":\"1\"}\n");
+                    .append("\",\"correct\":").append(correct[i]).append(",\"extracted\":\"1\"").append(REST).append("}\n");
         }
         Files.writeString(f, sb.toString());
         return f;
@@ -72,7 +75,8 @@ class CompareCommandTest {
         assertEquals(2, compare("nowhere", dir.resolve("r3") + ":dpo"));
         assertTrue(err.toString().contains("nowhere: not an eval file, and not RUN_DIR:METHOD"), err.toString());
         Path dup = dir.resolve("dup.jsonl");
-        Files.writeString(dup, "{\"problem_id\":\"p0\",\"correct\":true}\n{\"problem_id\":\"p0\",\"correct\":false}\n");
+        Files.writeString(dup, "{\"problem_id\":\"p0\",\"method\":\"x\",\"correct\":true" + REST + "}\n"
+                + "{\"problem_id\":\"p0\",\"method\":\"x\",\"correct\":false" + REST + "}\n");
         assertEquals(2, compare(dup.toString(), dir.resolve("r3") + ":dpo"));
         assertTrue(err.toString().contains("problem p0 has more than one outcome"), err.toString());
     }
