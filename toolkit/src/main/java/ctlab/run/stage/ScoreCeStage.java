@@ -4,6 +4,8 @@ import ctlab.CtlabException;
 import ctlab.critical.CeScoring;
 import ctlab.critical.ContrastiveEstimator;
 import ctlab.critical.OfficialCeJson;
+import ctlab.critical.PlantedAgreement;
+import ctlab.data.Planted;
 import ctlab.data.PreferencePair;
 import ctlab.data.ScoredPair;
 import ctlab.io.Jsonl;
@@ -15,6 +17,7 @@ import ctlab.run.Stage;
 import ctlab.run.StageContext;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -63,6 +66,7 @@ public final class ScoreCeStage implements Stage {
         int start = done / pairsPerBatch * pairsPerBatch;             // recompute the cut batch whole
         if (done > 0) ctx.log("resuming after " + done + " scored pairs (from pair " + (start + 1) + ")");
         ContrastiveEstimator estimator = new ContrastiveEstimator(ce.beta());
+        Map<String, Object> m = new LinkedHashMap<>();
         try (LlamaModel model = StageSupport.loadModel(ctx.config());
              Lora pos = Lora.load(model, ctx.input("train-pos", Lora.CONFIG_FILE).getParent());
              Lora neg = Lora.load(model, ctx.input("train-neg", Lora.CONFIG_FILE).getParent());
@@ -84,17 +88,43 @@ public final class ScoreCeStage implements Stage {
                 bar.set(to, String.format(Locale.ROOT, "%.0f tok/s", tokens / Math.max(1e-9, s)));
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Map<String, Object> m = new LinkedHashMap<>();
             m.put("pairs", pairs.size());
             m.put("resumed_from", done);
             m.put("tokens_scored", tokens);
             m.put("seconds", seconds);
             m.put("tokens_per_s", tokens / Math.max(1e-9, seconds));
-            ctx.metrics(m);
         }
         List<ScoredPair> all = Jsonl.read(out, ScoredPair.class);
+        PlantedAgreement.Summary planted = planted(all);
+        if (planted != null) {
+            m.put("planted", planted);
+            ctx.log(String.format(Locale.ROOT, "CE vs planted trap tokens over %d rejected responses that took the trap: "
+                    + "AUROC %.3f, precision@1 %.3f, within one %.3f", planted.trajectories(), planted.pooledAuroc(),
+                    planted.precisionAt1(), planted.withinOne()));
+        }
+        ctx.metrics(m);
         OfficialCeJson.write(ctx.file(OFFICIAL), all);
         ctx.log("scored " + all.size() + " pairs; official export in " + OFFICIAL);
+    }
+
+    /**
+     * CE scores vs the planted critical tokens ({@link PlantedAgreement}) over the rejected responses that fell into
+     * their problem's trap ({@link ctlab.data.Planted#fellIn}); null when no pair carries ground truth (a task
+     * without planted traps).
+     */
+    public static PlantedAgreement.Summary planted(List<ScoredPair> scored) {
+        List<double[]> scores = new ArrayList<>();
+        List<Integer> positions = new ArrayList<>();
+        boolean any = false;
+        for (ScoredPair s : scored) {
+            Planted p = s.pair().rejectedPlanted();
+            any |= p != null;
+            if (p == null || !p.fellIn()) continue;
+            scores.add(s.rejectedScores());
+            positions.add(p.position());
+        }
+        if (!any) return null;
+        return PlantedAgreement.of(scores, positions.stream().mapToInt(Integer::intValue).toArray());
     }
 
     /** Complete records already written; each must be the pair at its position (else the file is not ours). */
