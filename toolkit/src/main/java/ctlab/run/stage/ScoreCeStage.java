@@ -5,7 +5,6 @@ import ctlab.critical.CeScoring;
 import ctlab.critical.ContrastiveEstimator;
 import ctlab.critical.OfficialCeJson;
 import ctlab.critical.PlantedAgreement;
-import ctlab.data.Planted;
 import ctlab.data.PreferencePair;
 import ctlab.data.ScoredPair;
 import ctlab.io.Jsonl;
@@ -17,7 +16,6 @@ import ctlab.run.Stage;
 import ctlab.run.StageContext;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -95,7 +93,7 @@ public final class ScoreCeStage implements Stage {
             m.put("tokens_per_s", tokens / Math.max(1e-9, seconds));
         }
         List<ScoredPair> all = Jsonl.read(out, ScoredPair.class);
-        PlantedAgreement.Summary planted = planted(all);
+        PlantedAgreement.Summary planted = PlantedAgreement.ofRejected(all);
         if (planted != null) {
             m.put("planted", planted);
             ctx.log(String.format(Locale.ROOT, "CE vs planted trap tokens over %d rejected responses that took the trap: "
@@ -105,26 +103,6 @@ public final class ScoreCeStage implements Stage {
         ctx.metrics(m);
         OfficialCeJson.write(ctx.file(OFFICIAL), all);
         ctx.log("scored " + all.size() + " pairs; official export in " + OFFICIAL);
-    }
-
-    /**
-     * CE scores vs the planted critical tokens ({@link PlantedAgreement}) over the rejected responses that fell into
-     * their problem's trap ({@link ctlab.data.Planted#fellIn}); null when no pair carries ground truth (a task
-     * without planted traps).
-     */
-    public static PlantedAgreement.Summary planted(List<ScoredPair> scored) {
-        List<double[]> scores = new ArrayList<>();
-        List<Integer> positions = new ArrayList<>();
-        boolean any = false;
-        for (ScoredPair s : scored) {
-            Planted p = s.pair().rejectedPlanted();
-            any |= p != null;
-            if (p == null || !p.fellIn()) continue;
-            scores.add(s.rejectedScores());
-            positions.add(p.position());
-        }
-        if (!any) return null;
-        return PlantedAgreement.of(scores, positions.stream().mapToInt(Integer::intValue).toArray());
     }
 
     /** Complete records already written; each must be the pair at its position (else the file is not ours). */

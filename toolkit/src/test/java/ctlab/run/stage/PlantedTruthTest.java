@@ -97,7 +97,7 @@ class PlantedTruthTest {
         assertFalse(Jsonl.MAPPER.readTree(Jsonl.toLine(pair)).has("rejected_planted"));
         var e = new EvalOutcome("q", "base", true, "1", "1", "r", 1, "stop", 0, 0);
         assertFalse(Jsonl.MAPPER.readTree(Jsonl.toLine(e)).has("trap"));
-        assertNull(ScoreCeStage.planted(List.of(scored(pair, new double[] {0.5}))), "no ground truth: no summary");
+        assertNull(PlantedAgreement.ofRejected(List.of(scored(pair, new double[] {0.5}))), "no ground truth: no summary");
     }
 
     static ScoredPair scored(PreferencePair p, double[] rejectedScores) {
@@ -123,7 +123,7 @@ class PlantedTruthTest {
                 scored(pair(2, 4, new Planted("donate", 1, Planted.CORRECT)), new double[] {0.0, 0.0, 0.0, 0.0}),
                 scored(pair(3, 4, new Planted("donate", -1, Planted.OTHER)), new double[] {0.0, 0.0, 0.0, 0.0}),
                 scored(pair(4, 4, null), new double[] {0.0, 0.0, 0.0, 0.0}));
-        PlantedAgreement.Summary s = ScoreCeStage.planted(sp);
+        PlantedAgreement.Summary s = PlantedAgreement.ofRejected(sp);
         assertEquals(PlantedAgreement.of(List.of(sp.get(0).rejectedScores(), sp.get(1).rejectedScores()), new int[] {2, 1}), s);
         assertEquals(2, s.trajectories());
         assertEquals(0.5, s.precisionAt1());
@@ -209,6 +209,9 @@ class PlantedTruthTest {
         assertTrue(Files.readString(run.resolve("05-score-ce/log.txt")).contains("CE vs planted trap tokens"));
         String table = Demo.resultsTable(run, c);
         assertTrue(table.contains("planted traps: " + expected.trajectories() + " rejected responses took the trap"), table);
+        Path html = ctlab.viz.RunReport.write(run, tmp.resolve("report.html"), new ctlab.viz.RunReport.Options(60, 0, null));
+        assertTrue(Files.readString(html).contains("the decisive token of the " + expected.trajectories()
+                + " rejected responses that took the trap operator"), "the report shows CE vs the planted traps");
 
         // eval records name the problem's trap family (ablate --split-by trap), and only where there is one
         List<Problem> few = test.subList(0, 10);
