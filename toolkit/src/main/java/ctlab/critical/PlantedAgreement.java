@@ -3,7 +3,10 @@ package ctlab.critical;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.CtlabException;
+import ctlab.data.Planted;
+import ctlab.data.ScoredPair;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -20,6 +23,25 @@ public final class PlantedAgreement {
                           @JsonProperty("pooled_auroc") double pooledAuroc,
                           @JsonProperty("precision_at_1") double precisionAt1,
                           @JsonProperty("within_one") double withinOne) {}
+
+    /**
+     * The CE scores of scored pairs vs their planted critical tokens over the rejected responses that fell into their
+     * problem's trap ({@link Planted#fellIn}: the decisive token is a known critical token there); null when no pair
+     * carries ground truth (a task without planted traps).
+     */
+    public static Summary ofRejected(List<ScoredPair> scored) {
+        List<double[]> scores = new ArrayList<>();
+        List<Integer> positions = new ArrayList<>();
+        boolean any = false;
+        for (ScoredPair s : scored) {
+            Planted p = s.pair().rejectedPlanted();
+            any |= p != null;
+            if (p == null || !p.fellIn()) continue;
+            scores.add(s.rejectedScores());
+            positions.add(p.position());
+        }
+        return any ? of(scores, positions.stream().mapToInt(Integer::intValue).toArray()) : null;
+    }
 
     /**
      * @param scores  per trajectory, s_t for every response token

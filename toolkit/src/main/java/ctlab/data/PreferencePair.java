@@ -1,5 +1,6 @@
 package ctlab.data;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
@@ -12,7 +13,7 @@ import java.util.Objects;
  * use {@code prompt_ids ++ chosen_ids} and {@code prompt_ids ++ rejected_ids}; the texts are for people.
  */
 @JsonPropertyOrder({"pair_id", "problem_id", "prompt", "chosen", "rejected", "chosen_answer", "rejected_answer",
-        "reference", "chosen_sample_id", "rejected_sample_id", "prompt_ids", "chosen_ids", "rejected_ids"})
+        "reference", "chosen_sample_id", "rejected_sample_id", "prompt_ids", "chosen_ids", "rejected_ids", "rejected_planted"})
 public record PreferencePair(@JsonProperty("pair_id") String pairId,
                              @JsonProperty("problem_id") String problemId,
                              @JsonProperty("prompt") String prompt,
@@ -25,7 +26,9 @@ public record PreferencePair(@JsonProperty("pair_id") String pairId,
                              @JsonProperty("rejected_sample_id") String rejectedSampleId,
                              @JsonProperty("prompt_ids") int[] promptIds,
                              @JsonProperty("chosen_ids") int[] chosenIds,
-                             @JsonProperty("rejected_ids") int[] rejectedIds) {
+                             @JsonProperty("rejected_ids") int[] rejectedIds,
+                             @JsonProperty("rejected_planted") @JsonInclude(JsonInclude.Include.NON_NULL)
+                             Planted rejectedPlanted) {
     public PreferencePair {
         Objects.requireNonNull(pairId, "pair_id");
         Objects.requireNonNull(problemId, "problem_id");
@@ -36,6 +39,14 @@ public record PreferencePair(@JsonProperty("pair_id") String pairId,
         promptIds = Ids.check(promptIds, "prompt_ids", false);
         chosenIds = Ids.check(chosenIds, "chosen_ids", true);
         rejectedIds = Ids.check(rejectedIds, "rejected_ids", true);
+    }
+
+    /** A pair without ground truth (a task without planted traps). */
+    public PreferencePair(String pairId, String problemId, String prompt, String chosen, String rejected,
+                          String chosenAnswer, String rejectedAnswer, String reference, String chosenSampleId,
+                          String rejectedSampleId, int[] promptIds, int[] chosenIds, int[] rejectedIds) {
+        this(pairId, problemId, prompt, chosen, rejected, chosenAnswer, rejectedAnswer, reference, chosenSampleId,
+                rejectedSampleId, promptIds, chosenIds, rejectedIds, null);
     }
 
     /** prompt | chosen response ids (no EOS). */

@@ -1,6 +1,7 @@
 package ctlab.data;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.model.Tokenizer;
@@ -47,7 +48,7 @@ public record ProblemSamples(@JsonProperty("problem_id") String problemId,
      * the EOS. {@code text} is the sampler's decoded text, cut before the stop string; it is what is graded.
      */
     @JsonPropertyOrder({"sample_id", "sample_index", "text", "finish_reason", "num_tokens", "cumulative_logprob",
-            "token_ids", "response_ids"})
+            "token_ids", "response_ids", "planted"})
     public record Sample(@JsonProperty("sample_id") String sampleId,
                          @JsonProperty("sample_index") int sampleIndex,
                          @JsonProperty("text") String text,
@@ -55,7 +56,8 @@ public record ProblemSamples(@JsonProperty("problem_id") String problemId,
                          @JsonProperty("num_tokens") int numTokens,
                          @JsonProperty("cumulative_logprob") double cumulativeLogprob,
                          @JsonProperty("token_ids") int[] tokenIds,
-                         @JsonProperty("response_ids") int[] responseIds) {
+                         @JsonProperty("response_ids") int[] responseIds,
+                         @JsonProperty("planted") @JsonInclude(JsonInclude.Include.NON_NULL) Planted planted) {
         public Sample {
             Objects.requireNonNull(sampleId, "sample_id");
             Objects.requireNonNull(text, "text");
@@ -67,6 +69,17 @@ public record ProblemSamples(@JsonProperty("problem_id") String problemId,
             if (responseIds.length > tokenIds.length
                     || !Arrays.equals(responseIds, Arrays.copyOf(tokenIds, responseIds.length)))
                 throw new IllegalArgumentException("response_ids must be a prefix of token_ids");
+        }
+
+        /** A sample without ground truth (a task without planted traps). */
+        public Sample(String sampleId, int sampleIndex, String text, Sampler.FinishReason finishReason, int numTokens,
+                      double cumulativeLogprob, int[] tokenIds, int[] responseIds) {
+            this(sampleId, sampleIndex, text, finishReason, numTokens, cumulativeLogprob, tokenIds, responseIds, null);
+        }
+
+        /** The same sample with the task's ground truth about its response ids. */
+        public Sample withPlanted(Planted p) {
+            return new Sample(sampleId, sampleIndex, text, finishReason, numTokens, cumulativeLogprob, tokenIds, responseIds, p);
         }
 
         /** A sampler's sample as a record; the response ids are cut with the sampler's tokenizer. */

@@ -1,5 +1,8 @@
 package ctlab.task;
 
+import ctlab.data.Planted;
+import ctlab.model.Tokenizer;
+
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -52,6 +55,16 @@ public interface Task {
     default Optional<Splits> prepareData(Path modelDir, Path dataDir, int train, int test, boolean scratch) {
         return Optional.empty();
     }
+
+    /**
+     * Ground truth this task knows about a response to {@code problem}, from the response's carried ids (never
+     * re-encoded text): organism v2 locates the problem's planted trap and the branch taken there. Null when the
+     * problem has none (gsm8k, math, the v1 organism), so run files carry the field only where it means something.
+     */
+    default Planted annotate(Problem problem, Tokenizer tokenizer, int[] responseIds) { return null; }
+
+    /** The planted-trap family of {@code problem} (eval records' {@code trap}, for {@code ablate --split-by trap}), or null. */
+    default String trapFamily(Problem problem) { return null; }
 
     /** The training and test files of {@link #prepareData}. */
     record Splits(Path train, Path test) {}

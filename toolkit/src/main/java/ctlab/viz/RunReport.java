@@ -7,6 +7,7 @@ import ctlab.analysis.RunData;
 import ctlab.analysis.RunTables;
 import ctlab.analysis.TokenTexts;
 import ctlab.critical.Agreement;
+import ctlab.critical.PlantedAgreement;
 import ctlab.critical.RolloutProbe;
 import ctlab.data.ScoredPair;
 import ctlab.io.AtomicFiles;
@@ -284,6 +285,13 @@ public final class RunReport {
         b.append("<h2 id=\"contrastive\">Contrastive estimation</h2>");
         b.append("<p>").append(pairs.size()).append(" CE-scored pairs; s_t = per-token score of the pos/neg models (paper Eq. 4–5), "
                 + "low s_t marks a candidate critical token.</p>");
+        PlantedAgreement.Summary planted = PlantedAgreement.ofRejected(pairs);
+        if (planted != null) {
+            b.append(String.format(Locale.ROOT, "<p><strong>Against the planted traps</strong> (organism v2 ground truth: the "
+                    + "decisive token of the %d rejected responses that took the trap operator): AUROC of 1 − s_t %.3f, the "
+                    + "lowest s_t is the planted token in %.1f%%, within one token in %.1f%%.</p>", planted.trajectories(),
+                    planted.pooledAuroc(), 100 * planted.precisionAt1(), 100 * planted.withinOne()));
+        }
         // the heat map of a rolled-out trajectory with a critical token, else of the first rejected response
         Table tokens = t.tokens();
         TokenHeatMap map = Figures.ceHeatMap(t);

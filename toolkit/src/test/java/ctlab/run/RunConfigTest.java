@@ -197,6 +197,14 @@ class RunConfigTest {
         assertEquals(RunConfig.LOSSES, full.train().losses());
         assertEquals(0.95, full.sample().topP());
         assertEquals(0.1, full.train().beta());
+        // the traps configs (organism v2) are their v1 twins on models/organism-traps
+        for (String[] twin : new String[][] {{"demo.yaml", "demo-traps.yaml"}, {"organism.yaml", "organism-traps.yaml"}}) {
+            RunConfig v1 = RunConfig.load(configs.resolve(twin[0]), List.of());
+            RunConfig v2 = RunConfig.load(configs.resolve(twin[1]), List.of());
+            assertEquals("models/organism-traps", v2.model(), twin[1]);
+            assertEquals(List.of(v1.sample(), v1.select(), v1.sft(), v1.ce(), v1.rollout(), v1.train(), v1.eval()),
+                    List.of(v2.sample(), v2.select(), v2.sft(), v2.ce(), v2.rollout(), v2.train(), v2.eval()), twin[1]);
+        }
     }
 
     @Test void trickyStringsSurviveTheResolvedYaml() throws Exception {

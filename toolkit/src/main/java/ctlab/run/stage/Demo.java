@@ -45,6 +45,13 @@ public final class Demo {
                     100 * select.path("sample_accuracy").asDouble(), select.path("sft_pos").asInt(),
                     select.path("sft_neg").asInt(), select.path("pairs").asInt()));
         }
+        JsonNode ce = lastMetrics(runDir.resolve("05-score-ce/metrics.jsonl"));
+        if (ce != null && ce.has("planted")) {
+            JsonNode p = ce.path("planted");
+            sb.append(String.format(Locale.ROOT, "planted traps: %d rejected responses took the trap; CE finds the planted "
+                            + "token: AUROC of 1 - s_t %s, lowest s_t is it %s, within one %s%n", p.path("trajectories").asInt(),
+                    num(p.path("pooled_auroc")), pct(p.path("precision_at_1")), pct(p.path("within_one"))));
+        }
         JsonNode rollout = readJson(runDir.resolve("06-rollout/" + RolloutStage.SUMMARY));
         if (rollout != null) {
             JsonNode a = rollout.path("agreement").path("paper").path("critical");
@@ -54,6 +61,15 @@ public final class Demo {
                     rollout.path("with_critical").asInt(), pct(a.path("exact_rate")), pct(a.path("within_one_rate")),
                     num(a.path("pooled_auroc")), num(rollout.path("agreement").path("paper").path("drop").path("pooled_auroc")),
                     rollout.path("tokens_generated").asLong(), rollout.path("seconds").asDouble()));
+            JsonNode p = rollout.path("planted");
+            if (p.isObject()) {
+                sb.append(String.format(Locale.ROOT, "rollout vs planted traps (%d probed trajectories took the trap): paper rule "
+                                + "found a critical token in %d, it is the planted one %s, within one %s; official rule %d, %s, %s%n",
+                        p.path("trajectories").asInt(), p.path("paper").path("with_critical").asInt(),
+                        pct(p.path("paper").path("exact_rate")), pct(p.path("paper").path("within_one_rate")),
+                        p.path("official").path("with_critical").asInt(), pct(p.path("official").path("exact_rate")),
+                        pct(p.path("official").path("within_one_rate"))));
+            }
         }
         JsonNode eval = readJson(runDir.resolve("08-eval/" + EvalStage.SUMMARY));
         if (eval == null) return sb.append("no eval summary yet (08-eval/summary.json)\n").toString();

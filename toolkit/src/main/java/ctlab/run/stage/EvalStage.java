@@ -135,7 +135,7 @@ public final class EvalStage implements Stage {
                 }
             }
             out.add(new EvalOutcome(p.id(), method, grade.equal(), grade.extracted(), p.answer(), r.text(), r.numTokens(),
-                    r.finishReason().json(), pass == null ? 0 : pass.n(), passCorrect));
+                    r.finishReason().json(), pass == null ? 0 : pass.n(), passCorrect, task.trapFamily(p)));
         }
         return out;
     }

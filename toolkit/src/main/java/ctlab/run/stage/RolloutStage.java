@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
 import ctlab.critical.Agreement;
 import ctlab.critical.RolloutProbe;
+import ctlab.data.Planted;
 import ctlab.data.ScoredPair;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
@@ -141,6 +142,8 @@ public final class RolloutStage implements Stage {
             }
         }
         ObjectNode summary = summarize(results, scores, c.rollout().k());
+        ObjectNode planted = planted(results, scored);
+        if (planted != null) summary.set("planted", planted);
         try {
             AtomicFiles.writeString(ctx.file(SUMMARY), Jsonl.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(summary) + "\n");
         } catch (IOException e) {
@@ -152,6 +155,41 @@ public final class RolloutStage implements Stage {
         }
         ctx.metrics(m);
         ctx.log("summary: " + m);
+    }
+
+    /**
+     * Both rollout rules vs the planted critical tokens (organism v2) over the probed trajectories that fell into
+     * their trap: how many had a critical token, the critical token IS the planted one, within one of it. Null when no
+     * probed pair carries ground truth. {@code results} are the rejected sides of the first scored pairs, in order.
+     */
+    public static ObjectNode planted(List<RolloutProbe.Result> results, List<ScoredPair> scored) {
+        int n = 0, any = 0;
+        int[][] counts = new int[2][3];                                    // rule -> found, exact, within one
+        for (int i = 0; i < results.size(); i++) {
+            Planted p = scored.get(i).pair().rejectedPlanted();
+            if (p != null) any++;
+            if (p == null || !p.fellIn()) continue;
+            n++;
+            RolloutProbe.Result r = results.get(i);
+            int[] found = {r.critical(), r.criticalOfficial()};
+            for (int rule = 0; rule < 2; rule++) {
+                if (found[rule] < 0) continue;
+                counts[rule][0]++;
+                if (found[rule] == p.position()) counts[rule][1]++;
+                if (Math.abs(found[rule] - p.position()) <= 1) counts[rule][2]++;
+            }
+        }
+        if (any == 0) return null;
+        ObjectNode o = Jsonl.MAPPER.createObjectNode();
+        o.put("trajectories", n);
+        String[] names = {"paper", "official"};
+        for (int rule = 0; rule < 2; rule++) {
+            ObjectNode r = o.putObject(names[rule]);
+            r.put("with_critical", counts[rule][0]);
+            r.put("exact_rate", n == 0 ? Double.NaN : counts[rule][1] / (double) n);
+            r.put("within_one_rate", n == 0 ? Double.NaN : counts[rule][2] / (double) n);
+        }
+        return o;
     }
 
     /** Critical-token counts, pass@k curves with/without the critical token, cost, and CE agreement. */

@@ -76,7 +76,9 @@ public final class SampleStage implements Stage {
             List<ProblemSamples.Sample> mine = new ArrayList<>();
             for (Sampler.Sample s : all.subList(i * params.n(), (i + 1) * params.n())) {
                 if (!s.requestId().equals(p.id())) throw new IllegalStateException("sampler returned rows out of order");
-                mine.add(ProblemSamples.Sample.of(p.id(), s, sampler.tokenizer()));
+                ProblemSamples.Sample rec = ProblemSamples.Sample.of(p.id(), s, sampler.tokenizer());
+                // the task's ground truth (organism v2's planted trap) located on the carried response ids
+                mine.add(rec.withPlanted(task.annotate(p, sampler.tokenizer(), rec.responseIds())));
             }
             out.add(new ProblemSamples(p.id(), prompts.get(i), requests.get(i).promptIds(), p.answer(), params.seed(), mine));
         }

@@ -4,6 +4,7 @@ import ctlab.CtlabException;
 import ctlab.critical.CeScoring;
 import ctlab.critical.ContrastiveEstimator;
 import ctlab.critical.OfficialCeJson;
+import ctlab.critical.PlantedAgreement;
 import ctlab.data.PreferencePair;
 import ctlab.data.ScoredPair;
 import ctlab.io.Jsonl;
@@ -63,6 +64,7 @@ public final class ScoreCeStage implements Stage {
         int start = done / pairsPerBatch * pairsPerBatch;             // recompute the cut batch whole
         if (done > 0) ctx.log("resuming after " + done + " scored pairs (from pair " + (start + 1) + ")");
         ContrastiveEstimator estimator = new ContrastiveEstimator(ce.beta());
+        Map<String, Object> m = new LinkedHashMap<>();
         try (LlamaModel model = StageSupport.loadModel(ctx.config());
              Lora pos = Lora.load(model, ctx.input("train-pos", Lora.CONFIG_FILE).getParent());
              Lora neg = Lora.load(model, ctx.input("train-neg", Lora.CONFIG_FILE).getParent());
@@ -84,15 +86,21 @@ public final class ScoreCeStage implements Stage {
                 bar.set(to, String.format(Locale.ROOT, "%.0f tok/s", tokens / Math.max(1e-9, s)));
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Map<String, Object> m = new LinkedHashMap<>();
             m.put("pairs", pairs.size());
             m.put("resumed_from", done);
             m.put("tokens_scored", tokens);
             m.put("seconds", seconds);
             m.put("tokens_per_s", tokens / Math.max(1e-9, seconds));
-            ctx.metrics(m);
         }
         List<ScoredPair> all = Jsonl.read(out, ScoredPair.class);
+        PlantedAgreement.Summary planted = PlantedAgreement.ofRejected(all);
+        if (planted != null) {
+            m.put("planted", planted);
+            ctx.log(String.format(Locale.ROOT, "CE vs planted trap tokens over %d rejected responses that took the trap: "
+                    + "AUROC %.3f, precision@1 %.3f, within one %.3f", planted.trajectories(), planted.pooledAuroc(),
+                    planted.precisionAt1(), planted.withinOne()));
+        }
+        ctx.metrics(m);
         OfficialCeJson.write(ctx.file(OFFICIAL), all);
         ctx.log("scored " + all.size() + " pairs; official export in " + OFFICIAL);
     }

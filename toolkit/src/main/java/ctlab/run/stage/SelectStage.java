@@ -95,7 +95,8 @@ public final class SelectStage implements Stage {
                 pairs.add(new PreferencePair(p.problemId() + "/" + i, p.problemId(), ps.prompt(), pr.chosen().response(),
                         pr.rejected().response(), pr.chosen().answer(), pr.rejected().answer(), ps.reference(),
                         pr.chosen().sampleId(), pr.rejected().sampleId(), ps.promptIds(),
-                        sample(ps, pr.chosen()).responseIds(), sample(ps, pr.rejected()).responseIds()));
+                        sample(ps, pr.chosen()).responseIds(), sample(ps, pr.rejected()).responseIds(),
+                        sample(ps, pr.rejected()).planted()));
             }
             if (!p.pairs().isEmpty()) withPairs++;
             boolean anyCorrect = p.groups().stream().anyMatch(Selection.AnswerGroup::correct);

@@ -1,5 +1,7 @@
 package ctlab.task.organism;
 
+import ctlab.data.Planted;
+import ctlab.model.Tokenizer;
 import ctlab.task.AnswerExtractor;
 import ctlab.task.MathEquivalence;
 import ctlab.task.Problem;
@@ -38,6 +40,19 @@ public final class OrganismTask implements Task {
 
     @Override public boolean isEquivalent(String prediction, String reference) {
         return MathEquivalence.numbersEqual(prediction, reference);
+    }
+
+    /** Organism v2: where the problem's planted trap is in the response ids and which branch they took there. */
+    @Override public Planted annotate(Problem problem, Tokenizer tokenizer, int[] responseIds) {
+        Trap trap = TrapEval.trapOf(problem);
+        if (trap == null) return null;
+        TrapTruth.Hit hit = TrapTruth.locate(tokenizer, trap, responseIds);
+        return new Planted(trap.family(), hit.position(), hit.branch().name().toLowerCase(java.util.Locale.ROOT));
+    }
+
+    @Override public String trapFamily(Problem problem) {
+        Trap trap = TrapEval.trapOf(problem);
+        return trap == null ? null : trap.family();
     }
 
     /** The splits regenerated from the model's {@code pretrain_config.json} (same seed and difficulty). */
