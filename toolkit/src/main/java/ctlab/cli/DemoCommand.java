@@ -19,8 +19,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code ctlab demo}: a short end-to-end cDPO experiment on the model organism with the shipped base model and
- * {@code configs/demo.yaml}: regenerate the organism's splits from the model's recipe, run every stage (sample,
+ * {@code ctlab demo}: a short end-to-end cDPO experiment on the model organism v2 (planted critical tokens with
+ * ground truth, {@code models/organism-traps}) and {@code configs/demo-traps.yaml}; {@code --config configs/demo.yaml}
+ * runs the same on the capacity-error organism ({@code models/organism-base}), the control. Regenerate the organism's splits from the model's recipe, run every stage (sample,
  * select, train-pos/neg, score-ce, rollout, train dpo + cdpo, eval), print the results table and write the HTML
  * report when the {@code report} command is in this build. Re-running with the same {@code --run-dir} resumes.
  */
@@ -28,9 +29,9 @@ import java.util.concurrent.Callable;
         description = {"Run a short end-to-end cDPO experiment on the model organism (run from the repository root).",
                 "Stages: sample, select, train-pos, train-neg, score-ce, rollout, train (dpo, cdpo), eval; then the report."})
 public final class DemoCommand implements Callable<Integer> {
-    static final Path DEFAULT_CONFIG = Path.of("configs", "demo.yaml");
+    static final Path DEFAULT_CONFIG = Path.of("configs", "demo-traps.yaml");
 
-    @Option(names = "--config", paramLabel = "FILE", description = "demo config (default: configs/demo.yaml)")
+    @Option(names = "--config", paramLabel = "FILE", description = "demo config (default: configs/demo-traps.yaml; configs/demo.yaml: the capacity-error control)")
     Path config;
 
     @Option(names = "--run-dir", paramLabel = "DIR", description = "run directory (default: runs/demo-<timestamp>)")
