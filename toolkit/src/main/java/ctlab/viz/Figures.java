@@ -324,26 +324,43 @@ public final class Figures {
             int crit = sr.rollout().critical();
             if (sr.trajectory().equals(trajectory) && crit >= 0 && crit < s.length) map = map.mark(ROLLOUT_CRITICAL, crit);
         }
+        List<ctlab.data.ScoredPair> pairs = tables.data().scoredPairs();
+        for (int i = 0; i < pairs.size(); i++) {     // organism v2: the planted token of a rejected response that fell in
+            ctlab.data.Planted planted = pairs.get(i).pair().rejectedPlanted();
+            if (planted != null && planted.fellIn() && planted.position() < s.length
+                    && ctlab.analysis.RunTables.pairTrajectoryId(pairs.get(i), i, "rejected").equals(trajectory))
+                map = map.mark(PLANTED, planted.position());
+        }
         return map;
     }
 
     /** Label of the rollout critical token's marking in heat maps. */
     public static final String ROLLOUT_CRITICAL = "rollout critical token";
 
+    /** Label of the planted (ground-truth) critical token's marking in heat maps. */
+    public static final String PLANTED = "planted trap token";
+
     /**
-     * The run's example heat map: the first rolled-out trajectory with a critical token (marked), else the first
-     * scored pair's rejected response.
+     * The run's example heat map: the first rolled-out trajectory with a critical token (marked), preferring one whose
+     * rejected response fell into a planted trap (organism v2: both marks shown), else the first scored pair's
+     * rejected response (a trapped one first).
      */
     public static TokenHeatMap ceHeatMap(ctlab.analysis.RunTables tables) {
-        if (tables.data().scoredPairs().isEmpty()) throw new ctlab.CtlabException("no CE-scored pairs in the run (stage score-ce)");
-        String traj = ctlab.analysis.RunTables.pairTrajectoryId(tables.data().scoredPairs().get(0), 0, "rejected");
-        for (ctlab.analysis.RunTables.ScoredRollout sr : tables.scoredRollouts()) {
-            if (sr.rollout().critical() >= 0) {
-                traj = sr.trajectory();
-                break;
-            }
+        List<ctlab.data.ScoredPair> pairs = tables.data().scoredPairs();
+        if (pairs.isEmpty()) throw new ctlab.CtlabException("no CE-scored pairs in the run (stage score-ce)");
+        java.util.Set<String> trapped = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < pairs.size(); i++) {
+            ctlab.data.Planted p = pairs.get(i).pair().rejectedPlanted();
+            if (p != null && p.fellIn()) trapped.add(ctlab.analysis.RunTables.pairTrajectoryId(pairs.get(i), i, "rejected"));
         }
-        return ceHeatMap(tables, traj);
+        String traj = trapped.isEmpty() ? ctlab.analysis.RunTables.pairTrajectoryId(pairs.get(0), 0, "rejected") : trapped.iterator().next();
+        String rolled = null;
+        for (ctlab.analysis.RunTables.ScoredRollout sr : tables.scoredRollouts()) {
+            if (sr.rollout().critical() < 0) continue;
+            if (trapped.contains(sr.trajectory())) return ceHeatMap(tables, sr.trajectory());
+            if (rolled == null) rolled = sr.trajectory();
+        }
+        return ceHeatMap(tables, rolled != null ? rolled : traj);
     }
 
     /** Titles fitted at build time too: the notebook kernel renders charts without going through {@link #png}. */

@@ -295,9 +295,10 @@ public final class RunReport {
         // the heat map of a rolled-out trajectory with a critical token, else of the first rejected response
         Table tokens = t.tokens();
         TokenHeatMap map = Figures.ceHeatMap(t);
-        int critical = map.markings().isEmpty() ? -1 : map.markings().get(0).positions().iterator().next();
+        List<String> marked = new java.util.ArrayList<>();
+        for (TokenHeatMap.Marking m : map.markings()) marked.add(m.label() + " at position " + m.positions().iterator().next());
         boolean haveTexts = !map.tokens().contains(Figures.UNKNOWN_TOKEN);
-        String title = "CE scores s_t of a rejected response" + (critical >= 0 ? " (rollout critical token at position " + critical + ")" : "");
+        String title = "CE scores s_t of a rejected response";   // the marks go into the caption: a long title is cut in the PNG
         TokenHeatMapImage img = new TokenHeatMapImage(map, title, "s_t (CE score)", 900);
         if (o.figuresDir() != null) {
             img.savePng(o.figuresDir().resolve("ce-heatmap.png"), o.figuresDpi());
@@ -305,7 +306,8 @@ public final class RunReport {
             img.savePdf(o.figuresDir().resolve("ce-heatmap.pdf"));
         }
         b.append(Html.png(img.png(o.dpi()), "token heat map", "Fig. 3 analogue: tokens coloured by s_t"
-                + (haveTexts ? "" : " (token texts unavailable: no tokenizer; dots stand for tokens)") + "; hover the interactive version below."));
+                + (haveTexts ? "" : " (token texts unavailable: no tokenizer; dots stand for tokens)")
+                + (marked.isEmpty() ? "" : "; marked: " + String.join(", ", marked)) + "; hover the interactive version below."));
         b.append("<details><summary>interactive heat map</summary>").append(map.title(title).toHtml()).append("</details>\n");
         b.append(Html.table(Analyses.ceBySide(tokens), 5));
         if (!t.data().rollouts().isEmpty() && !t.scoredRollouts().isEmpty()) {

@@ -209,6 +209,15 @@ class PlantedTruthTest {
         assertTrue(Files.readString(run.resolve("05-score-ce/log.txt")).contains("CE vs planted trap tokens"));
         String table = Demo.resultsTable(run, c);
         assertTrue(table.contains("planted traps: " + expected.trajectories() + " rejected responses took the trap"), table);
+        // the CE heat map of a rejected response that fell in marks its planted token
+        var tables = new ctlab.analysis.RunTables(ctlab.analysis.RunData.load(run), null);   // no token texts needed
+        for (int i = 0; i < scored.size(); i++) {
+            Planted pl = scored.get(i).pair().rejectedPlanted();
+            var map = ctlab.viz.Figures.ceHeatMap(tables, ctlab.analysis.RunTables.pairTrajectoryId(scored.get(i), i, "rejected"));
+            var marks = map.markings().stream().filter(m -> m.label().equals(ctlab.viz.Figures.PLANTED)).toList();
+            if (pl.fellIn()) assertEquals(java.util.Set.of(pl.position()), marks.get(0).positions(), scored.get(i).pairId());
+            else assertTrue(marks.isEmpty(), scored.get(i).pairId());
+        }
         Path html = ctlab.viz.RunReport.write(run, tmp.resolve("report.html"), new ctlab.viz.RunReport.Options(60, 0, null));
         assertTrue(Files.readString(html).contains("the decisive token of the " + expected.trajectories()
                 + " rejected responses that took the trap operator"), "the report shows CE vs the planted traps");
