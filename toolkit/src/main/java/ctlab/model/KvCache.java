@@ -58,8 +58,7 @@ public final class KvCache implements AutoCloseable {
             padded = min.getFloat() < 1f;   // one host sync per prefill; unpadded batches skip the bias per step
         }
         if (padded) {
-            padBias = keyMask.sub(1).mul(-LlamaModel.MASKED).reshape(batch, 1, 1, capacity);  // 0 or MASKED
-            keep(padBias);
+            padBias = paddingBiasOfMask();
         }
         one = keep(manager.full(new Shape(), 1f, DataType.INT64));
     }
@@ -71,16 +70,17 @@ public final class KvCache implements AutoCloseable {
         NDArray oldMask = keyMask, oldBias = padBias;
         allocate(Math.max(s, 2 * capacity));
         for (int i = 0; i < keys.length; i++) {
-            set(keys[i], slots(oldK[i], length), 2, 0, length);
-            set(values[i], slots(oldV[i], length), 2, 0, length);
+            try (NDArray k = slots(oldK[i], length); NDArray v = slots(oldV[i], length)) {   // views: close them, or
+                set(keys[i], k, 2, 0, length);                                              // they keep the old storage
+                set(values[i], v, 2, 0, length);
+            }
             oldK[i].close();
             oldV[i].close();
         }
         set(keyMask, oldMask, 0, oldMask.getShape().get(1));
         oldMask.close();
         if (oldBias != null) {
-            padBias = keyMask.sub(1).mul(-LlamaModel.MASKED).reshape(batch, 1, 1, capacity);
-            keep(padBias);
+            padBias = paddingBiasOfMask();
             oldBias.close();
         }
     }
@@ -157,6 +157,64 @@ public final class KvCache implements AutoCloseable {
             nextPositions = replace(nextPositions, nextPositions.get(new NDIndex("{}", idx)));     // (B')
         }
         batch = rows.length;
+        trimLeadingPadding();
+    }
+
+    /**
+     * The (B, 1, 1, C) additive bias of the key mask: 0 for real tokens, MASKED for padding. The intermediates are
+     * closed here: left to the cache's manager they lived as long as the cache, which under continuous batching is
+     * the whole sampling call (about 1 MB per admitted group at B = 64: a full rollout ran out of memory).
+     */
+    private NDArray paddingBiasOfMask() {
+        try (NDArray minusOne = keyMask.sub(1); NDArray scaled = minusOne.mul(-LlamaModel.MASKED)) {
+            return keep(scaled.reshape(batch, 1, 1, capacity));
+        }
+    }
+
+    /** Fewest all-padding leading slots worth a copy to drop. */
+    private static final long TRIM_AT_LEAST = 64;
+
+    /**
+     * Drops the leading slots that are padding in every row. Continuous batching right-aligns admitted rows to the
+     * running length, so without this the length of a long-lived batch only grows: memory and per-step attention
+     * grew with the whole stage (a full rollout reached 21 GB), not with the longest live row. One host copy of the
+     * (B, S) mask per compaction; attention is unchanged (dropped slots were masked in every row).
+     */
+    private void trimLeadingPadding() {
+        float[] mask;
+        try (NDArray view = keyMask(length)) {
+            mask = view.toFloatArray();                                                // (B, S)
+        }
+        long first = length;
+        for (int r = 0; r < batch && first > 0; r++) {
+            long i = 0;
+            while (i < first && mask[(int) (r * length + i)] == 0f) i++;
+            first = Math.min(first, i);
+        }
+        if (first < TRIM_AT_LEAST) return;
+        long keep = length - first;
+        NDArray[] oldK = keys.clone(), oldV = values.clone();
+        NDArray oldMask = keyMask, oldBias = padBias;
+        allocate(keep + 64);
+        for (int l = 0; l < keys.length; l++) {
+            try (NDArray k = JniUtils.slice((PtNDArray) oldK[l], 2, first, length, 1);     // (B, KV, keep, D)
+                 NDArray v = JniUtils.slice((PtNDArray) oldV[l], 2, first, length, 1)) {
+                setBlock(keys[l], k, 0, batch, 0, keep);
+                setBlock(values[l], v, 0, batch, 0, keep);
+            }
+            oldK[l].close();
+            oldV[l].close();
+        }
+        try (NDArray m = JniUtils.slice((PtNDArray) oldMask, 1, first, length, 1)) {       // (B, keep)
+            setBlock(keyMask, m, 0, batch, 0, keep);
+        }
+        oldMask.close();
+        padBias = null;
+        if (oldBias != null) {
+            oldBias.close();
+            padBias = paddingBiasOfMask();
+        }
+        length = keep;
     }
 
     /**
@@ -175,10 +233,14 @@ public final class KvCache implements AutoCloseable {
         for (int l = 0; l < keys.length; l++) {
             zeroPadding(keys[l], values[l], 0, b1, s - length);      // padding slots: zeros (never garbage: 0·NaN)
             zeroPadding(keys[l], values[l], b1, b1 + b2, s - other.length);
-            setBlock(keys[l], slots(oldK[l], length), 0, b1, s - length, s);                 // (B, KV, L, D)
-            setBlock(keys[l], slots(other.keys[l], other.length), b1, b1 + b2, s - other.length, s);
-            setBlock(values[l], slots(oldV[l], length), 0, b1, s - length, s);
-            setBlock(values[l], slots(other.values[l], other.length), b1, b1 + b2, s - other.length, s);
+            // views of the old slots, closed at once: an open view keeps its storage alive for the cache's life
+            try (NDArray k1 = slots(oldK[l], length); NDArray k2 = slots(other.keys[l], other.length);   // (B, KV, L, D)
+                 NDArray v1 = slots(oldV[l], length); NDArray v2 = slots(other.values[l], other.length)) {
+                setBlock(keys[l], k1, 0, b1, s - length, s);
+                setBlock(keys[l], k2, b1, b1 + b2, s - other.length, s);
+                setBlock(values[l], v1, 0, b1, s - length, s);
+                setBlock(values[l], v2, b1, b1 + b2, s - other.length, s);
+            }
             oldK[l].close();
             oldV[l].close();
         }
@@ -189,8 +251,7 @@ public final class KvCache implements AutoCloseable {
         boolean padded = oldBias != null || other.padBias != null || length != other.length;
         padBias = null;
         if (padded) {
-            padBias = keyMask.sub(1).mul(-LlamaModel.MASKED).reshape(batch, 1, 1, capacity);  // 0 or MASKED
-            keep(padBias);
+            padBias = paddingBiasOfMask();
         }
         nextPositions = keep(oldPos.concat(other.nextPositions, 0));                         // (B + B')
         oldPos.close();

@@ -77,6 +77,60 @@ class KvCacheRowsTest {
         }
     }
 
+    /**
+     * A long-lived batch does not keep growing: after the long row that others were right-aligned to is dropped,
+     * the slots that are padding in every remaining row go (a full rollout reached 21 GB before), and the survivor
+     * still steps like a row of its own.
+     */
+    @Test
+    void droppingTheLongRowTrimsSharedPadding() {
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve("llama"), Device.cpu());
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            int v = model.config().vocabSize();
+            float[] alone;
+            try (KvCache c = model.newCache()) {
+                prefill(model, c, m, PROMPTS[1]);
+                alone = model.step(c, m.create(new long[] {7}, new Shape(1))).toFloatArray();
+            }
+            try (KvCache a = model.newCache(); KvCache b = model.newCache()) {
+                prefill(model, a, m, PROMPTS[0]);
+                for (int i = 0; i < 100; i++) model.step(a, m.create(new long[] {5}, new Shape(1))).close();
+                prefill(model, b, m, PROMPTS[1]);
+                a.appendRows(b);                                   // b right-aligned to 105 slots: 102 of padding
+                assertEquals(105, a.length());
+                a.selectRows(new long[] {1});                      // the long row finishes
+                assertEquals(PROMPTS[1].length, a.length(), "padding shared by every remaining row is dropped");
+                float[] out = model.step(a, m.create(new long[] {7}, new Shape(1))).toFloatArray();
+                assertArrayEquals(alone, Arrays.copyOf(out, v), 1e-4f);
+            }
+        }
+    }
+
+    /**
+     * Appending and dropping rows over and over leaves no arrays behind: the views of the old slots used to stay
+     * attached to the cache (keeping the old storage alive) for as long as the cache lived, which under continuous
+     * batching is a whole sampling call (a full rollout ran out of memory at 21 GB).
+     */
+    @Test
+    void appendAndSelectLeaveNoArraysBehind() {
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve("llama"), Device.cpu());
+             NDManager m = NDManager.newBaseManager(Device.cpu());
+             KvCache a = model.newCache()) {
+            prefill(model, a, m, PROMPTS[0]);
+            int after1 = -1;
+            for (int i = 0; i < 20; i++) {
+                try (KvCache b = model.newCache(); NDManager in = m.newSubManager()) {   // the test's own inputs
+                    prefill(model, b, in, PROMPTS[1 + i % 2]);
+                    a.appendRows(b);
+                    model.step(a, in.create(new long[] {7, 7}, new Shape(2))).close();
+                }
+                a.selectRows(new long[] {1});                       // the older row finishes
+                if (i == 0) after1 = ctlab.train.LiveArrays.count(m);
+            }
+            assertEquals(after1, ctlab.train.LiveArrays.count(m), "arrays alive after 1 and after 20 append/select cycles");
+        }
+    }
+
     /** Left-padded prefill of the given prompts. */
     private static void prefill(LlamaModel model, KvCache c, NDManager m, long[]... prompts) {
         int t = Arrays.stream(prompts).mapToInt(p -> p.length).max().orElse(0);
