@@ -84,8 +84,8 @@ public final class RealSizeSmoke {
         int eos = tok.eosId();
         List<PreferenceTraining.EncodedPair> pairs = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            PromptResponse c = withEos(prs.get(i).prompt(), prs.get(i).response(), eos);
-            PromptResponse r = withEos(prs.get(i).prompt(), prs.get(i + 4).response(), eos);
+            PromptResponse c = prs.get(i).withEos(eos);
+            PromptResponse r = new PromptResponse(prs.get(i).prompt(), prs.get(i + 4).response()).withEos(eos);
             pairs.add(new PreferenceTraining.EncodedPair("p" + i, c,  r,
                     responseScores(scores.get(i), prs.get(i), ScoredSide.OFFICIAL_CHOSEN_EOS_SCORE),
                     responseScores(scores.get(i + 4), prs.get(i + 4), ScoredSide.OFFICIAL_REJECTED_EOS_SCORE)));
@@ -102,12 +102,6 @@ public final class RealSizeSmoke {
                 trained.result().lastLoss(), out);
         trained.lora().close();
         return times;
-    }
-
-    private static PromptResponse withEos(int[] prompt, int[] response, int eos) {
-        int[] r = java.util.Arrays.copyOf(response, response.length + 1);
-        r[response.length] = eos;
-        return new PromptResponse(prompt, r);
     }
 
     /** Official layout: entry j of a sequence's scores is for token j+1; the response's are the tail, plus the EOS score. */
