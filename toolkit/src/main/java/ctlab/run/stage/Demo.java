@@ -2,8 +2,12 @@ package ctlab.run.stage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.CtlabException;
+import ctlab.critical.RolloutProbe;
+import ctlab.data.EvalOutcome;
 import ctlab.io.Jsonl;
 import ctlab.run.RunConfig;
+import ctlab.stats.Accuracy;
+import ctlab.stats.SeedMean;
 import ctlab.task.Task;
 import ctlab.tasks.Tasks;
 
@@ -61,6 +65,7 @@ public final class Demo {
                     rollout.path("with_critical").asInt(), pct(a.path("exact_rate")), pct(a.path("within_one_rate")),
                     num(a.path("pooled_auroc")), num(rollout.path("agreement").path("paper").path("drop").path("pooled_auroc")),
                     rollout.path("tokens_generated").asLong(), rollout.path("seconds").asDouble()));
+            sb.append(criticalTokensExist(runDir.resolve("06-rollout/rollout.jsonl")));
             JsonNode p = rollout.path("planted");
             if (p.isObject()) {
                 sb.append(String.format(Locale.ROOT, "rollout vs planted traps (%d probed trajectories took the trap): paper rule "
@@ -85,7 +90,62 @@ public final class Demo {
                             100 * m.path("wilson_upper").asDouble()),
                     comparison(eval, EvalStage.BASE, name), comparison(eval, EvalStage.DPO, name)));
         }
+        sb.append(trapSplit(runDir.resolve("08-eval"), eval));
         return sb.toString();
+    }
+
+    /**
+     * The paper's first observation on this run: pass@k from the prefix that keeps the critical token vs from the same
+     * prefix with another token forced there, mean over the probed trajectories that have one (our rule), with a
+     * Student-t interval over trajectories. Empty when no trajectory has a critical token.
+     */
+    static String criticalTokensExist(Path rolloutFile) {
+        if (!Files.isRegularFile(rolloutFile)) return "";
+        List<RolloutProbe.Result> withCritical = Jsonl.read(rolloutFile, RolloutProbe.Result.class).stream()
+                .filter(r -> r.critical() >= 0).toList();
+        if (withCritical.isEmpty()) return "";
+        int k = withCritical.stream().mapToInt(RolloutProbe.Result::k).min().getAsInt();
+        double[] kept = withCritical.stream().mapToDouble(r -> r.passAtKWith()[k - 1]).toArray();
+        double[] replaced = withCritical.stream().mapToDouble(r -> r.passAtKWithout()[k - 1]).toArray();
+        return String.format(Locale.ROOT, "critical tokens exist: pass@%d from the prefix that keeps the critical token %s, "
+                + "with another token forced there %s (mean over %d trajectories, 95%% t-interval)%n", k,
+                meanWithInterval(SeedMean.of(kept)), meanWithInterval(SeedMean.of(replaced)), kept.length);
+    }
+
+    private static String meanWithInterval(SeedMean m) {
+        if (Double.isNaN(m.lower())) return String.format(Locale.ROOT, "%.1f%%", 100 * m.mean());
+        return String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", 100 * m.mean(), 100 * Math.max(0, m.lower()),
+                100 * Math.min(1, m.upper()));
+    }
+
+    /**
+     * Accuracy of each method on the problems with a planted trap and on those without (eval records name the trap
+     * family, organism v2), 95% Wilson intervals. Empty when no eval record names a trap.
+     */
+    static String trapSplit(Path evalDir, JsonNode evalSummary) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode m : evalSummary.path("methods")) {
+            String name = m.path("method").asText();
+            Path file = evalDir.resolve("eval-" + name + ".jsonl");
+            if (!Files.isRegularFile(file)) continue;
+            List<EvalOutcome> out = Jsonl.read(file, EvalOutcome.class);
+            int trap = 0, trapCorrect = 0, clean = 0, cleanCorrect = 0;
+            for (EvalOutcome o : out) {
+                if (o.trap() != null) { trap++; if (o.correct()) trapCorrect++; }
+                else { clean++; if (o.correct()) cleanCorrect++; }
+            }
+            if (trap == 0) return "";
+            if (sb.isEmpty()) sb.append(String.format(Locale.ROOT, "%n%-14s %-28s %-28s%n", "method",
+                    "trap problems (" + trap + ")", "no-trap problems (" + clean + ")"));
+            sb.append(String.format(Locale.ROOT, "%-14s %-28s %-28s%n", name, accuracyText(trapCorrect, trap),
+                    clean == 0 ? "n/a" : accuracyText(cleanCorrect, clean)));
+        }
+        return sb.toString();
+    }
+
+    private static String accuracyText(int correct, int total) {
+        Accuracy a = Accuracy.of(correct, total);
+        return String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", 100 * a.estimate(), 100 * a.lower(), 100 * a.upper());
     }
 
     private static String comparison(JsonNode eval, String a, String b) {
