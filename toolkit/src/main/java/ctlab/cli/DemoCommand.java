@@ -73,6 +73,7 @@ public final class DemoCommand implements Callable<Integer> {
         RunConfig resolved = RunConfig.load(cfgFile, all);
         out.println();
         out.print(Demo.resultsTable(dir, resolved));
+        out.flush();                       // before the report command, which prints on its own stream
         CommandLine root = Main.commandLine();
         if (root.getSubcommands().containsKey("report")) {
             // the HTML report (ctlab report RUN_DIR), when the analysis module is in this build
