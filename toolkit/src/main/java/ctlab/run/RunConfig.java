@@ -153,11 +153,16 @@ public record RunConfig(
         Check.oneOf("schedule", schedule, List.of("linear", "cosine", "constant"));
     }
 
-    /** Positive/negative-model SFT (official: LoRA r=8 on gate/up/down, lr 3e-4, 100 warmup steps, 1 epoch, batch 6). */
+    /**
+     * Positive/negative-model SFT (official: LoRA r=8 on gate/up/down, lr 3e-4, 100 warmup steps, 1 epoch, batch 6).
+     * {@code max_examples} > 0 trains on the first that many examples of the file (a data-size ablation of the
+     * detector); 0 = all (official).
+     */
     public record Sft(Lora lora, double lr, int warmupSteps, int epochs, double weightDecay, int batchSize,
-                      int effectiveBatch, double maxGradNorm, int maxLength, String schedule) {
+                      int effectiveBatch, double maxGradNorm, int maxLength, String schedule, int maxExamples) {
         public Sft {
             Check.required("lora", lora);
+            Check.atLeast("max_examples", maxExamples, 0);
             Check.atLeast("warmup_steps", warmupSteps, 0);
             Check.atLeast("max_length", maxLength, 2);
             checkOptimisation(lr, epochs, weightDecay, batchSize, effectiveBatch, maxGradNorm, schedule);

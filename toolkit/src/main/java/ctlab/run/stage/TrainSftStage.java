@@ -54,6 +54,8 @@ public final class TrainSftStage implements Stage {
         Path data = ctx.input("select", dataFile());
         List<SftExample> examples = Jsonl.read(data, SftExample.class);
         if (examples.isEmpty()) throw new CtlabException(data + ": no SFT examples (the file is empty)");
+        // select writes examples in problem order (the generator's random order), so a prefix is a random subset
+        if (sft.maxExamples() > 0 && sft.maxExamples() < examples.size()) examples = examples.subList(0, sft.maxExamples());
         try (LlamaModel model = StageSupport.loadModel(ctx.config())) {
             List<PromptResponse> encoded = SftTraining.encode(model.tokenizer(), examples, sft.maxLength(), data.toString());
             int microBatches = (encoded.size() + sft.batchSize() - 1) / sft.batchSize();

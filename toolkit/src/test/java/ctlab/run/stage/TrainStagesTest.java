@@ -28,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -72,6 +73,20 @@ class TrainStagesTest {
             assertTrue(last < first - 0.1, stage + ": SFT loss falls " + first + " -> " + last);
             assertTrue(m.get(0).has("nll") && m.get(0).has("grad_norm") && m.get(0).has("lr"));
         }
+    }
+
+    @Test void sftMaxExamplesTrainsOnAPrefixOfTheFile() throws Exception {
+        Path copy = tmp.resolve("run-max-examples");
+        copyTree(run, copy);
+        RunConfig c = RunConfig.parse(TrainPipeline.config(TrainPipeline.goldenModel("llama").toString(), ""),
+                "test.yaml", List.of("train.losses=[sft, dpo, rpo, tokendpo, cdpo, cdpo-official]", "sft.max_examples=4"));
+        new Pipeline(new TrainPipeline().get()).run(c, copy, new Pipeline.Options(Set.of("train-pos"), Set.of("train-pos"), null));
+        List<JsonNode> m = metrics(copy.resolve("03-train-pos/metrics.jsonl"));
+        assertEquals(4, m.size(), "4 examples / batch 2 x 2 epochs = 4 steps (12 with all 12 examples)");
+        assertTrue(Files.readString(copy.resolve("03-train-pos/log.txt")).contains("4 examples from sft-pos.jsonl"));
+        var bad = assertThrows(CtlabException.class, () -> RunConfig.parse(TrainPipeline.config("m", ""), "t",
+                List.of("sft.max_examples=-1")));
+        assertTrue(bad.getMessage().contains("max_examples"), bad.getMessage());
     }
 
     @Test void everyLossTrainsMovesAndPassesTheStepZeroCheck() throws Exception {
