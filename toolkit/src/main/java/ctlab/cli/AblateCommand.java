@@ -51,7 +51,23 @@ public final class AblateCommand implements Callable<Integer> {
             description = "also report accuracy per value of this problem attribute (from the eval records, else the test data file), e.g. trap")
     String splitBy;
 
+    @Option(names = "--skip", split = ",", paramLabel = "STAGE",
+            description = "stages not to run in any sub-run, e.g. --skip rollout (analysis only; no stage the Table needs)")
+    List<String> skip = new ArrayList<>();
+
     @Spec CommandSpec spec;
+
+    /** Every stage of the pipeline but the skipped ones (empty = all), checked to be stage names. */
+    private Set<String> only(Pipeline pipeline) {
+        if (skip.isEmpty()) return Set.of();
+        skip.forEach(pipeline::stage);                           // an unknown name is a one-line error
+        for (String s : List.of("train", "eval")) {
+            if (skip.contains(s)) throw new CtlabException("--skip " + s + ": the ablation table needs stage " + s);
+        }
+        Set<String> only = new java.util.LinkedHashSet<>();
+        for (var st : pipeline.stages()) if (!skip.contains(st.name())) only.add(st.name());
+        return only;
+    }
 
     @Override public Integer call() {
         if (!losses.isEmpty()) options.sets.add("train.losses=[" + String.join(", ", losses) + "]");
@@ -61,7 +77,7 @@ public final class AblateCommand implements Callable<Integer> {
 
     /** One run in RUN_DIR with the config's seed: the per-problem table (Wilson intervals). */
     private int single() {
-        int code = PipelineRunner.run(options, Set.of(), Set.of(), spec.commandLine().getOut());
+        int code = PipelineRunner.run(options, only(PipelineRunner.pipeline(options)), Set.of(), spec.commandLine().getOut());
         if (code != 0) return code;
         RunConfig config = RunConfig.load(options.config, options.sets);
         Path runDir = options.runDir != null ? options.runDir : Path.of("runs", config.name());
@@ -75,6 +91,7 @@ public final class AblateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (options.config == null) throw new CtlabException("missing CONFIG (a YAML or JSON run config)");
         Pipeline pipeline = PipelineRunner.pipeline(options);
+        Set<String> only = only(pipeline);
         RunConfig base = RunConfig.load(options.config, options.sets);
         AblationGrid g = AblationGrid.parse(seeds.isEmpty() ? List.of(Long.toString(base.seed())) : seeds, grid);
         Path runDir = options.runDir != null ? options.runDir : Path.of("runs", base.name());
@@ -99,7 +116,7 @@ public final class AblateCommand implements Callable<Integer> {
             o.runDir = r.dir();
             o.sets = with(sets, r.overrides());
             o.pipelineClass = options.pipelineClass;
-            int code = PipelineRunner.run(o, Set.of(), Set.of(), out);
+            int code = PipelineRunner.run(o, only, Set.of(), out);
             if (code != 0) return code;
             RunConfig c = RunConfig.load(options.config, o.sets);
             cells.add(new GridAblation.Cell(r, splitBy == null ? null : TaskData.splitFile(c, c.eval().split())));

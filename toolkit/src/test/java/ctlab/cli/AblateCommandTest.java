@@ -59,6 +59,7 @@ class AblateCommandTest {
                 {"--seeds", "1,x"},
                 {"--seeds", "1", "--grid", "seed=1,2"},
                 {"--seeds", "1", "--grid", "train.beta=0.1/2"},
+                {"--seeds", "1", "--skip", "eval"},
         };
         String[] expected = {
                 "error: ablate grid, sub-run seed-1/train.lr=-1: --set train.lr=-1: train.lr: must be > 0, got -1",
@@ -66,6 +67,7 @@ class AblateCommandTest {
                 "error: --seeds: 'x' is not a whole number",
                 "error: --grid seed: use --seeds for seed",
                 "error: --grid train.beta: value '0.1/2' must be a plain word or number (it names a folder)",
+                "error: --skip eval: the ablation table needs stage eval",
         };
         for (int i = 0; i < cases.length; i++) {
             List<String> args = new ArrayList<>(List.of("--run-dir", run.toString()));
@@ -74,6 +76,9 @@ class AblateCommandTest {
             assertEquals(expected[i], err.toString().strip());
             assertFalse(Files.exists(run), "nothing written for " + List.of(cases[i]));
         }
+        assertEquals(2, ablate("--run-dir", run.toString(), "--seeds", "1", "--skip", "rollot"), err.toString());
+        assertTrue(err.toString().contains("rollot") && err.toString().strip().lines().count() == 1, err.toString());
+        assertFalse(Files.exists(run));
     }
 
     @Test void twoSeedsTwoLossesSubRunsResumeAndAggregate() throws Exception {
@@ -81,7 +86,7 @@ class AblateCommandTest {
                 "models/organism-base is not in this checkout");
         Path run = tmp.resolve("run");
         List<String> args = new ArrayList<>(List.of("--run-dir", run.toString(), "--seeds", "1,2", "--losses", "dpo,cdpo",
-                "--grid", "train.beta=0.1"));
+                "--grid", "train.beta=0.1", "--skip", "rollout"));
         args.addAll(tiny());
         assertEquals(0, ablate(args.toArray(String[]::new)), out + "\n" + err);
         assertTrue(out.toString().contains("ablate [1/2] seed-1/train.beta=0.1"), out.toString());
@@ -89,6 +94,7 @@ class AblateCommandTest {
         List<Path> subs = List.of(run.resolve("seed-1/train.beta=0.1"), run.resolve("seed-2/train.beta=0.1"));
         for (Path s : subs) {
             assertTrue(Files.isRegularFile(s.resolve("08-eval/DONE")), s.toString());
+            assertFalse(Files.exists(s.resolve("06-rollout")), "--skip rollout: " + s);
             assertTrue(Files.readString(s.resolve("config.yaml")).contains("seed: " + (subs.indexOf(s) + 1)), s.toString());
         }
         // sampling follows the seed: the two sub-runs' samples differ
