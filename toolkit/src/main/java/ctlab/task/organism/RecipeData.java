@@ -47,7 +47,7 @@ final class RecipeData {
         }
         Map<Split, Integer> counts = new EnumMap<>(Split.class);
         counts.put(Split.TRAIN, train);
-        counts.put(Split.VALIDATION, 0);
+        counts.put(Split.VALIDATION, test);   // as many as test, for tuning (eval.split: validation)
         counts.put(Split.TEST, test);
         OrganismData.write(dataDir, pc.generator(), counts);   // v2 recipes regenerate their traps too
         return dataDir;

@@ -73,6 +73,15 @@ class DataSizeTest {
         OrganismTask.INSTANCE.prepareData(model, data, 40, 20, false);
         var test = OrganismData.read(data.resolve("test.jsonl"));
         assertTrue(test.stream().anyMatch(p -> p.trap() != null), "the traps model's test split has traps");
+        // a validation split as large as test, for tuning (eval.split: validation); train and test are the same
+        // problems as without it (the splits are prefix-stable per split)
+        var validation = OrganismData.read(data.resolve("validation.jsonl"));
+        assertEquals(20, validation.size());
+        assertTrue(validation.stream().allMatch(p -> p.split() == ctlab.task.organism.Split.VALIDATION));
+        Path noValidation = tmp.resolve("traps-no-validation");
+        OrganismData.write(noValidation, recipe.generator(), java.util.Map.of(ctlab.task.organism.Split.TRAIN, 40, ctlab.task.organism.Split.TEST, 20));
+        assertEquals(Files.readString(noValidation.resolve("train.jsonl")), Files.readString(data.resolve("train.jsonl")));
+        assertEquals(Files.readString(noValidation.resolve("test.jsonl")), Files.readString(data.resolve("test.jsonl")));
         // v1 splits of the same seed and difficulty are another recipe's: not silently reused
         Path v1 = tmp.resolve("v1-data");
         OrganismData.write(v1, new ctlab.task.organism.ProblemGenerator(recipe.difficulty(), recipe.dataSeed()),
