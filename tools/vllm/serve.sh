@@ -2,7 +2,8 @@
 # Start a vLLM OpenAI-compatible server on a loopback port with a bounded lifetime; print its PID.
 #   tools/vllm/serve.sh MODEL_DIR PORT [LIFETIME_S]      (stop it with: kill PID)
 # Python: $CTLAB_VLLM_PYTHON, else ./.vllm-venv/bin/python (tools/vllm/install.sh). Log and PID file go to
-# $CTLAB_VLLM_RUN (default /tmp/ctlab-vllm-PORT): server.log, server.pid.
+# $CTLAB_VLLM_RUN (default /tmp/ctlab-vllm-PORT): server.log, server.pid. Extra server arguments (split on
+# spaces): $CTLAB_VLLM_ARGS, e.g. "--enable-lora --max-lora-rank 16 --lora-modules policy=RUN/07-train/cdpo".
 set -euo pipefail
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
   echo "usage: tools/vllm/serve.sh MODEL_DIR PORT [LIFETIME_S]" >&2; exit 2
@@ -26,7 +27,7 @@ LOG="$RUN/server.log"; PIDF="$RUN/server.pid"
 VLLM_CPU_KVCACHE_SPACE="${VLLM_CPU_KVCACHE_SPACE:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" \
   timeout --signal=TERM --kill-after=20 "$LIFETIME" \
   "$PY" -m vllm.entrypoints.openai.api_server --model "$MODEL" --dtype float32 --max-model-len 512 \
-  --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 </dev/null &
+  --host 127.0.0.1 --port "$PORT" ${CTLAB_VLLM_ARGS:-} >"$LOG" 2>&1 </dev/null &
 PID=$!
 echo "$PID" >"$PIDF"
 WAIT="${CTLAB_VLLM_START_TIMEOUT:-600}"

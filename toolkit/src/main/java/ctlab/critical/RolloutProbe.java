@@ -10,6 +10,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import ctlab.CtlabException;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
+import ctlab.sample.Generator;
 import ctlab.sample.Sampler;
 import ctlab.sample.Sampler.Request;
 import ctlab.sample.Sampler.Sample;
@@ -160,7 +161,7 @@ public final class RolloutProbe {
     /** Which critical-token definition to aggregate over. */
     public enum Rule { FIRST_DROP, OFFICIAL }
 
-    private final Sampler sampler;
+    private final Generator sampler;
     private final LlamaModel model;
     private final Config config;
     private final BiPredicate<String, String> isCorrect;
@@ -169,8 +170,16 @@ public final class RolloutProbe {
      * @param isCorrect grader: (full response text, reference answer) → correct; e.g. the tasks branch's Grader
      */
     public RolloutProbe(Sampler sampler, Config config, BiPredicate<String, String> isCorrect) {
-        this.sampler = sampler;
-        this.model = sampler.model();
+        this(sampler, sampler.model(), config, isCorrect);
+    }
+
+    /**
+     * Continuations from {@code generator} (the local sampler or a server); the replacement tokens come from
+     * {@code model}'s own next-token distributions, which only a local model gives.
+     */
+    public RolloutProbe(Generator generator, LlamaModel model, Config config, BiPredicate<String, String> isCorrect) {
+        this.sampler = generator;
+        this.model = model;
         this.config = config;
         this.isCorrect = isCorrect;
     }

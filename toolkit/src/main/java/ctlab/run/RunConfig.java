@@ -31,7 +31,8 @@ public record RunConfig(
         Ce ce,
         Rollout rollout,
         Train train,
-        Eval eval) {
+        Eval eval,
+        OpenAi openai) {
 
     /** The task names a run accepts: every task of the registry ({@link Tasks}). */
     public static final List<String> TASKS = Tasks.names();
@@ -68,6 +69,72 @@ public record RunConfig(
         Check.required("rollout", rollout);
         Check.required("train", train);
         Check.required("eval", eval);
+        Check.required("openai", openai);
+        for (var b : List.of(java.util.Map.entry("sample.backend", sample.backend()),
+                java.util.Map.entry("rollout.backend", rollout.backend()), java.util.Map.entry("eval.backend", eval.backend()))) {
+            if (b.getValue().equals(BACKEND_OPENAI) && openai.baseUrl() == null) {
+                throw new ConfigKeyException("openai.base_url", "must be set when " + b.getKey() + " is openai");
+            }
+        }
+    }
+
+    /** A config without the {@code openai} section (its defaults: no server). */
+    public RunConfig(String name, long seed, String device, int threads, String task, Data data, String model,
+                     String modelDtype, Sample sample, Select select, Sft sft, Ce ce, Rollout rollout, Train train, Eval eval) {
+        this(name, seed, device, threads, task, data, model, modelDtype, sample, select, sft, ce, rollout, train, eval,
+                OpenAi.NONE);
+    }
+
+    /** Generation backends of {@code sample/rollout/eval.backend}: the local {@link ctlab.sample.Sampler}, or an OpenAI-compatible server. */
+    public static final String BACKEND_LOCAL = "local", BACKEND_OPENAI = "openai";
+    public static final List<String> BACKENDS = List.of(BACKEND_LOCAL, BACKEND_OPENAI);
+
+    /**
+     * Leaves {@code backend: local} (the default) out of the config tree, so the stage config hashes of runs made
+     * before the key existed stay valid; any other backend is in the tree and in the hash.
+     */
+    public static final class LocalBackendFilter {
+        @Override public boolean equals(Object o) { return o == null || BACKEND_LOCAL.equals(o); }
+        @Override public int hashCode() { return 0; }
+    }
+
+    /**
+     * The server of the {@code openai} backend (docs/vllm.md). Not part of any stage's config hash: which server
+     * answered is recorded in the stage's metrics ({@code server_model}, {@code server_version}).
+     *
+     * @param baseUrl     server root, e.g. {@code http://127.0.0.1:8000}; required when a backend is openai
+     * @param model       served model name; null = the first the server lists
+     * @param apiKeyEnv   environment variable holding the API key (never the key itself)
+     * @param concurrency requests in flight
+     * @param maxAttempts tries per request (connection errors, timeouts, 429, 5xx are retried)
+     * @param backoffS    seconds before the first retry; doubles per retry (cap 30 s)
+     * @param timeoutS    seconds per request
+     * @param sendSeed    send a per-request seed
+     */
+    public record OpenAi(String baseUrl, String model, String apiKeyEnv, int concurrency, int maxAttempts,
+                         double backoffS, double timeoutS, boolean sendSeed) {
+        public static final OpenAi NONE = new OpenAi(null, null, "OPENAI_API_KEY", 8, 5, 1, 600, false);
+
+        public OpenAi {
+            if (baseUrl != null && !baseUrl.matches("https?://[^/\\s]+(/\\S*)?")) {
+                throw new ConfigKeyException("base_url", "must be an http(s) URL, got '" + baseUrl + "'");
+            }
+            if (model != null && model.isBlank()) throw new ConfigKeyException("model", "must be null or a served model name");
+            if (apiKeyEnv != null && !apiKeyEnv.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+                throw new ConfigKeyException("api_key_env", "must be an environment variable name, got '" + apiKeyEnv + "'");
+            }
+            Check.atLeast("concurrency", concurrency, 1);
+            Check.atLeast("max_attempts", maxAttempts, 1);
+            Check.nonNegative("backoff_s", backoffS);
+            Check.positive("timeout_s", timeoutS);
+        }
+
+        /** The client settings. */
+        public ctlab.sample.remote.OpenAiCompletions.Config client() {
+            return new ctlab.sample.remote.OpenAiCompletions.Config(java.net.URI.create(baseUrl), model, apiKeyEnv,
+                    concurrency, maxAttempts, java.time.Duration.ofMillis(Math.round(backoffS * 1000)),
+                    java.time.Duration.ofMillis(Math.round(timeoutS * 1000)), sendSeed);
+        }
     }
 
     /** Loads a YAML or JSON file with optional {@code key.path=value} overrides. */
@@ -95,8 +162,16 @@ public record RunConfig(
      * model and data set, 0.1–1.1, to give about 10 incorrect answers per question).
      */
     public record Sample(int problems, int n, double temperature, double topP, int topK, int maxNewTokens,
-                         List<String> stop, boolean fewShot, int batchSize) {
+                         List<String> stop, boolean fewShot, int batchSize,
+                         @com.fasterxml.jackson.annotation.JsonInclude(value = com.fasterxml.jackson.annotation.JsonInclude.Include.CUSTOM,
+                                 valueFilter = LocalBackendFilter.class) String backend) {
+        public Sample(int problems, int n, double temperature, double topP, int topK, int maxNewTokens,
+                      List<String> stop, boolean fewShot, int batchSize) {
+            this(problems, n, temperature, topP, topK, maxNewTokens, stop, fewShot, batchSize, BACKEND_LOCAL);
+        }
+
         public Sample {
+            backend = Check.oneOf("backend", backend == null ? BACKEND_LOCAL : backend, BACKENDS);
             Check.atLeast("problems", problems, 0);
             Check.atLeast("n", n, 1);
             Check.nonNegative("temperature", temperature);
@@ -186,8 +261,11 @@ public record RunConfig(
      * with 0 correct, reset when a later prefix has more than {@code official_reset_above} correct).
      */
     public record Rollout(int trajectories, int k, String positions, String rule, int officialResetAbove,
-                          int maxNewTokens, int batchSize) {
+                          int maxNewTokens, int batchSize,
+                          @com.fasterxml.jackson.annotation.JsonInclude(value = com.fasterxml.jackson.annotation.JsonInclude.Include.CUSTOM,
+                                  valueFilter = LocalBackendFilter.class) String backend) {
         public Rollout {
+            backend = Check.oneOf("backend", backend == null ? BACKEND_LOCAL : backend, BACKENDS);
             Check.atLeast("trajectories", trajectories, 0);
             Check.atLeast("k", k, 1);
             Check.required("positions", positions);
@@ -245,8 +323,11 @@ public record RunConfig(
      * {@code sft_models} also evaluates the positive and negative SFT adapters.
      */
     public record Eval(String split, int problems, int maxNewTokens, int passK, int passSamples,
-                       double passTemperature, int batchSize, boolean sftModels) {
+                       double passTemperature, int batchSize, boolean sftModels,
+                       @com.fasterxml.jackson.annotation.JsonInclude(value = com.fasterxml.jackson.annotation.JsonInclude.Include.CUSTOM,
+                               valueFilter = LocalBackendFilter.class) String backend) {
         public Eval {
+            backend = Check.oneOf("backend", backend == null ? BACKEND_LOCAL : backend, BACKENDS);
             Check.oneOf("split", split, List.of("test", "validation", "train"));
             Check.atLeast("problems", problems, 0);
             Check.atLeast("max_new_tokens", maxNewTokens, 1);

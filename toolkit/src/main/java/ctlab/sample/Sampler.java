@@ -59,7 +59,7 @@ import java.util.SplittableRandom;
  * log-probabilities of each generated token (before temperature and filtering), like vLLM's default
  * {@code logprobs_mode=raw_logprobs}.
  */
-public final class Sampler {
+public final class Sampler implements Generator {
 
     /** Why a sample ended: EOS token, a stop string, or {@code max_new_tokens}. */
     public enum FinishReason {
@@ -166,7 +166,7 @@ public final class Sampler {
         return this;
     }
 
-    public Tokenizer tokenizer() { return tokenizer; }
+    @Override public Tokenizer tokenizer() { return tokenizer; }
 
     public LlamaModel model() { return model; }
 
@@ -174,7 +174,9 @@ public final class Sampler {
     public Set<Integer> eosIds() { return java.util.Collections.unmodifiableSet(eosIds); }
 
     /** Generated tokens so far, forced prefixes and prompts not counted (the cost of sampling). */
-    public long tokensGenerated() { return tokensGenerated; }
+    @Override public long tokensGenerated() { return tokensGenerated; }
+
+    @Override public java.util.Map<String, Object> describe() { return java.util.Map.of("backend", "local"); }
 
     // ------------------------------------------------------------------ tokenization (prompt and response apart)
 
@@ -214,7 +216,7 @@ public final class Sampler {
     public List<Sample> sample(Request request, SamplingParams params) { return sample(List.of(request), params); }
 
     /** {@code params.n()} samples of each request, ordered by request, then sample index. */
-    public List<Sample> sample(List<Request> requests, SamplingParams params) {
+    @Override public List<Sample> sample(List<Request> requests, SamplingParams params) {
         return sample(requests, List.of(params)).get(0);
     }
 
@@ -224,7 +226,7 @@ public final class Sampler {
      * {@code i} holds {@code paramSets[i].n()} samples per request, ordered by request, then sample index, each
      * exactly as {@link #sample(List, SamplingParams)} with that setup alone would give it (seeds per sample).
      */
-    public List<List<Sample>> sample(List<Request> requests, List<SamplingParams> paramSets) {
+    @Override public List<List<Sample>> sample(List<Request> requests, List<SamplingParams> paramSets) {
         List<Row> rows = new ArrayList<>();
         List<List<Row>> bySet = new ArrayList<>();
         for (SamplingParams p : paramSets) {
@@ -257,7 +259,7 @@ public final class Sampler {
      * {@link #sample(List, SamplingParams)} ({@code params.n()} is ignored). Lets a resumed run regenerate
      * exactly the samples it lacks.
      */
-    public List<Sample> sampleSelected(List<Request> requests, int[] sampleIndices, SamplingParams params) {
+    @Override public List<Sample> sampleSelected(List<Request> requests, int[] sampleIndices, SamplingParams params) {
         if (requests.size() != sampleIndices.length) throw new IllegalArgumentException("one sample index per request");
         if (tokenizer == null && !params.stop().isEmpty()) throw new IllegalStateException("stop strings need a tokenizer");
         List<Row> rows = new ArrayList<>();

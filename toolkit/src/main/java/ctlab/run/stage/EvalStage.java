@@ -13,7 +13,9 @@ import ctlab.run.RunConfig;
 import ctlab.data.EvalOutcome;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
+import ctlab.sample.Generator;
 import ctlab.sample.Sampler;
+import ctlab.sample.remote.RemoteGenerator;
 import ctlab.sample.SamplingParams;
 import ctlab.stats.Accuracy;
 import ctlab.stats.PairedComparison;
@@ -113,7 +115,7 @@ public final class EvalStage implements Stage {
      * Evaluates the model's active policy on {@code problems} (the notebook entry point; the stage calls it per
      * chunk): one greedy response per problem, graded, plus {@code pass.n()} graded samples when {@code pass} is given.
      */
-    public static List<EvalOutcome> evaluate(Sampler sampler, Task task, String method, List<Problem> problems,
+    public static List<EvalOutcome> evaluate(Generator sampler, Task task, String method, List<Problem> problems,
                                              boolean fewShot, SamplingParams greedy, SamplingParams pass) {
         List<Sampler.Request> requests = new ArrayList<>();
         for (Problem p : problems) {
@@ -148,10 +150,15 @@ public final class EvalStage implements Stage {
         SamplingParams greedy = greedyParams(c, task);
         SamplingParams pass = passParams(c, task, ctx.seed("pass@k"));
         Map<String, List<EvalOutcome>> results = new LinkedHashMap<>();
-        try (LlamaModel model = StageSupport.loadModel(c)) {
-            int rows = c.eval().batchSize() * (1 + (pass == null ? 0 : pass.n()));
-            Sampler sampler = new Sampler(model).maxBatchRows(rows);
-            StageSupport.warnLongPrompts(ctx, model, task, problems, c.sample().fewShot(), c.eval().maxNewTokens());
+        boolean local = c.eval().backend().equals(RunConfig.BACKEND_LOCAL);
+        int rows = c.eval().batchSize() * (1 + (pass == null ? 0 : pass.n()));
+        try (LlamaModel model = local ? StageSupport.loadModel(c) : null;
+             Generator sampler = StageSupport.generator(c, c.eval().backend(), model, rows)) {
+            if (local) StageSupport.warnLongPrompts(ctx, model, task, problems, c.sample().fewShot(), c.eval().maxNewTokens());
+            else {
+                ctx.log("backend: " + sampler.describe());
+                ctx.metrics(sampler.describe());
+            }
             for (String method : methods(c)) {
                 Input in = adapterInput(method);
                 Path adapter = method.equals(BASE) ? null : ctx.input(in.stage(), in.path()).getParent();
@@ -167,11 +174,20 @@ public final class EvalStage implements Stage {
         for (var m : summary.get("methods")) ctx.log(m.get("method").asText() + ": " + m.get("text").asText());
     }
 
-    private static List<EvalOutcome> evaluateMethod(StageContext ctx, Sampler sampler, Task task, Policy policy,
+    private static List<EvalOutcome> evaluateMethod(StageContext ctx, Generator sampler, Task task, Policy policy,
                                                     List<Problem> problems, SamplingParams greedy, SamplingParams pass) {
         RunConfig c = ctx.config();
         int chunk = c.eval().batchSize();
-        Lora lora = policy.adapter() == null ? null : Lora.load(sampler.model(), policy.adapter());
+        Lora lora = null;
+        if (sampler instanceof RemoteGenerator remote) {
+            // the server applies the adapter (vLLM LoRA); the name carries the weights' hash, so a retrained
+            // adapter is never answered by a stale one the server still holds
+            String name = policy.adapter() == null ? null : "ctlab-" + policy.method() + "-"
+                    + ctlab.run.Hashes.of(policy.adapter().resolve(Lora.WEIGHTS_FILE)).substring(0, 12);
+            remote.useAdapter(name, policy.adapter());
+        } else if (policy.adapter() != null) {
+            lora = Lora.load(((Sampler) sampler).model(), policy.adapter());
+        }
         try (ResumableJsonl out = ctx.resumable(file(policy.method()), "problem_id")) {
             int todo = (int) problems.stream().filter(p -> !out.has(p.id())).count();
             long tokens0 = sampler.tokensGenerated(), t0 = System.nanoTime();

@@ -14,7 +14,7 @@ import ctlab.run.ResumableJsonl;
 import ctlab.run.RunConfig;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
-import ctlab.sample.Sampler;
+import ctlab.sample.Generator;
 import ctlab.sample.SamplingParams;
 import ctlab.task.Grader;
 import ctlab.task.Task;
@@ -113,9 +113,11 @@ public final class RolloutStage implements Stage {
         SamplingParams sampling = sampling(c, task, ctx.seed("rollout"));
         List<RolloutProbe.Result> results = new ArrayList<>();
         List<double[]> scores = new ArrayList<>();
+        Map<String, Object> backend;
         try (LlamaModel model = StageSupport.loadModel(c);
-             ResumableJsonl out = ctx.resumable(ROLLOUT, "trajectory_id")) {
-            Sampler sampler = new Sampler(model).maxBatchRows(c.rollout().batchSize());
+             ResumableJsonl out = ctx.resumable(ROLLOUT, "trajectory_id");
+             Generator sampler = StageSupport.generator(c, c.rollout().backend(), model, c.rollout().batchSize())) {
+            if (!c.rollout().backend().equals(RunConfig.BACKEND_LOCAL)) ctx.log("backend: " + sampler.describe());
             List<Probed> todo = trajectories(scored, c.rollout().trajectories());
             ctx.log(String.format(Locale.ROOT, "%d trajectories, k=%d, positions %s, %d already done", todo.size(),
                     c.rollout().k(), c.rollout().positions(), out.resumedCount()));
@@ -125,7 +127,7 @@ public final class RolloutStage implements Stage {
                 for (Probed p : todo) {
                     ctx.checkInterrupted();
                     if (out.has(p.trajectory().id())) continue;
-                    RolloutProbe probe = new RolloutProbe(sampler,
+                    RolloutProbe probe = new RolloutProbe(sampler, model,
                             probeConfig(c.rollout(), sampling, p.trajectory().responseIds().length),
                             (text, ref) -> Grader.grade(task, ref, text).equal());
                     out.append(probe.probe(p.trajectory()));
@@ -134,6 +136,7 @@ public final class RolloutStage implements Stage {
                             sampler.tokensGenerated() / Math.max(secs, 1e-9)));
                 }
             }
+            backend = c.rollout().backend().equals(RunConfig.BACKEND_LOCAL) ? Map.of() : sampler.describe();
             Map<String, RolloutProbe.Result> byId = new HashMap<>();
             for (RolloutProbe.Result r : Jsonl.read(ctx.file(ROLLOUT), RolloutProbe.Result.class)) byId.put(r.trajectoryId(), r);
             for (Probed p : todo) {
@@ -153,6 +156,7 @@ public final class RolloutStage implements Stage {
         for (String key : List.of("trajectories", "with_critical", "with_critical_official", "tokens_generated", "seconds")) {
             m.put(key, summary.get(key));
         }
+        m.putAll(backend);
         ctx.metrics(m);
         ctx.log("summary: " + m);
     }

@@ -8,6 +8,7 @@ import ctlab.run.ResumableJsonl;
 import ctlab.run.RunConfig;
 import ctlab.run.Stage;
 import ctlab.run.StageContext;
+import ctlab.sample.Generator;
 import ctlab.sample.Sampler;
 import ctlab.sample.SamplingParams;
 import ctlab.task.Problem;
@@ -60,7 +61,7 @@ public final class SampleStage implements Stage {
      * stage calls it once per chunk). The prompt is encoded here, once ({@link ctlab.model.Tokenizer#encodePrompt});
      * every later stage uses these ids.
      */
-    public static List<ProblemSamples> sample(Sampler sampler, Task task, List<Problem> problems, SamplingParams params,
+    public static List<ProblemSamples> sample(Generator sampler, Task task, List<Problem> problems, SamplingParams params,
                                               boolean fewShot) {
         List<Sampler.Request> requests = new ArrayList<>();
         List<String> prompts = new ArrayList<>();
@@ -93,10 +94,12 @@ public final class SampleStage implements Stage {
         List<Problem> problems = TaskData.first(task.load(trainFile), cfg.problems(), "sample.problems", trainFile);
         SamplingParams params = params(cfg, task, ctx.seed("sampling"));
         int chunk = cfg.batchSize();
-        try (LlamaModel model = StageSupport.loadModel(c);
-             ResumableJsonl out = ctx.resumable(SAMPLES, "problem_id")) {
-            Sampler sampler = new Sampler(model).maxBatchRows(chunk * cfg.n());
-            StageSupport.warnLongPrompts(ctx, model, task, problems, cfg.fewShot(), cfg.maxNewTokens());
+        boolean local = cfg.backend().equals(RunConfig.BACKEND_LOCAL);
+        try (LlamaModel model = local ? StageSupport.loadModel(c) : null;
+             ResumableJsonl out = ctx.resumable(SAMPLES, "problem_id");
+             Generator sampler = StageSupport.generator(c, cfg.backend(), model, chunk * cfg.n())) {
+            if (local) StageSupport.warnLongPrompts(ctx, model, task, problems, cfg.fewShot(), cfg.maxNewTokens());
+            else ctx.log("backend: " + sampler.describe());
             int todo = (int) problems.stream().filter(p -> !out.has(p.id())).count();
             if (out.resumedCount() > 0) ctx.log("resuming: " + out.resumedCount() + " of " + problems.size() + " problems already sampled");
             ctx.log(String.format(Locale.ROOT, "%d problems x %d samples (T=%.2f, top_p=%.2f, max %d tokens), %d to do",
@@ -119,7 +122,9 @@ public final class SampleStage implements Stage {
                 }
             }
             double secs = (System.nanoTime() - t0) / 1e9;
-            ctx.metrics(summary(Jsonl.read(ctx.file(SAMPLES), ProblemSamples.class), sampler.tokensGenerated(), secs));
+            Map<String, Object> m = summary(Jsonl.read(ctx.file(SAMPLES), ProblemSamples.class), sampler.tokensGenerated(), secs);
+            if (!local) m.putAll(sampler.describe());   // which server answered (model, version)
+            ctx.metrics(m);
         }
     }
 

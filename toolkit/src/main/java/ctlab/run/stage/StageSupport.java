@@ -23,6 +23,26 @@ final class StageSupport {
 
     static Device device(RunConfig c) { return Devices.resolve(c.device(), "config key 'device'"); }
 
+    /**
+     * The generator of a stage's {@code backend}: the local {@link ctlab.sample.Sampler} on {@code model}
+     * ({@code maxRows} rows decoded together), or the {@code openai} section's server with {@code model}'s tokenizer
+     * (prompts go as ids); {@code model} may then be null and the tokenizer is read from the model folder alone.
+     */
+    static ctlab.sample.Generator generator(RunConfig c, String backend, LlamaModel model, int maxRows) {
+        if (backend.equals(RunConfig.BACKEND_LOCAL)) return new ctlab.sample.Sampler(model).maxBatchRows(maxRows);
+        ctlab.model.Tokenizer tok = model != null ? model.tokenizer() : loadTokenizer(c);
+        return new ctlab.sample.remote.RemoteGenerator(new ctlab.sample.remote.OpenAiCompletions(c.openai().client()), tok);
+    }
+
+    /** The model folder's tokenizer without its weights (the openai backend needs no local model). */
+    static ctlab.model.Tokenizer loadTokenizer(RunConfig c) {
+        Path dir = Path.of(c.model());
+        if (!Files.isRegularFile(dir.resolve(ctlab.model.Tokenizer.FILE))) {
+            throw new CtlabException("config key 'model': " + dir + " has no tokenizer.json (the openai backend encodes prompts with it)");
+        }
+        return ctlab.model.Tokenizer.load(dir);
+    }
+
     /** The base model with its tokenizer; a folder without tokenizer.json is an error naming it. */
     static LlamaModel loadModel(RunConfig c) {
         Path dir = Path.of(c.model());

@@ -153,8 +153,11 @@ public final class OpenAiCompletions implements AutoCloseable {
     }
 
     /** The {@code n} samples of one request, in sample-index order. */
-    public List<Sample> complete(Request request, SamplingParams params) {
-        String body = Jsonl.toLine(requestBody(model(), request, params, config.sendSeed()));
+    public List<Sample> complete(Request request, SamplingParams params) { return complete(model(), request, params); }
+
+    /** The same, asking for {@code servedModel} (a LoRA adapter's name, {@link #loadLoraAdapter}). */
+    public List<Sample> complete(String servedModel, Request request, SamplingParams params) {
+        String body = Jsonl.toLine(requestBody(servedModel, request, params, config.sendSeed()));
         HttpResponse<String> r = send("POST", "/v1/completions", body);
         if (r.statusCode() != 200) {
             String hint = config.sendSeed() ? " (the request carried a seed: the vLLM CPU build has crashed on"
@@ -172,12 +175,17 @@ public final class OpenAiCompletions implements AutoCloseable {
      * order, so a caller can append them before the next ones land. The first failure cancels the rest.
      */
     public List<List<Sample>> completeAll(List<Request> requests, SamplingParams params, Consumer<List<Sample>> onDone) {
-        model();   // resolve once, before the fan-out
+        return completeAll(model(), requests, params, onDone);
+    }
+
+    /** The same, asking for {@code servedModel}. */
+    public List<List<Sample>> completeAll(String servedModel, List<Request> requests, SamplingParams params,
+                                          Consumer<List<Sample>> onDone) {
         List<Future<List<Sample>>> futures = new ArrayList<>();
         Object lock = new Object();
         for (Request req : requests) {
             futures.add(pool.submit(() -> {
-                List<Sample> s = complete(req, params);
+                List<Sample> s = complete(servedModel, req, params);
                 if (onDone != null) synchronized (lock) { onDone.accept(s); }
                 return s;
             }));
@@ -195,6 +203,24 @@ public final class OpenAiCompletions implements AutoCloseable {
             throw new CtlabException("openai backend: interrupted");
         }
         return out;
+    }
+
+    /**
+     * Makes a PEFT adapter folder servable as {@code name} through vLLM's {@code POST /v1/load_lora_adapter} (the
+     * server needs {@code --enable-lora}, a {@code --max-lora-rank} ≥ the adapter's and
+     * {@code VLLM_ALLOW_RUNTIME_LORA_UPDATING=True}, and must see {@code dir} on its file system). An adapter already
+     * loaded under that name is fine.
+     */
+    public void loadLoraAdapter(String name, java.nio.file.Path dir) {
+        ObjectNode b = Jsonl.MAPPER.createObjectNode();
+        b.put("lora_name", name);
+        b.put("lora_path", dir.toAbsolutePath().normalize().toString());
+        HttpResponse<String> r = send("POST", "/v1/load_lora_adapter", Jsonl.toLine(b));
+        if (r.statusCode() == 200 || r.body() != null && r.body().contains("has already been loaded")) return;
+        String hint = r.statusCode() == 404 || r.statusCode() == 405
+                ? " (start the server with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True; docs/vllm.md)" : "";
+        throw new CtlabException("POST " + url("/v1/load_lora_adapter") + " for adapter " + dir + ": HTTP "
+                + r.statusCode() + ": " + excerpt(r.body()) + hint);
     }
 
     /** Milliseconds spent waiting between retries so far (for tests and progress lines). */
