@@ -1,6 +1,7 @@
 package ctlab.critical;
 
 import ai.djl.Device;
+import ctlab.model.LlamaConfig;
 import ctlab.model.LlamaModel;
 import ctlab.model.Lora;
 
@@ -11,52 +12,104 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * CE-scoring throughput, batched ({@link CeScoring#scoreBatched}) vs the official loop's method
- * ({@link CeScoring#scoreOfficialLoop}: one sequence at a time, full-vocabulary softmax copied to host memory), on
- * the same model and adapters, printed side by side with the ratio.
+ * CE-scoring throughput on the same model, adapters and pairs, printed side by side: the shared-prompt path
+ * ({@link CeScoring#scoreSharedPrompt}, what score-ce runs: prompt once per pair, only scoring positions projected),
+ * the batched path ({@link CeScoring#scoreBatched}: every prompt + response sequence whole, all positions
+ * projected), and the official loop's method ({@link CeScoring#scoreOfficialLoop}: one sequence at a time,
+ * full-vocabulary softmax copied to host memory; skipped with {@code -Dce.official=false}).
  *
- * <pre>java -cp ... ctlab.critical.CeBenchmark MODEL_DIR [SEQUENCES] [LENGTH] [BATCH] [POS_ADAPTER NEG_ADAPTER]</pre>
- * Without adapter folders, two seeded random adapters (r 8 on all seven projections, B non-zero) stand in.
+ * <pre>java -cp ... ctlab.critical.CeBenchmark MODEL [SEQUENCES] [LENGTH] [BATCH] [POS_ADAPTER NEG_ADAPTER]</pre>
+ * MODEL is a model folder or {@code random:LAYERS,HIDDEN,VOCAB} (a seeded random Llama: 4 heads of 64 when
+ * HIDDEN is 256, intermediate 4·HIDDEN, untied head). SEQUENCES / 2 pairs; each has a prompt of LENGTH/4..LENGTH/2
+ * tokens and two responses of LENGTH/4..LENGTH/2 tokens each, so sequences are LENGTH/2..LENGTH tokens. Without
+ * adapter folders, two seeded random adapters (r 8 on all seven projections, B non-zero) stand in.
  */
 public final class CeBenchmark {
     private CeBenchmark() {}
 
     public static void main(String[] args) {
-        Path modelDir = Path.of(args[0]);
+        String modelArg = args[0];
         int n = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         int len = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         int batch = args.length > 3 ? Integer.parseInt(args[3]) : 16;
-        try (LlamaModel model = LlamaModel.load(modelDir, Device.cpu())) {
+        boolean official = Boolean.parseBoolean(System.getProperty("ce.official", "true"));
+        try (LlamaModel model = open(modelArg)) {
             Lora pos = args.length > 5 ? Lora.load(model, Path.of(args[4])) : randomAdapter(model, 1);
             Lora neg = args.length > 5 ? Lora.load(model, Path.of(args[5])) : randomAdapter(model, 2);
             SplittableRandom rnd = new SplittableRandom(7);
-            List<int[]> seqs = new ArrayList<>();
             int v = model.config().vocabSize();
-            for (int i = 0; i < n; i++) {
-                int[] s = new int[len / 2 + rnd.nextInt(len / 2 + 1)];       // lengths len/2..len
-                for (int j = 0; j < s.length; j++) s[j] = 2 + rnd.nextInt(v - 2);
-                seqs.add(s);
+            List<int[]> prompts = new ArrayList<>(), chosen = new ArrayList<>(), rejected = new ArrayList<>(), seqs = new ArrayList<>();
+            for (int i = 0; i < n / 2; i++) {
+                int[] p = random(rnd, len / 4 + rnd.nextInt(len / 4 + 1), v);
+                int[] c = random(rnd, len / 4 + rnd.nextInt(len / 4 + 1), v), r = random(rnd, len / 4 + rnd.nextInt(len / 4 + 1), v);
+                prompts.add(p);
+                chosen.add(c);
+                rejected.add(r);
+                seqs.add(concat(p, c));
+                seqs.add(concat(p, r));
             }
             long tokens = seqs.stream().mapToLong(s -> s.length - 1).sum();
+            long promptTokens = prompts.stream().mapToLong(p -> p.length).sum();
             ContrastiveEstimator ce = ContrastiveEstimator.official();
-            CeScoring.scoreBatched(model, pos, neg, seqs.subList(0, Math.min(n, batch)), ce, batch);   // warm-up
-            for (int i = 0; i < Math.min(n, 4); i++) CeScoring.scoreOfficialLoop(model, pos, neg, seqs.get(i), 1.0);
+            int warm = Math.min(n / 2, Math.max(1, batch / 2));                 // warm-up: one batch of each
+            CeScoring.scoreSharedPrompt(model, pos, neg, prompts.subList(0, warm), chosen.subList(0, warm),
+                    rejected.subList(0, warm), ce, batch);
+            CeScoring.scoreBatched(model, pos, neg, seqs.subList(0, 2 * warm), ce, batch);
             long t0 = System.nanoTime();
+            List<double[]> shared = CeScoring.scoreSharedPrompt(model, pos, neg, prompts, chosen, rejected, ce, batch);
+            double ts = (System.nanoTime() - t0) / 1e9;
+            t0 = System.nanoTime();
             List<double[]> batched = CeScoring.scoreBatched(model, pos, neg, seqs, ce, batch);
             double tb = (System.nanoTime() - t0) / 1e9;
-            t0 = System.nanoTime();
-            double maxDiff = 0;
-            for (int i = 0; i < n; i++) {
-                double[] o = CeScoring.scoreOfficialLoop(model, pos, neg, seqs.get(i), 1.0);
-                for (int j = 0; j < o.length; j++) maxDiff = Math.max(maxDiff, Math.abs(o[j] - batched.get(i)[j]));
+            double diffShared = maxDiff(shared, batched);
+            System.out.printf(Locale.ROOT, "model %s (vocab %d), %d pairs = %d sequences of %d-%d tokens (%d scored, "
+                    + "%.0f%% prompt), batch %d%n", modelArg, v, n / 2, seqs.size(), len / 2, len, tokens,
+                    100.0 * 2 * promptTokens / (tokens + seqs.size()), batch);
+            System.out.printf(Locale.ROOT, "%-36s %10.0f tok/s  (%.2f s)%n", "shared prompt (ctlab score-ce)", tokens / ts, ts);
+            System.out.printf(Locale.ROOT, "%-36s %10.0f tok/s  (%.2f s)%n", "batched (whole sequences)", tokens / tb, tb);
+            System.out.printf(Locale.ROOT, "ratio shared / batched: %.2fx   max |Δs| = %.2e%n", tb / ts, diffShared);
+            if (official) {
+                for (int i = 0; i < Math.min(seqs.size(), 4); i++) CeScoring.scoreOfficialLoop(model, pos, neg, seqs.get(i), 1.0);
+                t0 = System.nanoTime();
+                List<double[]> loop = new ArrayList<>();
+                for (int[] s : seqs) loop.add(CeScoring.scoreOfficialLoop(model, pos, neg, s, 1.0));
+                double to = (System.nanoTime() - t0) / 1e9;
+                System.out.printf(Locale.ROOT, "%-36s %10.0f tok/s  (%.2f s)%n", "official loop (1 seq, full softmax)", tokens / to, to);
+                System.out.printf(Locale.ROOT, "ratio batched / official: %.2fx   shared / official: %.2fx   max |Δs| = %.2e%n",
+                        to / tb, to / ts, maxDiff(loop, batched));
             }
-            double to = (System.nanoTime() - t0) / 1e9;
-            System.out.printf(Locale.ROOT, "model %s (vocab %d), %d sequences of %d-%d tokens (%d scored), batch %d%n",
-                    modelDir, v, n, len / 2, len, tokens, batch);
-            System.out.printf(Locale.ROOT, "%-36s %10.0f tok/s  (%.2f s)%n", "batched (ctlab)", tokens / tb, tb);
-            System.out.printf(Locale.ROOT, "%-36s %10.0f tok/s  (%.2f s)%n", "official loop (1 seq, full softmax)", tokens / to, to);
-            System.out.printf(Locale.ROOT, "ratio batched / official: %.2fx   max |Δs| = %.2e%n", to / tb, maxDiff);
         }
+    }
+
+    private static LlamaModel open(String arg) {
+        if (!arg.startsWith("random:")) return LlamaModel.load(Path.of(arg), Device.cpu());
+        String[] f = arg.substring("random:".length()).split(",");
+        int layers = Integer.parseInt(f[0]), hidden = Integer.parseInt(f[1]), vocab = Integer.parseInt(f[2]);
+        int heads = Math.max(1, hidden / 64);
+        LlamaConfig cfg = new LlamaConfig(LlamaConfig.Architecture.LLAMA, hidden, 4 * hidden, layers, heads, heads,
+                hidden / heads, 1e-5, 10000.0, null, vocab, 4096, false, false, false, List.of(1), List.of(2),
+                "float32", 0);
+        return LlamaModel.random(cfg, 3, 0.02, Device.cpu());
+    }
+
+    private static double maxDiff(List<double[]> a, List<double[]> b) {
+        double d = 0;
+        for (int i = 0; i < a.size(); i++)
+            for (int j = 0; j < a.get(i).length; j++) d = Math.max(d, Math.abs(a.get(i)[j] - b.get(i)[j]));
+        return d;
+    }
+
+    private static int[] random(SplittableRandom rnd, int n, int v) {
+        int[] s = new int[n];
+        for (int j = 0; j < n; j++) s[j] = 2 + rnd.nextInt(v - 2);
+        return s;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] c = new int[a.length + b.length];
+        System.arraycopy(a, 0, c, 0, a.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     private static Lora randomAdapter(LlamaModel model, long seed) {

@@ -9,6 +9,7 @@ import ctlab.data.PreferencePair;
 import ctlab.data.PromptResponse;
 import ctlab.data.ScoredPair;
 import ctlab.data.ScoredSide;
+import ctlab.model.KvCache;
 import ctlab.model.LlamaModel;
 import ctlab.model.Lora;
 import ctlab.model.Tokenizer;
@@ -68,6 +69,128 @@ public final class CeScoring {
         } finally {
             if (active != null) active.activate();
             model.setTraining(training);
+        }
+        return out;
+    }
+
+    /**
+     * The scores {@link #scoreBatched} gives {@code prompt ++ chosen} and {@code prompt ++ rejected} of each pair (in
+     * that order: 2 entries per pair), computed with the prompt run once per pair and adapter: the left-padded
+     * prompts are prefilled into a {@link KvCache}, each row is expanded to its two responses
+     * ({@link KvCache#selectRows}), and the right-padded responses run from there ({@link LlamaModel#extendHidden}).
+     * Only the positions that score a token are projected to the vocabulary, no padding, and the prompt's positions
+     * once per pair (its tokens score the same in both sequences); the last prompt position scores both first
+     * response tokens.
+     *
+     * @param batchSize sequences per forward, as for {@link #scoreBatched} (batchSize / 2 pairs, at least 1)
+     */
+    public static List<double[]> scoreSharedPrompt(LlamaModel model, Lora positive, Lora negative, List<int[]> prompts,
+                                                   List<int[]> chosen, List<int[]> rejected,
+                                                   ContrastiveEstimator estimator, int batchSize) {
+        if (prompts.size() != chosen.size() || prompts.size() != rejected.size())
+            throw new IllegalArgumentException("prompts, chosen and rejected differ in length");
+        for (int i = 0; i < prompts.size(); i++) {
+            int p = prompts.get(i).length;
+            if (p < 1 || p + Math.min(chosen.get(i).length, rejected.get(i).length) < 2)
+                throw new IllegalArgumentException("pair " + i + ": a scored sequence needs a prompt token and at least 2 tokens");
+        }
+        int perCall = Math.max(1, batchSize / 2);
+        List<double[]> out = new ArrayList<>(2 * prompts.size());
+        Lora active = model.lora();
+        boolean training = model.isTraining();
+        model.setTraining(false);
+        try {
+            for (int from = 0; from < prompts.size(); from += perCall) {
+                int to = Math.min(prompts.size(), from + perCall);
+                out.addAll(sharedPromptPart(model, positive, negative, prompts.subList(from, to),
+                        chosen.subList(from, to), rejected.subList(from, to), estimator));
+            }
+        } finally {
+            if (active != null) active.activate();
+            model.setTraining(training);
+        }
+        return out;
+    }
+
+    private static List<double[]> sharedPromptPart(LlamaModel model, Lora positive, Lora negative, List<int[]> prompts,
+                                                   List<int[]> chosen, List<int[]> rejected, ContrastiveEstimator estimator) {
+        int n = prompts.size();
+        int pMax = prompts.stream().mapToInt(a -> a.length).max().orElseThrow();
+        int rMax = Math.max(chosen.stream().mapToInt(a -> a.length).max().orElseThrow(),
+                rejected.stream().mapToInt(a -> a.length).max().orElseThrow());
+        long[] pIds = new long[n * pMax];
+        float[] pMask = new float[n * pMax];
+        long[] rIds = new long[2 * n * rMax];                                   // right padding: id 0, never scored
+        List<double[]> out = new ArrayList<>(2 * n);
+        // the rows of the flat (n·pMax + 2n·rMax, H) hidden states that score a token, the token, where it goes
+        int rows = 0;
+        for (int i = 0; i < n; i++) rows += prompts.get(i).length - 1 + chosen.get(i).length + rejected.get(i).length;
+        long[] row = new long[rows], target = new long[rows];
+        int[] dst = new int[rows], dst2 = new int[rows], at = new int[rows];   // out index (dst2: a 2nd one or -1), entry
+        int r = 0;
+        for (int i = 0; i < n; i++) {
+            int[] p = prompts.get(i);
+            int pad = pMax - p.length;
+            for (int j = 0; j < p.length; j++) { pIds[i * pMax + pad + j] = p[j]; pMask[i * pMax + pad + j] = 1; }
+            for (int j = 0; j + 1 < p.length; j++) {                            // prompt tokens: shared by both sides
+                row[r] = (long) i * pMax + pad + j; target[r] = p[j + 1]; dst[r] = 2 * i; dst2[r] = 2 * i + 1; at[r++] = j;
+            }
+            for (int side = 0; side < 2; side++) {
+                int[] resp = (side == 0 ? chosen : rejected).get(i);
+                int seq = 2 * i + side;
+                out.add(new double[p.length + resp.length - 1]);
+                for (int j = 0; j < resp.length; j++) {
+                    rIds[seq * rMax + j] = resp[j];
+                    // token j of the response is scored by the position before it: the prompt's last, or response j-1
+                    row[r] = j == 0 ? (long) i * pMax + pMax - 1 : (long) n * pMax + (long) seq * rMax + j - 1;
+                    target[r] = resp[j]; dst[r] = seq; dst2[r] = -1; at[r++] = p.length - 1 + j;
+                }
+            }
+        }
+        long[] pairOf = new long[2 * n];
+        for (int i = 0; i < 2 * n; i++) pairOf[i] = i / 2;
+        int h = model.config().hiddenSize();
+        try (NDManager m = NDManager.newBaseManager(model.device())) {
+            NDArray pIdArr = m.create(pIds, new Shape(n, pMax)), pMaskArr = m.create(pMask, new Shape(n, pMax));
+            NDArray rIdArr = rMax == 0 ? null : m.create(rIds, new Shape(2L * n, rMax));
+            NDArray rowArr = m.create(row);
+            NDArray[] picked = new NDArray[2];                                  // (rows, H) per adapter
+            for (int k = 0; k < 2; k++) {
+                (k == 0 ? positive : negative).activate();
+                try (NDManager km = m.newSubManager(); KvCache cache = model.newCache()) {
+                    NDArray hs = model.prefillHidden(cache, pIdArr, pMaskArr);  // (n, pMax, H)
+                    hs.attach(km);
+                    NDArray flat = hs.reshape((long) n * pMax, h);
+                    if (rIdArr != null) {
+                        cache.selectRows(pairOf);                               // (2n, ...): each prompt twice
+                        NDArray hr = model.extendHidden(cache, rIdArr);         // (2n, rMax, H)
+                        hr.attach(km);
+                        flat = flat.concat(hr.reshape(2L * n * rMax, h), 0);
+                    }
+                    picked[k] = flat.get(new NDIndex("{}", rowArr));            // (rows, H)
+                    picked[k].attach(m);
+                }
+            }
+            NDArray tArr = m.create(target);
+            int chunk = (int) Math.max(1, Math.min(rows, CHUNK_ELEMENTS / model.config().vocabSize()));
+            for (int from = 0; from < rows; from += chunk) {
+                int to = Math.min(rows, from + chunk), c = to - from;
+                try (NDManager cm = m.newSubManager()) {
+                    NDArray hp = picked[0].get(new NDIndex().addSliceDim(from, to)).reshape(1, c, h);
+                    NDArray hn = picked[1].get(new NDIndex().addSliceDim(from, to)).reshape(1, c, h);
+                    NDArray t = tArr.get(new NDIndex().addSliceDim(from, to)).reshape(1, c);
+                    for (NDArray a : new NDArray[] {hp, hn, t}) a.attach(cm);
+                    NDArray ones = cm.ones(new Shape(1, c));
+                    NDArray s = estimator.scores(model.headLogits(hp), model.headLogits(hn), t, ones);  // (1, c)
+                    s.attach(cm);
+                    float[] v = s.toFloatArray();
+                    for (int q = 0; q < c; q++) {
+                        int e = from + q;
+                        out.get(dst[e])[at[e]] = v[q];
+                        if (dst2[e] >= 0) out.get(dst2[e])[at[e]] = v[q];
+                    }
+                }
+            }
         }
         return out;
     }
@@ -140,7 +263,8 @@ public final class CeScoring {
     }
 
     /**
-     * Scores the chosen and rejected responses of {@code pairs} (batched; 2 sequences per pair) on their carried ids
+     * Scores the chosen and rejected responses of {@code pairs} ({@link #scoreSharedPrompt}: the prompt run once per
+     * pair) on their carried ids
      * ({@code prompt_ids ++ chosen_ids}, {@code prompt_ids ++ rejected_ids}: no EOS, as the official code scores
      * the sampled response) into {@link ScoredPair} records in the official layout. The texts in the scores are
      * decoded from the ids.
@@ -150,17 +274,19 @@ public final class CeScoring {
     public static List<ScoredPair> scorePairs(LlamaModel model, Lora positive, Lora negative, Tokenizer tokenizer,
                                               List<PreferencePair> pairs, ContrastiveEstimator estimator,
                                               int batchSize, String source, int firstIndex) {
-        List<int[]> seqs = new ArrayList<>();
+        List<int[]> prompts = new ArrayList<>(), chosen = new ArrayList<>(), rejected = new ArrayList<>();
         for (int i = 0; i < pairs.size(); i++) {
             PreferencePair p = pairs.get(i);
             for (PromptResponse pr : new PromptResponse[] {p.chosenSequence(), p.rejectedSequence()}) {
                 if (pr.length() < 2)
                     throw new CtlabException(source + ":" + (firstIndex + i + 1) + ": pair " + p.pairId()
                             + ": prompt + response has fewer than 2 tokens");
-                seqs.add(pr.ids());
             }
+            prompts.add(p.promptIds());
+            chosen.add(p.chosenIds());
+            rejected.add(p.rejectedIds());
         }
-        List<double[]> scores = scoreBatched(model, positive, negative, seqs, estimator, batchSize);
+        List<double[]> scores = scoreSharedPrompt(model, positive, negative, prompts, chosen, rejected, estimator, batchSize);
         List<ScoredPair> out = new ArrayList<>(pairs.size());
         for (int i = 0; i < pairs.size(); i++) {
             PreferencePair p = pairs.get(i);

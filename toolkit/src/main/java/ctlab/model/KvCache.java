@@ -66,23 +66,52 @@ public final class KvCache implements AutoCloseable {
     /** Makes room for {@code s} slots (doubling the capacity when needed), keeping what is cached. */
     void reserve(long s) {
         if (s <= capacity) return;
+        relocate(batch, Math.max(s, 2 * capacity), length, padBias != null, block(0, length));
+    }
+
+    /** Slots [from, to) of all rows of this cache's current arrays, a source for {@link #relocate}. */
+    private Block block(long from, long to) { return new Block(keys.clone(), values.clone(), keyMask, batch, from, to); }
+
+    /** Slots [from, to) of {@code rows} rows of per-layer keys and values (B, KV, C, D) and a (B, C) mask. */
+    private record Block(NDArray[] keys, NDArray[] values, NDArray mask, long rows, long from, long to) {
+        long len() { return to - from; }
+    }
+
+    /**
+     * The one way the cache moves its slots (growth, trimming, appending rows): allocates {@code newBatch} rows of
+     * capacity {@code c}, stacks the blocks' rows in order, each block's slots right-aligned to end at slot {@code s};
+     * the slots before a shorter block are padding: zero keys and values (never garbage: 0·NaN survives the additive
+     * mask) and mask 0. Closes this cache's old arrays and rebuilds the padding bias when {@code padded}. The
+     * views of the old slots are closed at once: an open view keeps the old storage alive for the cache's life.
+     */
+    private void relocate(long newBatch, long c, long s, boolean padded, Block... blocks) {
         NDArray[] oldK = keys.clone(), oldV = values.clone();
         NDArray oldMask = keyMask, oldBias = padBias;
-        allocate(Math.max(s, 2 * capacity));
-        for (int i = 0; i < keys.length; i++) {
-            try (NDArray k = slots(oldK[i], length); NDArray v = slots(oldV[i], length)) {   // views: close them, or
-                set(keys[i], k, 2, 0, length);                                              // they keep the old storage
-                set(values[i], v, 2, 0, length);
+        batch = newBatch;
+        allocate(c);
+        for (int l = 0; l < keys.length; l++) {
+            long r0 = 0;
+            for (Block b : blocks) {
+                long r1 = r0 + b.rows(), start = s - b.len();
+                zeroPadding(keys[l], values[l], r0, r1, start);
+                try (NDArray k = JniUtils.slice((PtNDArray) b.keys()[l], 2, b.from(), b.to(), 1);     // (rows, KV, len, D)
+                     NDArray v = JniUtils.slice((PtNDArray) b.values()[l], 2, b.from(), b.to(), 1)) {
+                    setBlock(keys[l], k, r0, r1, start, s);
+                    setBlock(values[l], v, r0, r1, start, s);
+                }
+                r0 = r1;
             }
-            oldK[i].close();
-            oldV[i].close();
+            oldK[l].close();
+            oldV[l].close();
         }
-        set(keyMask, oldMask, 0, oldMask.getShape().get(1));
+        long r0 = 0;
+        for (Block b : blocks) {
+            setMaskRows(b, r0, s);
+            r0 += b.rows();
+        }
         oldMask.close();
-        if (oldBias != null) {
-            padBias = paddingBiasOfMask();
-            oldBias.close();
-        }
+        if (oldBias != null) oldBias.close();
+        padBias = padded ? paddingBiasOfMask() : null;
     }
 
     private void allocate(long c) {
@@ -193,27 +222,7 @@ public final class KvCache implements AutoCloseable {
         }
         if (first < TRIM_AT_LEAST) return;
         long keep = length - first;
-        NDArray[] oldK = keys.clone(), oldV = values.clone();
-        NDArray oldMask = keyMask, oldBias = padBias;
-        allocate(keep + 64);
-        for (int l = 0; l < keys.length; l++) {
-            try (NDArray k = JniUtils.slice((PtNDArray) oldK[l], 2, first, length, 1);     // (B, KV, keep, D)
-                 NDArray v = JniUtils.slice((PtNDArray) oldV[l], 2, first, length, 1)) {
-                setBlock(keys[l], k, 0, batch, 0, keep);
-                setBlock(values[l], v, 0, batch, 0, keep);
-            }
-            oldK[l].close();
-            oldV[l].close();
-        }
-        try (NDArray m = JniUtils.slice((PtNDArray) oldMask, 1, first, length, 1)) {       // (B, keep)
-            setBlock(keyMask, m, 0, batch, 0, keep);
-        }
-        oldMask.close();
-        padBias = null;
-        if (oldBias != null) {
-            oldBias.close();
-            padBias = paddingBiasOfMask();
-        }
+        relocate(batch, keep + 64, keep, padBias != null, block(first, length));
         length = keep;
     }
 
@@ -225,34 +234,11 @@ public final class KvCache implements AutoCloseable {
      */
     public void appendRows(KvCache other) {
         if (!filled() || !other.filled()) throw new IllegalStateException("both caches must be prefilled");
-        long s = Math.max(length, other.length), b1 = batch, b2 = other.batch;
-        NDArray[] oldK = keys.clone(), oldV = values.clone();
-        NDArray oldMask = keyMask, oldBias = padBias, oldPos = nextPositions;
-        batch = b1 + b2;
-        allocate(Math.max(s + 64, Math.max(capacity, other.capacity)));
-        for (int l = 0; l < keys.length; l++) {
-            zeroPadding(keys[l], values[l], 0, b1, s - length);      // padding slots: zeros (never garbage: 0·NaN)
-            zeroPadding(keys[l], values[l], b1, b1 + b2, s - other.length);
-            // views of the old slots, closed at once: an open view keeps its storage alive for the cache's life
-            try (NDArray k1 = slots(oldK[l], length); NDArray k2 = slots(other.keys[l], other.length);   // (B, KV, L, D)
-                 NDArray v1 = slots(oldV[l], length); NDArray v2 = slots(other.values[l], other.length)) {
-                setBlock(keys[l], k1, 0, b1, s - length, s);
-                setBlock(keys[l], k2, b1, b1 + b2, s - other.length, s);
-                setBlock(values[l], v1, 0, b1, s - length, s);
-                setBlock(values[l], v2, b1, b1 + b2, s - other.length, s);
-            }
-            oldK[l].close();
-            oldV[l].close();
-        }
-        setMaskRows(oldMask, length, 0, b1, s);
-        setMaskRows(other.keyMask, other.length, b1, b1 + b2, s);
-        oldMask.close();
-        if (oldBias != null) oldBias.close();
-        boolean padded = oldBias != null || other.padBias != null || length != other.length;
-        padBias = null;
-        if (padded) {
-            padBias = paddingBiasOfMask();
-        }
+        long s = Math.max(length, other.length);
+        NDArray oldPos = nextPositions;
+        boolean padded = padBias != null || other.padBias != null || length != other.length;
+        relocate(batch + other.batch, Math.max(s + 64, Math.max(capacity, other.capacity)), s, padded,
+                block(0, length), other.block(0, other.length));
         nextPositions = keep(oldPos.concat(other.nextPositions, 0));                         // (B + B')
         oldPos.close();
         length = s;
@@ -267,15 +253,16 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
-    /** Rows [r0, r1) of the (B, C) mask: zeros before slot s − len, then {@code src}'s first len slots. */
-    private void setMaskRows(NDArray src, long len, long r0, long r1, long s) {
-        if (s > len) {
-            try (NDArray zeros = manager.zeros(new Shape(r1 - r0, s - len))) {
-                setBlock(keyMask, zeros, r0, r1, 0, s - len);
+    /** Rows [r0, r0 + b.rows) of the (B, C) mask: zeros before slot s − b.len, then the block's mask slots. */
+    private void setMaskRows(Block b, long r0, long s) {
+        long r1 = r0 + b.rows(), start = s - b.len();
+        if (start > 0) {
+            try (NDArray zeros = manager.zeros(new Shape(r1 - r0, start))) {
+                setBlock(keyMask, zeros, r0, r1, 0, start);
             }
         }
-        try (NDArray view = JniUtils.slice((PtNDArray) src, 1, 0, len, 1)) {
-            setBlock(keyMask, view, r0, r1, s - len, s);
+        try (NDArray view = JniUtils.slice((PtNDArray) b.mask(), 1, b.from(), b.to(), 1)) {
+            setBlock(keyMask, view, r0, r1, start, s);
         }
     }
 

@@ -616,15 +616,33 @@ public final class LlamaModel implements AutoCloseable {
         if (cache.filled()) throw new IllegalStateException("cache already holds a prefilled batch");
         long t = ids.getShape().get(1);
         try (NDScope scope = new NDScope()) {
+            NDArray h = prefillHidden(cache, ids, attentionMask);               // (B, T, H)
+            NDArray last = t == 1 ? h : h.get(new ai.djl.ndarray.index.NDIndex().addAllDim().addSliceDim(t - 1, t));
+            NDArray logits = lmHead(last).squeeze(1);                            // (B, V)
+            h.close();                                                           // unregistered by prefillHidden
+            NDScope.unregister(logits);
+            return logits;
+        }
+    }
+
+    /**
+     * As {@link #prefill}, but returns the final hidden states of every position, nothing projected to the
+     * vocabulary (callers project only the positions they need with {@link #headLogits}).
+     *
+     * @return (B, T, H) fp32, attached to {@code ids}' manager
+     */
+    public NDArray prefillHidden(KvCache cache, NDArray ids, NDArray attentionMask) {
+        checkInput(ids, attentionMask);
+        if (cache.filled()) throw new IllegalStateException("cache already holds a prefilled batch");
+        long t = ids.getShape().get(1);
+        try (NDScope scope = new NDScope()) {
             NDArray mask = attentionMask.toType(DataType.FLOAT32, false);      // (B, T); the cache copies it
             cache.start(mask);
             NDArray bias = attentionBias(cache.keyMask(t), t, t);               // (B, 1, T, T)
             NDArray h = hidden(ids, positionsFromMask(mask), t, bias, cache);    // (B, T, H)
-            NDArray last = t == 1 ? h : h.get(new ai.djl.ndarray.index.NDIndex().addAllDim().addSliceDim(t - 1, t));
-            NDArray logits = lmHead(last).squeeze(1);                            // (B, V)
             cache.advance(t, mask.sum(new int[] {1}).toType(DataType.INT64, false));  // (B) next positions
-            NDScope.unregister(logits);
-            return logits;
+            NDScope.unregister(h);
+            return h;
         }
     }
 
@@ -652,6 +670,33 @@ public final class LlamaModel implements AutoCloseable {
             throw new IllegalArgumentException("ids must be (" + b + ", T'), got " + ids.getShape());
         }
         long t = ids.getShape().get(1);
+        try (NDScope scope = new NDScope()) {
+            NDArray h = extendHidden(cache, ids);                                // (B, T', H)
+            NDArray last = t == 1 ? h : h.get(new ai.djl.ndarray.index.NDIndex().addAllDim().addSliceDim(t - 1, t));
+            NDArray logits = lmHead(last).squeeze(1);                            // (B, V)
+            logits.attach(ids.getManager());
+            h.close();                                                           // unregistered by extendHidden
+            NDScope.unregister(logits);
+            return logits;
+        }
+    }
+
+    /**
+     * As {@link #extend}, but returns the final hidden states of all {@code T'} new positions, nothing projected.
+     * A row may end in right padding (any ids): causal attention keeps it out of the real positions before it,
+     * so their hidden states are exact; the padded positions' states are meaningless and the cache is not
+     * meant to be extended further.
+     *
+     * @param ids (B, T') int64
+     * @return (B, T', H) fp32, attached to {@code ids}' manager
+     */
+    public NDArray extendHidden(KvCache cache, NDArray ids) {
+        if (!cache.filled()) throw new IllegalStateException("prefill the cache before step/extend");
+        long b = cache.batchSize();
+        if (ids.getShape().dimension() != 2 || ids.getShape().get(0) != b) {
+            throw new IllegalArgumentException("ids must be (" + b + ", T'), got " + ids.getShape());
+        }
+        long t = ids.getShape().get(1);
         long s = cache.length() + t;
         try (NDScope scope = new NDScope()) {
             cache.reserve(s);
@@ -664,12 +709,10 @@ public final class LlamaModel implements AutoCloseable {
                 bias = attentionBias(cache.keyMask(s), t, s);                    // (B, 1, T', S)
             }
             NDArray h = hidden(ids, positions, s, bias, cache);                  // (B, T', H)
-            NDArray last = t == 1 ? h : h.get(new ai.djl.ndarray.index.NDIndex().addAllDim().addSliceDim(t - 1, t));
-            NDArray logits = lmHead(last).squeeze(1);                            // (B, V)
-            logits.attach(ids.getManager());
+            h.attach(ids.getManager());
             cache.advance(t, null);
-            NDScope.unregister(logits);
-            return logits;
+            NDScope.unregister(h);
+            return h;
         }
     }
 

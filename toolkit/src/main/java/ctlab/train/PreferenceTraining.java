@@ -276,7 +276,7 @@ public final class PreferenceTraining {
             int n = b.pairs(), rc = b.chosenWidth(), rr = b.rejectedWidth();
             ResponseBatch rows = b.rows();
             ResponseBatch.Tensors t = rows.tensors(sm);                                    // ids kept alive until backward
-            NDArray logits = rows.logits(model, t);                                        // (2B, P+R, V)
+            NDArray logits = rows.logits(model, t);                                        // (2B, R, V)
             NDArray logp = rows.responseLogProbs(logits, t);                               // (2B, R)
             NDArray policyChosen = logp.get("0:" + n + ", 0:" + rc);                       // (B, Rc)
             NDArray policyRejected = logp.get(n + ":" + (2 * n) + ", 0:" + rr);            // (B, Rr)
@@ -291,8 +291,8 @@ public final class PreferenceTraining {
                         inputs.contains(LossInput.CHOSEN_WEIGHTS) ? sm.create(b.chosenWeights(), new Shape(n, rc)) : null,
                         inputs.contains(LossInput.REJECTED_WEIGHTS) ? sm.create(b.rejectedWeights(), new Shape(n, rr)) : null);
             if (inputs.contains(LossInput.SEQUENCE_KL)) {
-                NDArray referenceLogits = referenceLogits(rows, t);                        // (2B, P+R, V)
-                NDArray kl = SequenceKl.perToken(rows.responseLogits(referenceLogits), rows.responseLogits(logits)); // (2B, R)
+                NDArray referenceLogits = referenceLogits(rows, t);                        // (2B, R, V)
+                NDArray kl = SequenceKl.perToken(referenceLogits, logits); // (2B, R)
                 batch = batch.withKl(kl.get("0:" + n + ", 0:" + rc).mul(maskC), kl.get(n + ":" + (2 * n) + ", 0:" + rr).mul(maskR));
             }
             if (inputs.contains(LossInput.OFFICIAL_POSITIONS)) batch = batch.withOfficialPositions(b.officialPositions());

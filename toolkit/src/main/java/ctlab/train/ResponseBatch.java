@@ -85,20 +85,23 @@ public record ResponseBatch(int rows, int promptWidth, int responseWidth, long[]
     /** ids (B, P+R) int64 and attention (B, P+R) float32 of one batch. */
     public record Tensors(NDArray ids, NDArray attention) {}
 
-    /** Teacher-forced logits of the whole rows: (B, P+R, V), attached to the ids' manager. */
-    public NDArray logits(LlamaModel model, Tensors t) { return model.logits(t.ids(), t.attention()); }
-
-    /** Logits at the positions that predict each response token: (B, R, V), a slice of {@code logits}. */
-    public NDArray responseLogits(NDArray logits) {
-        return logits.get(":, " + (promptWidth - 1) + ":" + (promptWidth - 1 + responseWidth) + ", :");
+    /**
+     * Teacher-forced logits at the positions that predict each response token, column t predicting response token t:
+     * (B, R, V), attached to the ids' manager. Only these R positions are projected to the vocabulary (the prompt's
+     * and the last token's logits were never used; at a real vocabulary the projection is most of the cost).
+     */
+    public NDArray logits(LlamaModel model, Tensors t) {
+        NDArray h = model.hiddenStates(t.ids(), t.attention());                                   // (B, P+R, H)
+        return model.headLogits(h.get(":, " + (promptWidth - 1) + ":" + (promptWidth - 1 + responseWidth) + ", :"));
     }
 
     /**
      * Response-aligned log π(y_t): (B, R), 0 at padding, from THE shared per-token log-prob function
-     * ({@link LlamaModel#shiftedLogProbs}) over the whole-row logits.
+     * ({@link LlamaModel#tokenLogProbs}, as {@link LlamaModel#shiftedLogProbs} applies it) over {@link #logits}.
      */
     public NDArray responseLogProbs(NDArray logits, Tensors t) {
-        NDArray shifted = LlamaModel.shiftedLogProbs(logits, t.ids(), t.attention());        // (B, P+R-1)
-        return shifted.get(":, " + (promptWidth - 1) + ":" + (promptWidth - 1 + responseWidth)); // (B, R)
+        String cols = ":, " + promptWidth + ":" + (promptWidth + responseWidth);
+        NDArray m = t.attention().get(cols).toType(ai.djl.ndarray.types.DataType.FLOAT32, false);   // (B, R)
+        return LlamaModel.tokenLogProbs(logits, t.ids().get(cols)).mul(m);                       // (B, R)
     }
 }

@@ -107,7 +107,7 @@ public final class SftTraining {
 
         @Override public NDArray loss(NDManager sm, ResponseBatch batch, Map<String, Double> metrics) {
             ResponseBatch.Tensors t = batch.tensors(sm);                    // ids kept alive until backward
-            NDArray logits = batch.logits(model, t);                        // (B, P+R, V)
+            NDArray logits = batch.logits(model, t);                        // (B, R, V)
             NDArray logp = batch.responseLogProbs(logits, t);               // (B, R)
             LossResult r = loss.compute(PreferenceBatch.sft(logp, batch.responseMaskArray(sm)));
             metrics.putAll(r.metrics());

@@ -1,0 +1,79 @@
+package ctlab.critical;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ctlab.model.LlamaModel;
+import ctlab.model.Lora;
+import ctlab.model.Param;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The shared-prompt path (prompt prefilled once per pair, responses run from the expanded cache, only scoring
+ * positions projected) gives the scores of the unshared batched path and of the official one-sequence loop.
+ */
+class CeScoringSharedPromptTest {
+    @Test
+    void sharedPromptEqualsUnsharedWithPaddingAndOddLengths() {
+        Path dir = Path.of("src/test/resources/goldens/llama");
+        ContrastiveEstimator est = ContrastiveEstimator.official();
+        try (LlamaModel model = LlamaModel.load(dir, Device.cpu());
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Lora.Config lc = new Lora.Config(4, 8, 0.0, Lora.ALL_MODULES);
+            Lora pos = Lora.attach(model, lc, 1), neg = Lora.attach(model, lc, 2);
+            for (Lora l : List.of(pos, neg)) {   // fresh adapters have B = 0: give them an effect
+                for (Param p : l.parameters()) if (p.name().contains("lora_B")) p.array().addi(m.randomNormal(p.array().getShape()).mul(0.3f));
+            }
+            int v = model.config().vocabSize();
+            SplittableRandom rnd = new SplittableRandom(11);
+            List<int[]> prompts = new ArrayList<>(), chosen = new ArrayList<>(), rejected = new ArrayList<>();
+            // odd and unequal lengths, a one-token prompt, an empty response on either side
+            int[][] lens = {{5, 7, 3}, {1, 4, 9}, {8, 0, 5}, {3, 6, 0}, {2, 1, 1}, {11, 13, 2}, {4, 4, 4}};
+            for (int[] l : lens) {
+                prompts.add(random(rnd, l[0], v));
+                chosen.add(random(rnd, l[1], v));
+                rejected.add(random(rnd, l[2], v));
+            }
+            List<int[]> seqs = new ArrayList<>();
+            for (int i = 0; i < prompts.size(); i++) {
+                seqs.add(concat(prompts.get(i), chosen.get(i)));
+                seqs.add(concat(prompts.get(i), rejected.get(i)));
+            }
+            List<double[]> unshared = CeScoring.scoreBatched(model, pos, neg, seqs, est, 4);
+            for (int batch : new int[] {1, 3, 4, 64}) {
+                List<double[]> shared = CeScoring.scoreSharedPrompt(model, pos, neg, prompts, chosen, rejected, est, batch);
+                assertEquals(seqs.size(), shared.size());
+                for (int i = 0; i < seqs.size(); i++) {
+                    assertEquals(unshared.get(i).length, shared.get(i).length, "sequence " + i);
+                    for (int j = 0; j < shared.get(i).length; j++)
+                        assertEquals(unshared.get(i)[j], shared.get(i)[j], 1e-6, "batch " + batch + ", sequence " + i + ", entry " + j);
+                }
+            }
+            double[] official = CeScoring.scoreOfficialLoop(model, pos, neg, seqs.get(11), 1.0);
+            List<double[]> one = CeScoring.scoreSharedPrompt(model, pos, neg, prompts.subList(5, 6),
+                    chosen.subList(5, 6), rejected.subList(5, 6), est, 2);
+            for (int j = 0; j < official.length; j++) assertEquals(official[j], one.get(1)[j], 1e-6, "entry " + j);
+            assertTrue(official[0] > 0 && official[0] < 1, "scores are probabilities: " + official[0]);
+        }
+    }
+
+    private static int[] random(SplittableRandom rnd, int n, int v) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) a[i] = 1 + rnd.nextInt(v - 1);
+        return a;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] c = new int[a.length + b.length];
+        System.arraycopy(a, 0, c, 0, a.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+}
