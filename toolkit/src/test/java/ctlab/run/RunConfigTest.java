@@ -207,6 +207,37 @@ class RunConfigTest {
         }
     }
 
+    /** configs/paper: every file validates, sets only model, task, precision, device and the official temperature. */
+    @Test void paperConfigsAreValidAndOfficial() throws Exception {
+        Path dir = Path.of("").toAbsolutePath().getParent().resolve("configs/paper");
+        // official TEMPERATURE_BY_DATASET_AND_MODEL (Critical-Tokens-Matter src/configs/data_config.py); the small
+        // Qwen has no official value and borrows Qwen2.5-7B's
+        java.util.Map<String, Double> temperature = java.util.Map.of(
+                "llama3-8b-gsm8k", 0.5, "llama3-8b-math500", 0.1,
+                "deepseek-math-7b-gsm8k", 1.0, "deepseek-math-7b-math500", 0.3,
+                "qwen2.5-7b-gsm8k", 0.9, "qwen2.5-7b-math500", 0.5,
+                "qwen2.5-math-1.5b-gsm8k", 0.9, "qwen2.5-math-1.5b-math500", 0.5);
+        List<Path> files;
+        try (var s = Files.list(dir)) { files = s.filter(f -> f.toString().endsWith(".yaml")).sorted().toList(); }
+        assertEquals(temperature.size(), files.size(), files.toString());
+        for (Path f : files) {
+            String stem = f.getFileName().toString().replace(".yaml", "");
+            RunConfig c = RunConfig.load(f, List.of());
+            assertEquals(stem, c.name());
+            assertTrue(stem.endsWith("-" + c.task()), stem + " task " + c.task());
+            assertTrue(c.model().startsWith("models/") && !Files.exists(dir.getParent().getParent().resolve(c.model())),
+                    stem + ": the model is a placeholder folder, not shipped: " + c.model());
+            assertEquals("gpu", c.device(), stem);
+            assertEquals("float16", c.modelDtype(), stem);
+            assertEquals(temperature.get(stem), c.sample().temperature(), stem);
+            // everything else is the official defaults
+            RunConfig d = RunConfig.load(write("d.yaml", "task: " + c.task() + "\nmodel: " + c.model() + "\n"),
+                    List.of("sample.temperature=" + c.sample().temperature()));
+            assertEquals(List.of(d.data(), d.sample(), d.select(), d.sft(), d.ce(), d.rollout(), d.train(), d.eval()),
+                    List.of(c.data(), c.sample(), c.select(), c.sft(), c.ce(), c.rollout(), c.train(), c.eval()), stem);
+        }
+    }
+
     @Test void trickyStringsSurviveTheResolvedYaml() throws Exception {
         List<String> stops = List.of("\n\nQuestion:", ".\n\nProblem:", "null", "yes", "1.5", "- x", "# y", "'q'", "\"");
         RunConfig c = RunConfig.parse(MINIMAL, "t.yaml", List.of());
