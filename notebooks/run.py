@@ -4,10 +4,10 @@
     notebooks/run.py --fast [NAME ...]        fast mode (the test command): parameters fast = true; executed copies
                                               go to target/notebooks/executed/, the notebooks are not touched
     notebooks/run.py --full [NAME ...]        the committed outputs: the notebooks' own parameters (fast = false, the
-                                              full organism run in runs/organism); each notebook is rewritten in place
+                                              full organism v2 run in runs/organism-traps-ablation); each notebook is rewritten in place
                                               (temp file + rename) only when it executed cleanly
     notebooks/run.py --run-all [NAME ...]     Run All as a user does it: the notebook as committed, nothing injected,
-                                              stop_on_error (without runs/organism the notebooks fall back to the
+                                              stop_on_error (without runs/organism-traps-ablation the notebooks fall back to the
                                               fast run); executed copies go to target/notebooks/run-all/
 
 Needs the "Java (ctlab)" kernel (bin/ctlab kernel install) and papermill (kernel/test/requirements.txt).

@@ -37,15 +37,15 @@ FALLBACK = "is not here (make it with: bin/ctlab demo"
 @pytest.mark.parametrize("name", notebooks.NOTEBOOKS)
 def test_notebook_run_all_on_a_fresh_clone(name):
     """Run All as a new user does it (the notebook as committed, fast = false, stop_on_error): without the full
-    organism run, notebooks 02-05 say so in one line and fall back to the fast run; no cell may fail."""
-    if (ROOT / "runs" / "organism").exists():
-        pytest.skip("runs/organism exists here: this checkout is not a fresh clone")
+    organism v2 run, notebooks 02-05 say so in one line and fall back to the fast run; no cell may fail."""
+    if (ROOT / "runs" / "organism-traps-ablation").exists():
+        pytest.skip("runs/organism-traps-ablation exists here: this checkout is not a fresh clone")
     found, target, nb = notebooks.run_all(name, timeout=900)
     assert not found, f"{name} ({target}):\n" + "\n".join(found)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                    if o.output_type == "stream")
     if name != "01-quickstart":
-        assert text.count(FALLBACK) == 1, f"{name}: one line saying runs/organism is missing"
+        assert text.count(FALLBACK) == 1, f"{name}: one line saying the full run is missing"
 
 
 def test_committed_notebooks_carry_no_absolute_paths():

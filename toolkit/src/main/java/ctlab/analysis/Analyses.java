@@ -215,6 +215,45 @@ public final class Analyses {
             boolean[] lab = Agreement.labels(r, critical, labels);
             for (int i = 0; i < lab.length; i++) pts.add(new double[] {1 - sr.s()[r.tokens().get(i).position()], lab[i] ? 1 : 0});
         }
+        return rocTable(pts, "ROC of CE vs rollout (" + rule.name().toLowerCase() + ", " + labels.name().toLowerCase() + ")");
+    }
+
+    /**
+     * Organism v2: ROC of the CE score (1 − s_t) against the planted trap tokens, pooled over every token of the
+     * rejected responses that fell into their problem's trap (the planted token positive, the others negative;
+     * {@link ctlab.critical.PlantedAgreement}'s population). Empty when the run has no such response.
+     */
+    public static Table plantedRoc(RunTables tables) {
+        List<double[]> pts = new ArrayList<>();
+        for (ctlab.data.ScoredPair sp : tables.data().scoredPairs()) {
+            ctlab.data.Planted p = sp.pair().rejectedPlanted();
+            if (p == null || !p.fellIn()) continue;
+            double[] s = sp.rejectedScores();
+            for (int t = 0; t < s.length; t++) pts.add(new double[] {1 - s[t], t == p.position() ? 1 : 0});
+        }
+        return rocTable(pts, "ROC of CE vs the planted trap tokens");
+    }
+
+    /**
+     * Organism v2: CE against the planted trap tokens ({@link ctlab.critical.PlantedAgreement#ofRejected}) as a
+     * one-row table (trajectories, pooled_auroc, precision_at_1, within_one); no rows when the run has no ground truth.
+     */
+    public static Table plantedAgreement(RunTables tables) {
+        var sum = ctlab.critical.PlantedAgreement.ofRejected(tables.data().scoredPairs());
+        IntColumn n = IntColumn.create("trajectories");
+        DoubleColumn auroc = DoubleColumn.create("pooled_auroc"), p1 = DoubleColumn.create("precision_at_1"),
+                near = DoubleColumn.create("within_one");
+        if (sum != null) {
+            n.append(sum.trajectories());
+            auroc.append(sum.pooledAuroc());
+            p1.append(sum.precisionAt1());
+            near.append(sum.withinOne());
+        }
+        return Table.create("CE vs the planted trap tokens (rejected responses that fell into the trap)", n, auroc, p1, near);
+    }
+
+    /** ROC points (threshold_s, fpr, tpr) of (score, label) pairs, from (0, 0) to (1, 1); tied scores move together. */
+    private static Table rocTable(List<double[]> pts, String name) {
         DoubleColumn thr = DoubleColumn.create("threshold_s"), fpr = DoubleColumn.create("fpr"), tpr = DoubleColumn.create("tpr");
         long pos = pts.stream().filter(p -> p[1] == 1).count(), neg = pts.size() - pos;
         if (pos > 0 && neg > 0) {
@@ -232,7 +271,7 @@ public final class Analyses {
                 }
             }
         }
-        return Table.create("ROC of CE vs rollout (" + rule.name().toLowerCase() + ", " + labels.name().toLowerCase() + ")", thr, fpr, tpr);
+        return Table.create(name, thr, fpr, tpr);
     }
 
     /**
@@ -370,6 +409,104 @@ public final class Analyses {
         Table t = Table.create("method comparison", method, n, correct, acc, lo, hi);
         vs.values().forEach(t::addColumns);
         return t;
+    }
+
+    /** Subset names of {@link #trapSplit} and {@link #seedTable}: every problem, those without a trap, those with one. */
+    public static final String ALL = "all", NO_TRAP = "no trap", TRAP = "trap";
+
+    /**
+     * Organism v2's Table 1 split for one run: per evaluated method (Table 1 order) and subset ({@value #ALL},
+     * {@value #NO_TRAP}, {@value #TRAP}: the eval record's {@code trap} family is null / set), n, correct,
+     * accuracy and its 95% Wilson interval ({@code lower}, {@code upper}). A subset no problem falls in is left out.
+     */
+    public static Table trapSplit(Map<String, List<EvalOutcome>> evals) {
+        StringColumn method = StringColumn.create("method"), subset = StringColumn.create("subset");
+        IntColumn n = IntColumn.create("n"), correct = IntColumn.create("correct");
+        DoubleColumn acc = DoubleColumn.create("accuracy"), lo = DoubleColumn.create("lower"), hi = DoubleColumn.create("upper");
+        List<String> methods = new ArrayList<>(evals.keySet());
+        methods.sort(java.util.Comparator.comparingInt(Analyses::methodRank).thenComparing(m -> m));
+        for (String m : methods) {
+            for (String sub : List.of(ALL, NO_TRAP, TRAP)) {
+                int c = 0, t = 0;
+                for (EvalOutcome r : evals.get(m)) {
+                    if (sub.equals(NO_TRAP) && r.trap() != null || sub.equals(TRAP) && r.trap() == null) continue;
+                    t++;
+                    if (r.correct()) c++;
+                }
+                if (t == 0) continue;
+                Accuracy a = Accuracy.of(c, t);
+                method.append(m);
+                subset.append(sub);
+                n.append(t);
+                correct.append(c);
+                acc.append(a.estimate());
+                lo.append(a.lower());
+                hi.append(a.upper());
+            }
+        }
+        return Table.create("accuracy on problems with and without a trap (95% Wilson intervals)", method, subset, n, correct, acc, lo, hi);
+    }
+
+    /**
+     * The multi-seed Table 1 analogue from an {@code ablate --split-by trap} result ({@code ablation.json}, its first
+     * grid point): per method and subset ({@value #ALL}, {@value #NO_TRAP}, {@value #TRAP}), the number of seeds, the
+     * mean accuracy over seeds and its 95% Student-t interval ({@code lower}, {@code upper}; missing with one seed).
+     * A seed's trap accuracy pools the trap families' problems (weighted by their problem counts). Without a split
+     * only {@value #ALL} rows are given.
+     */
+    public static Table seedTable(java.nio.file.Path ablationJson) {
+        com.fasterxml.jackson.databind.JsonNode root;
+        try {
+            root = ctlab.io.Jsonl.MAPPER.readTree(ablationJson.toFile());
+        } catch (java.io.IOException e) {
+            throw new CtlabException(ablationJson + ": cannot read the ablation result (" + e.getMessage() + ")");
+        }
+        com.fasterxml.jackson.databind.JsonNode points = root == null ? null : root.get("points");
+        if (points == null || !points.isArray() || points.isEmpty() || !points.get(0).has("methods"))
+            throw new CtlabException(ablationJson + ": not an ablate result (no points[0].methods)");
+        StringColumn method = StringColumn.create("method"), subset = StringColumn.create("subset");
+        IntColumn seeds = IntColumn.create("seeds");
+        DoubleColumn acc = DoubleColumn.create("accuracy"), lo = DoubleColumn.create("lower"), hi = DoubleColumn.create("upper");
+        for (com.fasterxml.jackson.databind.JsonNode row : points.get(0).get("methods")) {
+            String m = row.path("method").asText();
+            com.fasterxml.jackson.databind.JsonNode all = row.path("accuracy").path("per_seed");
+            double[] perSeed = new double[all.size()];
+            for (int s = 0; s < perSeed.length; s++) perSeed[s] = all.get(s).asDouble();
+            Map<String, double[]> bySubset = new LinkedHashMap<>();
+            bySubset.put(ALL, perSeed);
+            com.fasterxml.jackson.databind.JsonNode subsets = row.get("subsets");
+            if (subsets != null && subsets.isObject()) {
+                int n = perSeed.length;
+                double[][] sums = new double[2][n], counts = new double[2][n];   // [no trap, trap] per seed
+                for (var it = subsets.fields(); it.hasNext(); ) {
+                    var e = it.next();
+                    int g = e.getKey().equals("(none)") ? 0 : 1;   // GridAblation's value for a problem without a trap
+                    for (int s = 0; s < n && s < e.getValue().path("per_seed").size(); s++) {
+                        com.fasterxml.jackson.databind.JsonNode a = e.getValue().path("per_seed").get(s);
+                        if (a.isNull()) continue;
+                        int k = e.getValue().path("problems").path(s).asInt();
+                        sums[g][s] += a.asDouble() * k;
+                        counts[g][s] += k;
+                    }
+                }
+                for (int g = 0; g < 2; g++) {
+                    List<Double> vals = new ArrayList<>();
+                    for (int s = 0; s < n; s++) if (counts[g][s] > 0) vals.add(sums[g][s] / counts[g][s]);
+                    if (!vals.isEmpty()) bySubset.put(g == 0 ? NO_TRAP : TRAP, vals.stream().mapToDouble(Double::doubleValue).toArray());
+                }
+            }
+            for (var e : bySubset.entrySet()) {
+                if (e.getValue().length == 0) continue;
+                ctlab.stats.SeedMean sm = ctlab.stats.SeedMean.of(e.getValue());
+                method.append(m);
+                subset.append(e.getKey());
+                seeds.append(e.getValue().length);
+                acc.append(sm.mean());
+                lo.append(sm.lower());
+                hi.append(sm.upper());
+            }
+        }
+        return Table.create("accuracy over seeds (mean, 95% t interval)", method, subset, seeds, acc, lo, hi);
     }
 
     /** The paper's Table 1 order: base, then the losses as {@link LossType#inTableOrder()} lists them. */

@@ -37,12 +37,17 @@ final class ReportCommand implements Callable<Integer> {
     @Option(names = "--figures-dpi", paramLabel = "N", defaultValue = "300", description = "Resolution of the PNG files in --figures (default: ${DEFAULT-VALUE}).")
     int figuresDpi;
 
+    @Option(names = "--ablation", paramLabel = "FILE", description = "An ablate result (ablation.json) whose multi-seed Table 1 analogue the evaluation section also shows.")
+    Path ablation;
+
     @Override public Integer call() {
         if (!Files.isDirectory(runDir)) throw new CtlabException(runDir + ": no such run directory");
         if (dpi < 36 || dpi > 600) throw new CtlabException("--dpi must be in 36..600, got " + dpi);
         Path out = output != null ? output : runDir.resolve("report.html");
         if (figuresDpi < 36 || figuresDpi > 1200) throw new CtlabException("--figures-dpi must be in 36..1200, got " + figuresDpi);
+        if (ablation != null && !Files.isRegularFile(ablation)) throw new CtlabException("--ablation " + ablation + ": no such file");
         RunReport.Options options = new RunReport.Options(dpi, seed, null);
+        if (ablation != null) options = options.withAblation(ablation);
         RunReport.write(runDir, out, figures == null ? options : options.withFigures(figures, figuresDpi));
         spec.commandLine().getOut().println("report written to " + out);
         if (figures != null) spec.commandLine().getOut().println("figures written to " + figures);

@@ -277,9 +277,9 @@ public final class Lab {
      */
     public static Path finishedRunOr(String runDir, String fastConfig, String fastRunDir) {
         if (Files.exists(path(runDir))) return finishedRun(runDir);
-        System.out.println(relative(path(runDir)) + " is not here (make it with: bin/ctlab demo --config "
-                + "configs/organism.yaml --run-dir " + runDir + "); using the fast run " + fastRunDir + " of "
-                + fastConfig + " instead");
+        System.out.println(relative(path(runDir)) + " is not here (make it with: bin/ctlab demo --config CONFIG --run-dir "
+                + runDir + ", or ablate: the command is beside the notebook's parameters); using the fast run "
+                + fastRunDir + " of " + fastConfig + " instead");
         return run(fastConfig, fastRunDir);
     }
 

@@ -169,7 +169,16 @@ public final class Figures {
 
     /** ROC of CE against rollout labels from {@code Analyses.roc}, with the chance diagonal and the AUROC in the legend. */
     public static XYChart roc(Table roc, double auroc) {
-        XYChart c = xy("ROC of CE score against rollout critical tokens", "false positive rate", "true positive rate");
+        return roc(roc, auroc, "ROC of CE score against rollout critical tokens");
+    }
+
+    /** Organism v2: ROC of CE against the planted trap tokens, from {@code Analyses.plantedRoc}. */
+    public static XYChart plantedRoc(Table roc, double auroc) {
+        return roc(roc, auroc, "ROC of CE score against the planted trap tokens");
+    }
+
+    private static XYChart roc(Table roc, double auroc, String title) {
+        XYChart c = xy(title, "false positive rate", "true positive rate");
         c.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0);
         XYSeries chance = c.addSeries("chance", new double[] {0, 1}, new double[] {0, 1});
         chance.setMarker(SeriesMarkers.NONE);
@@ -221,6 +230,61 @@ public final class Figures {
         c.getStyler().setAnnotationTextFont(new java.awt.Font(FigureStyle.FONT, java.awt.Font.PLAIN, 13));
         c.getStyler().setAnnotationTextFontColor(java.awt.Color.BLACK);
         c.getStyler().setPlotGridVerticalLinesVisible(false);
+        c.getStyler().setYAxisDecimalPattern("0.0");
+        return fitted(c);
+    }
+
+    /**
+     * Organism v2's Table 1 figure: accuracy per method (Table 1 order) in groups of bars, one bar per subset (all,
+     * no trap, trap) in its own colour and hatch-free fill, each with its interval whisker; from
+     * {@code Analyses.trapSplit} (one run, Wilson intervals) or {@code Analyses.seedTable} (mean over seeds,
+     * t intervals). Rows without an interval (one seed) get no whisker.
+     */
+    public static XYChart accuracyBySubset(Table table, String title) {
+        XYChart c = xy(title, "method", "accuracy (fraction of test problems correct)");
+        List<String> methods = new ArrayList<>(new java.util.LinkedHashSet<>(table.stringColumn("method").asList()));
+        methods.sort(java.util.Comparator.comparingInt(Analyses::methodRank));
+        List<String> subsets = new ArrayList<>(new java.util.LinkedHashSet<>(table.stringColumn("subset").asList()));
+        java.awt.Color[] colours = {FigureStyle.GREY, FigureStyle.BLUE, FigureStyle.VERMILLION, FigureStyle.GREEN, FigureStyle.ORANGE};
+        double width = 0.8 / Math.max(1, subsets.size()), top = 0;
+        for (int g = 0; g < subsets.size(); g++) {
+            boolean legend = true;
+            for (int i = 0; i < methods.size(); i++) {
+                Table rows = table.where(table.stringColumn("method").isEqualTo(methods.get(i))
+                        .and(table.stringColumn("subset").isEqualTo(subsets.get(g))));
+                if (rows.rowCount() == 0) continue;
+                double a = rows.doubleColumn("accuracy").get(0);
+                double lo = rows.doubleColumn("lower").isMissing(0) ? Double.NaN : rows.doubleColumn("lower").get(0);
+                double hi = rows.doubleColumn("upper").isMissing(0) ? Double.NaN : rows.doubleColumn("upper").get(0);
+                double x0 = i - 0.4 + g * width, x1 = x0 + width * 0.9, mid = (x0 + x1) / 2;
+                XYSeries bar = c.addSeries(legend ? subsets.get(g) : subsets.get(g) + " " + methods.get(i),
+                        new double[] {x0, x0, x1, x1}, new double[] {0, a, a, 0});
+                bar.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Area);
+                bar.setMarker(SeriesMarkers.NONE);
+                bar.setFillColor(colours[g % colours.length]);
+                bar.setLineColor(colours[g % colours.length]);
+                bar.setLineStyle(SeriesLines.SOLID);   // XChart cycles dash styles per series otherwise
+                bar.setShowInLegend(legend);
+                legend = false;
+                top = Math.max(top, Double.isNaN(hi) ? a : hi);
+                if (!Double.isNaN(lo) && !Double.isNaN(hi)) {
+                    String id = subsets.get(g) + " " + methods.get(i);
+                    whisker(c, id + " CI", new double[] {mid, mid}, new double[] {lo, hi});
+                    whisker(c, id + " lo", new double[] {mid - width * 0.2, mid + width * 0.2}, new double[] {lo, lo});
+                    whisker(c, id + " hi", new double[] {mid - width * 0.2, mid + width * 0.2}, new double[] {hi, hi});
+                }
+            }
+        }
+        double yMax = Math.max(1.0, Math.ceil((top + 0.12) * 10) / 10);
+        for (int i = 0; i < methods.size(); i++)   // method names under the groups' tops (XY ticks cannot be placed at bars)
+            c.addAnnotation(new AnnotationText(FigureStyle.methodLabel(methods.get(i)), i, yMax - 0.05, false));
+        c.getStyler().setXAxisMin(-0.6).setXAxisMax(Math.max(0.6, methods.size() - 0.4)).setYAxisMin(0.0).setYAxisMax(yMax);
+        c.getStyler().setXAxisTicksVisible(false);
+        c.getStyler().setPlotGridVerticalLinesVisible(false);
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        c.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
+        c.getStyler().setAnnotationTextFont(new java.awt.Font(FigureStyle.FONT, java.awt.Font.PLAIN, 13));
+        c.getStyler().setAnnotationTextFontColor(java.awt.Color.BLACK);
         c.getStyler().setYAxisDecimalPattern("0.0");
         return fitted(c);
     }

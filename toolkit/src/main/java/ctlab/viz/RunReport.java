@@ -41,19 +41,29 @@ public final class RunReport {
      * @param seed      bootstrap seed of the method comparison
      * @param texts     token splitter for token texts (null: try the run's tokenizer, else without token texts)
      */
-    public record Options(int dpi, long seed, TokenTexts texts, Path figuresDir, int figuresDpi) {
+    public record Options(int dpi, long seed, TokenTexts texts, Path figuresDir, int figuresDpi, Path ablation) {
         public Options {
             if (dpi < 36 || dpi > 600) throw new IllegalArgumentException("dpi must be in 36..600, got " + dpi);
             if (figuresDpi < 36 || figuresDpi > 1200) throw new IllegalArgumentException("figure dpi must be in 36..1200, got " + figuresDpi);
         }
 
         /** Report only, no figure files. */
-        public Options(int dpi, long seed, TokenTexts texts) { this(dpi, seed, texts, null, 300); }
+        public Options(int dpi, long seed, TokenTexts texts) { this(dpi, seed, texts, null, 300, null); }
+
+        public Options(int dpi, long seed, TokenTexts texts, Path figuresDir, int figuresDpi) {
+            this(dpi, seed, texts, figuresDir, figuresDpi, null);
+        }
 
         public static Options defaults() { return new Options(110, 0, null); }
 
         /** Also writes every figure as {@code NAME.png} (at {@code dpi}) and {@code NAME.svg} into {@code dir}. */
-        public Options withFigures(Path dir, int dpi) { return new Options(this.dpi, seed, texts, dir, dpi); }
+        public Options withFigures(Path dir, int dpi) { return new Options(this.dpi, seed, texts, dir, dpi, ablation); }
+
+        /**
+         * Also shows the multi-seed Table 1 analogue of an {@code ablate} result ({@code ablation.json}) in the
+         * evaluation section (figure {@code accuracy-over-seeds}).
+         */
+        public Options withAblation(Path ablationJson) { return new Options(dpi, seed, texts, figuresDir, figuresDpi, ablationJson); }
     }
 
     private RunReport() {}
@@ -291,6 +301,11 @@ public final class RunReport {
                     + "decisive token of the %d rejected responses that took the trap operator): AUROC of 1 − s_t %.3f, the "
                     + "lowest s_t is the planted token in %.1f%%, within one token in %.1f%%.</p>", planted.trajectories(),
                     planted.pooledAuroc(), 100 * planted.precisionAt1(), 100 * planted.withinOne()));
+            Table roc = Analyses.plantedRoc(t);
+            if (roc.rowCount() > 0) {
+                b.append(figure(o, "roc-planted", Figures.plantedRoc(roc, planted.pooledAuroc()), "ROC against the planted tokens",
+                        "ROC of 1 − s_t against the planted trap token, pooled over every token of the rejected responses that took the trap"));
+            }
         }
         // the heat map of a rolled-out trajectory with a critical token, else of the first rejected response
         Table tokens = t.tokens();
@@ -381,6 +396,22 @@ public final class RunReport {
         b.append("<details><summary>per-problem outcomes</summary>").append(Html.table(t.evalOutcomes(), 1000)).append("</details>");
         if (m.rowCount() > 0) {
             b.append(figure(o, "method-comparison", Figures.methodComparison(m), "method comparison", "accuracy by method with 95% Wilson intervals"));
+        }
+        Table split = Analyses.trapSplit(data.evals());
+        if (split.stringColumn("subset").contains(Analyses.TRAP)) {   // organism v2: some test problems carry a trap
+            b.append("<p>Accuracy on the test problems with and without a planted trap (95% Wilson intervals).</p>");
+            b.append(Html.table(split, 40));
+            b.append(figure(o, "accuracy-by-trap", Figures.accuracyBySubset(split, "Accuracy with and without a trap (95% Wilson intervals)"),
+                    "accuracy by trap", "accuracy by method on all test problems, those without a trap and those with one"));
+        }
+        if (o.ablation() != null) {
+            Table seeds = Analyses.seedTable(o.ablation());
+            b.append("<p>Over seeds (").append(Html.escape(o.ablation().toString()))
+                    .append("): mean accuracy with its 95% Student-t interval over the seeds.</p>");
+            b.append(Html.table(seeds, 40));
+            int n = seeds.rowCount() == 0 ? 0 : (int) seeds.intColumn("seeds").max();
+            b.append(figure(o, "accuracy-over-seeds", Figures.accuracyBySubset(seeds, "Accuracy over " + n + " seeds (mean, 95% t interval)"),
+                    "accuracy over seeds", "mean accuracy over seeds with 95% t intervals, all problems and by trap"));
         }
         b.append('\n');
     }

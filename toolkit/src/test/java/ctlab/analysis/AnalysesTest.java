@@ -224,4 +224,60 @@ class AnalysesTest {
         assertEquals(java.util.List.of(2, 3), last.intColumn("step").asList());
         assertEquals(0.4, last.doubleColumn("loss").get(1));
     }
+
+    private static ctlab.data.EvalOutcome outcome(String id, String method, boolean correct, String trap) {
+        return new ctlab.data.EvalOutcome(id, method, correct, "1", "1", "r", 1, "stop", 0, 0, trap);
+    }
+
+    @Test void trapSplitGivesAccuracyOnAllNoTrapAndTrapProblemsWithWilsonIntervals() {
+        // 4 problems, q2 and q3 with a trap; base gets the trap problems wrong, dpo one of them right
+        Map<String, List<ctlab.data.EvalOutcome>> evals = new java.util.LinkedHashMap<>();
+        evals.put("dpo", List.of(outcome("q0", "dpo", true, null), outcome("q1", "dpo", true, null),
+                outcome("q2", "dpo", true, "donate"), outcome("q3", "dpo", false, "lend")));
+        evals.put("base", List.of(outcome("q0", "base", true, null), outcome("q1", "base", false, null),
+                outcome("q2", "base", false, "donate"), outcome("q3", "base", false, "lend")));
+        Table t = Analyses.trapSplit(evals);
+        assertEquals(List.of("base", "base", "base", "dpo", "dpo", "dpo"), t.stringColumn("method").asList());   // Table 1 order
+        assertEquals(List.of("all", "no trap", "trap", "all", "no trap", "trap"), t.stringColumn("subset").asList());
+        assertEquals(List.of(4, 2, 2, 4, 2, 2), t.intColumn("n").asList());
+        assertEquals(List.of(1, 1, 0, 3, 2, 1), t.intColumn("correct").asList());
+        for (int i = 0; i < t.rowCount(); i++) {
+            var a = ctlab.stats.Accuracy.of(t.intColumn("correct").get(i), t.intColumn("n").get(i));
+            assertEquals(a.estimate(), t.doubleColumn("accuracy").get(i), 1e-12);
+            assertEquals(a.lower(), t.doubleColumn("lower").get(i), 1e-12);
+            assertEquals(a.upper(), t.doubleColumn("upper").get(i), 1e-12);
+        }
+        // a run without traps has only the "all" and "no trap" rows
+        Table clean = Analyses.trapSplit(Map.of("base", List.of(outcome("q0", "base", true, null))));
+        assertEquals(List.of("all", "no trap"), clean.stringColumn("subset").asList());
+    }
+
+    @Test void seedTablePoolsTrapFamiliesPerSeedAndTakesTheTIntervalOverSeeds() throws Exception {
+        // the shape GridAblation writes with --split-by trap: per method, accuracy over seeds and per-family subsets
+        String json = """
+                {"points": [{"methods": [
+                  {"method": "base", "accuracy": {"mean": 0.6, "per_seed": [0.5, 0.6, 0.7]},
+                   "subsets": {"(none)": {"per_seed": [0.9, 0.8, 1.0], "problems": [10, 10, 10]},
+                               "donate": {"per_seed": [0.0, 0.5, null], "problems": [2, 4, 0]},
+                               "lend": {"per_seed": [0.5, 0.25, 1.0], "problems": [2, 4, 3]}}},
+                  {"method": "dpo", "accuracy": {"mean": 0.7, "per_seed": [0.7]}}]}]}
+                """;
+        Path f = tmp.resolve("ablation.json");
+        java.nio.file.Files.writeString(f, json);
+        Table t = Analyses.seedTable(f);
+        assertEquals(List.of("base", "base", "base", "dpo"), t.stringColumn("method").asList());
+        assertEquals(List.of("all", "no trap", "trap", "all"), t.stringColumn("subset").asList());
+        assertEquals(List.of(3, 3, 3, 1), t.intColumn("seeds").asList());
+        // trap per seed: (0*2 + .5*2)/4 = .25, (.5*4 + .25*4)/8 = .375, (1*3)/3 = 1 (seed 3 has no donate problem)
+        var trap = ctlab.stats.SeedMean.of(0.25, 0.375, 1.0);
+        assertEquals(trap.mean(), t.doubleColumn("accuracy").get(2), 1e-12);
+        assertEquals(trap.lower(), t.doubleColumn("lower").get(2), 1e-12);
+        assertEquals(trap.upper(), t.doubleColumn("upper").get(2), 1e-12);
+        assertEquals(ctlab.stats.SeedMean.of(0.9, 0.8, 1.0).upper(), t.doubleColumn("upper").get(1), 1e-12);
+        assertEquals(0.6, t.doubleColumn("accuracy").get(0), 1e-12);
+        assertTrue(t.doubleColumn("lower").isMissing(3), "one seed has no interval");
+        java.nio.file.Files.writeString(f, "{\"seeds\": [1]}");
+        CtlabException e = assertThrows(CtlabException.class, () -> Analyses.seedTable(f));
+        assertTrue(e.getMessage().startsWith(f + ": not an ablate result"), e.getMessage());
+    }
 }

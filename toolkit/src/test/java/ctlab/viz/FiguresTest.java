@@ -47,6 +47,7 @@ class FiguresTest {
         c.put("methods", Figures.methodComparison(Analyses.methodComparison(tables.data().evals(), 1)));
         c.put("training-loss", Figures.trainingCurve(tables.trainingMetrics(), "loss", "loss"));
         c.put("training-margin", Figures.trainingCurve(tables.trainingMetrics(), "rewards/margins", "reward margin"));
+        c.put("accuracy-by-trap", Figures.accuracyBySubset(Analyses.trapSplit(tables.data().evals()), "accuracy"));
         return c;
     }
 
@@ -111,5 +112,22 @@ class FiguresTest {
         Path d = p == null ? tmp.resolve("figures") : Path.of(p);
         Files.createDirectories(d);
         return d;
+    }
+
+    @Test void accuracyBySubsetDrawsOneLegendEntryPerSubsetAndAWhiskerPerInterval() {
+        tech.tablesaw.api.Table t = tech.tablesaw.api.Table.create("t",
+                tech.tablesaw.api.StringColumn.create("method", "dpo", "base", "base", "dpo"),
+                tech.tablesaw.api.StringColumn.create("subset", "all", "all", "trap", "trap"),
+                tech.tablesaw.api.DoubleColumn.create("accuracy", 0.8, 0.7, 0.3, 0.5),
+                tech.tablesaw.api.DoubleColumn.create("lower", 0.7, 0.6, Double.NaN, 0.4),
+                tech.tablesaw.api.DoubleColumn.create("upper", 0.9, 0.8, Double.NaN, 0.6));
+        org.knowm.xchart.XYChart c = Figures.accuracyBySubset(t, "accuracy");
+        var series = c.getSeriesMap();
+        assertEquals(List.of("all", "trap"), series.values().stream().filter(s -> s.isShowInLegend()).map(s -> s.getName()).toList());
+        // 4 bars; whiskers (bar, lo and hi caps) only for the 3 rows with an interval
+        assertEquals(4 + 3 * 3, series.size());
+        assertEquals(0.4, series.get("trap dpo CI").getYMin(), 1e-12);
+        // base is drawn first (Table 1 order): its "all" bar spans x < 0.5, dpo's x > 0.5
+        assertTrue(series.get("all").getXMax() < 0.5 && series.get("all dpo").getXMin() > 0.5);
     }
 }

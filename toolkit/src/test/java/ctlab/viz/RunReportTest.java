@@ -139,4 +139,27 @@ class RunReportTest {
         Files.writeString(Files.createDirectories(tmp.resolve("fresh")).resolve("config.yaml"), "task: organism\nmodel: m\n");
         assertTrue(RunReport.html(tmp.resolve("fresh"), new RunReport.Options(72, 0, null)).contains("Partial run"));
     }
+
+    @Test void ablationResultAddsTheSeedTableAndItsFigureAndAMissingFileIsAOneLineError() throws Exception {
+        Path run = SyntheticRuns.write(tmp.resolve("run"), 10, 8);
+        Path ablation = tmp.resolve("ablation.json");
+        Files.writeString(ablation, """
+                {"points": [{"methods": [
+                  {"method": "base", "accuracy": {"per_seed": [0.5, 0.6, 0.7]},
+                   "subsets": {"(none)": {"per_seed": [0.9, 0.8, 1.0], "problems": [10, 10, 10]},
+                               "lend": {"per_seed": [0.5, 0.25, 1.0], "problems": [2, 4, 3]}}}]}]}
+                """);
+        String html = RunReport.html(run, new RunReport.Options(72, 3, SyntheticRuns.TEXTS).withAblation(ablation));
+        assertTrue(html.contains("accuracy over seeds (mean, 95% t interval)"), "the seed table");
+        assertTrue(html.contains("alt=\"accuracy over seeds\""), "its figure");
+        assertFalse(RunReport.html(run, new RunReport.Options(72, 3, SyntheticRuns.TEXTS)).contains("accuracy over seeds"));
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(new StringWriter()));
+        cl.setErr(new PrintWriter(err));
+        Path missing = tmp.resolve("no-ablation.json");
+        assertEquals(2, cl.execute("report", run.toString(), "--ablation", missing.toString()));
+        assertEquals("--ablation " + missing + ": no such file", err.toString().strip().replaceFirst("^[^-]*", ""));
+        assertFalse(Files.exists(run.resolve("report.html")), "nothing written");
+    }
 }
