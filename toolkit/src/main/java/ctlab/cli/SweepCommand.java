@@ -27,13 +27,14 @@ import java.util.concurrent.Callable;
  * once per grid point, reusing the source's finished stages the point does not change (see {@link Sweep}).
  */
 @Command(name = "sweep", mixinStandardHelpOptions = true,
-        description = {"Re-run the detector stages of a finished run under config variations, e.g.",
-                "  ctlab sweep runs/x/seed-1 --grid ce.beta=0,0.5,1,2 --run-dir runs/x-beta",
-                "  ctlab sweep runs/x/seed-1 --grid sft.max_examples=25,100,0 --run-dir runs/x-sft",
-                "  ctlab sweep runs/x/seed-1 --grid rollout.k=4,8,16 --until rollout --run-dir runs/x-k",
-                "One resumable sub-run per grid point in RUN_DIR/seed-<s>/<key>=<v>/..., seeded with copies of the",
-                "source's finished stages the point leaves unchanged; then RUN_DIR/sweep.md + .json: CE (and",
-                "rollout) against the planted trap tokens, SFT data sizes, time and tokens per point."})
+        description = {"Re-run the detector stages of a finished run under config variations:",
+                "one resumable sub-run per grid point in RUN_DIR/seed-<s>/<key>=<v>/..., seeded",
+                "with copies of the source's finished stages the point leaves unchanged; then",
+                "RUN_DIR/sweep.md + .json: CE (and rollout) against the planted trap tokens,",
+                "SFT data sizes, time and tokens per point. E.g.",
+                "  ctlab sweep runs/x/seed-1 --grid ce.beta=0.25,1,4 --run-dir runs/x-beta",
+                "  ctlab sweep runs/x/seed-1 --grid sft.max_examples=8,128,0 --run-dir runs/x-sft",
+                "  ctlab sweep runs/x/seed-1 --grid rollout.k=4,8 --until rollout --run-dir runs/x-k"})
 public final class SweepCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "SOURCE_RUN", description = "a run directory whose stages up to --until finished")
     Path source;
