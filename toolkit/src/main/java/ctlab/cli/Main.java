@@ -23,6 +23,7 @@ import java.util.List;
                 CommandLine.HelpCommand.class,
                 RunCommand.class,
                 AblateCommand.class,
+                SweepCommand.class,
                 GradeCommand.class,
                 DataCommand.class,
                 OrganismCommand.class,

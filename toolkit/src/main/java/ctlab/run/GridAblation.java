@@ -90,6 +90,7 @@ public final class GridAblation {
                 for (String m : methods) perSeed.get(s).computeIfAbsent(m, k -> new LinkedHashMap<>()).put(id, outcomes.get(s).get(m).get(id));
             }
         }
+        addAnyValue(bySubset, seeds);
         ObjectNode out = Jsonl.MAPPER.createObjectNode();
         out.set("point", tree(point));
         out.set("dirs", tree(cells.stream().map(c -> c.run().label()).toList()));
@@ -145,6 +146,31 @@ public final class GridAblation {
         return out;
     }
 
+    /** The subset of problems without the attribute, e.g. organism problems without a trap. */
+    static final String NONE = "(none)";
+    /** The union of every value's problems when there are several and a {@link #NONE} subset: trap vs no-trap. */
+    static final String ANY = "(any)";
+
+    /**
+     * With problems lacking the attribute and two or more values (e.g. four trap families), adds {@link #ANY}: all
+     * problems that have one, per seed, so the table has "with vs without" beside the per-value rows.
+     */
+    private static void addAnyValue(TreeMap<String, List<Map<String, Map<String, Boolean>>>> bySubset, int seeds) {
+        List<String> values = bySubset.keySet().stream().filter(v -> !v.equals(NONE)).toList();
+        if (!bySubset.containsKey(NONE) || values.size() < 2) return;
+        List<Map<String, Map<String, Boolean>>> any = new ArrayList<>(java.util.Collections.nCopies(seeds, null));
+        for (String v : values) {
+            var perSeed = bySubset.get(v);
+            for (int s = 0; s < seeds; s++) {
+                if (perSeed.get(s) == null) continue;
+                if (any.get(s) == null) any.set(s, new LinkedHashMap<>());
+                for (var e : perSeed.get(s).entrySet())
+                    any.get(s).computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>()).putAll(e.getValue());
+            }
+        }
+        bySubset.put(ANY, any);
+    }
+
     /** problem id -> the attribute as text: from the eval record when it has the field, else from the test data. */
     private static Map<String, String> attributes(String field, Map<String, JsonNode> records, Iterable<String> ids,
                                                   Path testData, Path evalDir) {
@@ -161,7 +187,7 @@ public final class GridAblation {
             JsonNode v = records.get(id).get(field);
             String value = v != null && !v.isNull() ? v.asText() : fromData.get(id);
             any |= value != null;
-            out.put(id, value == null ? "(none)" : value);
+            out.put(id, value == null ? NONE : value);
         }
         if (!any) throw new CtlabException("--split-by " + field + ": no record in " + evalDir + " and no line of "
                 + (testData == null ? "the test data" : testData.toString()) + " has field '" + field + "'");

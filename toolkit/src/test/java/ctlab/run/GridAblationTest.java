@@ -132,6 +132,31 @@ class GridAblationTest {
         assertTrue(e.getMessage().startsWith("--split-by nosuchfield: no record in "), e.getMessage());
     }
 
+    @Test void severalValuesAndProblemsWithoutOneGetAnAnySubset() throws Exception {
+        twoSeeds(null);                                       // the eval files; q0, q1 are trap problems of two families
+        Files.writeString(tmp.resolve("test.jsonl"), "{\"id\":\"q0\",\"trap\":\"lend\"}\n{\"id\":\"q1\",\"trap\":\"donate\"}\n"
+                + "{\"id\":\"q2\",\"trap\":null}\n{\"id\":\"q3\"}\n");
+        AblationGrid grid = AblationGrid.parse(List.of("1", "2"), List.of());
+        List<GridAblation.Cell> cells = grid.subRuns(tmp).stream().map(r -> new GridAblation.Cell(r, tmp.resolve("test.jsonl"))).toList();
+        ObjectNode agg = GridAblation.aggregate(grid, cells, METHODS, "08-eval", "07-train", "trap", Jsonl.MAPPER.createObjectNode());
+        JsonNode cdpo = method(agg, "cdpo").get("subsets"), base = method(agg, "base").get("subsets");
+        assertEquals(List.of("(any)", "(none)", "donate", "lend"), iterator(cdpo.fieldNames()));
+        // (any) = q0 + q1 per seed: base (T, F) -> 0.5 both seeds, cdpo (T, T) -> 1.0; pooled vs base 2 vs 0 -> p 0.5
+        assertEquals("[0.5,0.5]", base.get("(any)").get("per_seed").toString());
+        assertEquals("[1.0,1.0]", cdpo.get("(any)").get("per_seed").toString());
+        assertEquals("[2,2]", cdpo.get("(any)").get("problems").toString());
+        assertEquals(0.5, cdpo.get("(any)").get("pooled_p_vs_base").asDouble(), 1e-12);
+        assertEquals("[0.5,1.0]", cdpo.get("(none)").get("per_seed").toString(), "q2, q3 as before");
+        // one value, or no problem without one: nothing to add (the earlier tests' true/false split)
+        assertFalse(method(twoSeeds("trap"), "cdpo").get("subsets").has("(any)"));
+    }
+
+    static List<String> iterator(java.util.Iterator<String> it) {
+        List<String> out = new java.util.ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
+    }
+
     @Test void gridPointsAndFolders() {
         AblationGrid g = AblationGrid.parse(List.of("3", "1"), List.of("train.lr=1e-5,4e-5", "ce.beta=0.5"));
         List<AblationGrid.SubRun> runs = g.subRuns(tmp);

@@ -21,7 +21,7 @@ final class RecipeData {
 
     /**
      * Writes {@code train.jsonl} ({@code train} problems), {@code validation.jsonl} and {@code test.jsonl} ({@code test}
-     * problems) into {@code dataDir}, generated with the data seed and difficulty in the model's
+     * problems each: {@code eval.split=validation} evaluates as many problems as the test split) into {@code dataDir}, generated with the data seed and difficulty in the model's
      * {@code pretrain_config.json}. Splits of an earlier call are reused when they fit; when they do not, they are
      * refused, or regenerated when {@code scratch} (a folder that no run reads, e.g. a notebook's).
      */
@@ -39,18 +39,37 @@ final class RecipeData {
         Path manifest = dataDir.resolve(OrganismData.MANIFEST);
         if (Files.isRegularFile(manifest)) {                  // written by an earlier attempt: reuse it only if it fits
             String problem = earlierDataProblem(manifest, pc, train, test);
-            if (problem == null) return dataDir;
+            if (problem == null) {
+                JsonNode have = counts(manifest);
+                if (have.path("validation").asInt(0) >= test) return dataDir;
+                // same recipe, validation short (folders written before it was generated): the generator draws each
+                // split independently, so rewriting with the earlier train/test counts leaves those files byte-identical
+                write(pc, dataDir, have.path("train").asInt(), test, have.path("test").asInt());
+                return dataDir;
+            }
             if (!scratch) {
                 throw new CtlabException(dataDir + ": the organism splits of an earlier attempt " + problem
                         + "; use a new --run-dir, or delete " + dataDir + " to have it regenerated");
             }
         }
+        write(pc, dataDir, train, test, test);
+        return dataDir;
+    }
+
+    private static void write(PretrainConfig pc, Path dataDir, int train, int validation, int test) {
         Map<Split, Integer> counts = new EnumMap<>(Split.class);
         counts.put(Split.TRAIN, train);
-        counts.put(Split.VALIDATION, test);   // as many as test, for tuning (eval.split: validation)
+        counts.put(Split.VALIDATION, validation);
         counts.put(Split.TEST, test);
         OrganismData.write(dataDir, pc.generator(), counts);   // v2 recipes regenerate their traps too
-        return dataDir;
+    }
+
+    private static JsonNode counts(Path manifest) {
+        try {
+            return Jsonl.MAPPER.readTree(Jsonl.readUtf8(manifest)).path("counts");
+        } catch (IOException e) {
+            throw new CtlabException(manifest + ": not JSON (" + e.getMessage() + ")", e);
+        }
     }
 
     /**

@@ -64,6 +64,30 @@ class DataSizeTest {
         assertTrue(e.getMessage().contains("were generated from another recipe"), e.getMessage());
     }
 
+    @Test void anEarlierRecipeFolderWithAnEmptyValidationSplitGetsOneAndKeepsTrainAndTest() throws Exception {
+        Path model = OrganismFixture.base().resolve("model");
+        Path data = tmp.resolve("data");
+        OrganismTask.INSTANCE.prepareData(model, data, 20, 10, false);
+        var validation = OrganismData.read(data.resolve("validation.jsonl"));
+        String train = Files.readString(data.resolve("train.jsonl")), test = Files.readString(data.resolve("test.jsonl"));
+        // a folder of the same recipe written before validation was generated (0 problems) gets it, train/test untouched
+        Path old = tmp.resolve("old");
+        OrganismData.write(old, recipeGenerator(model), java.util.Map.of(ctlab.task.organism.Split.TRAIN, 20,
+                ctlab.task.organism.Split.TEST, 10));
+        assertEquals(0, Files.size(old.resolve("validation.jsonl")));
+        OrganismTask.INSTANCE.prepareData(model, old, 20, 10, false);
+        assertEquals(validation, OrganismData.read(old.resolve("validation.jsonl")));
+        assertEquals(train, Files.readString(old.resolve("train.jsonl")));
+        assertEquals(test, Files.readString(old.resolve("test.jsonl")));
+        assertTrue(Files.readString(old.resolve(OrganismData.MANIFEST)).contains("\"validation\" : 10"));
+    }
+
+    private static ctlab.task.organism.ProblemGenerator recipeGenerator(Path model) throws Exception {
+        var pc = ctlab.io.Jsonl.MAPPER.readValue(Files.readString(model.resolve("pretrain_config.json")),
+                ctlab.task.organism.PretrainConfig.class);
+        return pc.generator();
+    }
+
     @Test void aTrapsModelsDataIsRegeneratedWithItsTrapsAndV1SplitsAreNotReusedForIt() throws Exception {
         Path model = Path.of("../models/organism-traps");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(model.resolve("pretrain_config.json")),
