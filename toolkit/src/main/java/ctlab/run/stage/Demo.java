@@ -2,11 +2,11 @@ package ctlab.run.stage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.CtlabException;
+import ctlab.analysis.Analyses;
 import ctlab.critical.RolloutProbe;
 import ctlab.data.EvalOutcome;
 import ctlab.io.Jsonl;
 import ctlab.run.RunConfig;
-import ctlab.stats.Accuracy;
 import ctlab.stats.SeedMean;
 import ctlab.task.Task;
 import ctlab.tasks.Tasks;
@@ -14,8 +14,12 @@ import ctlab.tasks.Tasks;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.List;
+import java.util.Map;
+import tech.tablesaw.api.Table;
 
 /**
  * The pieces of {@code ctlab demo} a notebook can call too: the data files of a task that makes its own (the
@@ -123,29 +127,28 @@ public final class Demo {
      * family, organism v2), 95% Wilson intervals. Empty when no eval record names a trap.
      */
     static String trapSplit(Path evalDir, JsonNode evalSummary) {
-        StringBuilder sb = new StringBuilder();
+        Map<String, List<EvalOutcome>> evals = new LinkedHashMap<>();
         for (JsonNode m : evalSummary.path("methods")) {
-            String name = m.path("method").asText();
-            Path file = evalDir.resolve("eval-" + name + ".jsonl");
-            if (!Files.isRegularFile(file)) continue;
-            List<EvalOutcome> out = Jsonl.read(file, EvalOutcome.class);
-            int trap = 0, trapCorrect = 0, clean = 0, cleanCorrect = 0;
-            for (EvalOutcome o : out) {
-                if (o.trap() != null) { trap++; if (o.correct()) trapCorrect++; }
-                else { clean++; if (o.correct()) cleanCorrect++; }
-            }
-            if (trap == 0) return "";
-            if (sb.isEmpty()) sb.append(String.format(Locale.ROOT, "%n%-14s %-28s %-28s%n", "method",
-                    "trap problems (" + trap + ")", "no-trap problems (" + clean + ")"));
-            sb.append(String.format(Locale.ROOT, "%-14s %-28s %-28s%n", name, accuracyText(trapCorrect, trap),
-                    clean == 0 ? "n/a" : accuracyText(cleanCorrect, clean)));
+            Path file = evalDir.resolve("eval-" + m.path("method").asText() + ".jsonl");
+            if (Files.isRegularFile(file)) evals.put(m.path("method").asText(), Jsonl.read(file, EvalOutcome.class));
         }
+        Table split = Analyses.trapSplit(evals);                  // rows: (method, subset), Table 1 order
+        Map<String, Map<String, String>> cells = new LinkedHashMap<>();
+        Map<String, Integer> sizes = new HashMap<>();
+        for (int i = 0; i < split.rowCount(); i++) {
+            String subset = split.stringColumn("subset").get(i);
+            sizes.put(subset, split.intColumn("n").get(i));
+            cells.computeIfAbsent(split.stringColumn("method").get(i), k -> new HashMap<>()).put(subset, String.format(
+                    Locale.ROOT, "%.1f%% [%.1f, %.1f]", 100 * split.doubleColumn("accuracy").get(i),
+                    100 * split.doubleColumn("lower").get(i), 100 * split.doubleColumn("upper").get(i)));
+        }
+        if (!sizes.containsKey(Analyses.TRAP)) return "";          // no trap anywhere (organism v1, GSM8K): no split
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%n%-14s %-28s %-28s%n", "method",
+                "trap problems (" + sizes.get(Analyses.TRAP) + ")",
+                "no-trap problems (" + sizes.getOrDefault(Analyses.NO_TRAP, 0) + ")"));
+        cells.forEach((method, c) -> sb.append(String.format(Locale.ROOT, "%-14s %-28s %-28s%n", method,
+                c.getOrDefault(Analyses.TRAP, "n/a"), c.getOrDefault(Analyses.NO_TRAP, "n/a"))));
         return sb.toString();
-    }
-
-    private static String accuracyText(int correct, int total) {
-        Accuracy a = Accuracy.of(correct, total);
-        return String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", 100 * a.estimate(), 100 * a.lower(), 100 * a.upper());
     }
 
     private static String comparison(JsonNode eval, String a, String b) {
