@@ -497,7 +497,7 @@ public final class Analyses {
             }
             for (var e : bySubset.entrySet()) {
                 if (e.getValue().length == 0) continue;
-                ctlab.stats.SeedMean sm = ctlab.stats.SeedMean.of(e.getValue());
+                ctlab.stats.SeedMean sm = ctlab.stats.SeedMean.of(e.getValue()).clippedTo(0, 1);
                 method.append(m);
                 subset.append(e.getKey());
                 seeds.append(e.getValue().length);

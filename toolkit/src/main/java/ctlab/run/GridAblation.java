@@ -106,7 +106,7 @@ public final class GridAblation {
                 acc[s] = x.values().stream().filter(b -> b).count() / (double) x.size();
             }
             row.set("problems", tree(n));
-            row.set("accuracy", mean(SeedMean.of(acc)));
+            row.set("accuracy", mean(SeedMean.of(acc).clippedTo(0, 1)));
             for (String ref : List.of("base", "dpo")) {
                 if (!methods.contains(ref) || ref.equals(m)) continue;
                 row.set("p_vs_" + ref, paired(outcomes, m, ref));
@@ -132,7 +132,7 @@ public final class GridAblation {
                         perSeed.add(a);
                         problems.add(x.size());
                     }
-                    ObjectNode sub = mean(SeedMean.of(subAcc));
+                    ObjectNode sub = mean(SeedMean.of(subAcc).clippedTo(0, 1));
                     sub.set("per_seed", perSeed);
                     sub.set("problems", problems);
                     for (String ref : List.of("base", "dpo")) {

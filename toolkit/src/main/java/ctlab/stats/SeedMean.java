@@ -6,7 +6,9 @@ import org.apache.commons.math3.distribution.TDistribution;
  * The mean of one number per seed (e.g. each seed's accuracy) with a Student-t interval over seeds:
  * mean ± t_{n−1, 1−α/2} · s / √n (s the sample standard deviation). Seeds are the replicates here, so the interval
  * says how much a method's accuracy moves with the training randomness, not with the choice of test problems.
- * One seed has no spread to estimate: {@code lower} and {@code upper} are NaN.
+ * One seed has no spread to estimate: {@code lower} and {@code upper} are NaN. A bounded quantity (an accuracy,
+ * a pass rate) gets its interval cut to the bounds with {@link #clippedTo}: the t-interval is symmetric and can
+ * reach past 100% when the seeds sit near it.
  */
 public record SeedMean(double[] values, double mean, double sd, double lower, double upper, double confidence) {
 
@@ -25,5 +27,11 @@ public record SeedMean(double[] values, double mean, double sd, double lower, do
         double sd = Math.sqrt(ss / (n - 1));
         double half = new TDistribution(n - 1).inverseCumulativeProbability(1 - (1 - confidence) / 2) * sd / Math.sqrt(n);
         return new SeedMean(values.clone(), mean, sd, mean - half, mean + half, confidence);
+    }
+
+    /** The same mean with the interval cut to [lo, hi] (NaN bounds stay NaN). */
+    public SeedMean clippedTo(double lo, double hi) {
+        return new SeedMean(values.clone(), mean, sd, Double.isNaN(lower) ? lower : Math.max(lo, lower),
+                Double.isNaN(upper) ? upper : Math.min(hi, upper), confidence);
     }
 }

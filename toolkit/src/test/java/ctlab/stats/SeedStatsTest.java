@@ -30,6 +30,17 @@ class SeedStatsTest {
         assertArrayEquals(new double[] {0.62, 0.58, 0.71, 0.66}, b.values());
     }
 
+    @Test void boundedQuantitiesGetTheirIntervalCut() {
+        // [0.99, 1.0, 0.97]: mean 0.98, the t-interval reaches past 1
+        SeedMean raw = SeedMean.of(0.99, 1.0, 0.97);
+        assertTrue(raw.upper() > 1, "premise: " + raw.upper());
+        SeedMean cut = raw.clippedTo(0, 1);
+        assertEquals(1.0, cut.upper(), 0);
+        assertEquals(raw.lower(), cut.lower(), 0);
+        assertEquals(raw.mean(), cut.mean(), 0);
+        assertTrue(Double.isNaN(SeedMean.of(0.5).clippedTo(0, 1).lower()), "one seed stays without an interval");
+    }
+
     @Test void oneSeedHasNoInterval() {
         SeedMean a = SeedMean.of(0.5);
         assertEquals(0.5, a.mean());

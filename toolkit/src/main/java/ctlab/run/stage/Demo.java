@@ -113,13 +113,12 @@ public final class Demo {
         double[] replaced = withCritical.stream().mapToDouble(r -> r.passAtKWithout()[k - 1]).toArray();
         return String.format(Locale.ROOT, "critical tokens exist: pass@%d from the prefix that keeps the critical token %s, "
                 + "with another token forced there %s (mean over %d trajectories, 95%% t-interval)%n", k,
-                meanWithInterval(SeedMean.of(kept)), meanWithInterval(SeedMean.of(replaced)), kept.length);
+                meanWithInterval(SeedMean.of(kept).clippedTo(0, 1)), meanWithInterval(SeedMean.of(replaced).clippedTo(0, 1)), kept.length);
     }
 
     private static String meanWithInterval(SeedMean m) {
         if (Double.isNaN(m.lower())) return String.format(Locale.ROOT, "%.1f%%", 100 * m.mean());
-        return String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", 100 * m.mean(), 100 * Math.max(0, m.lower()),
-                100 * Math.min(1, m.upper()));
+        return String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", 100 * m.mean(), 100 * m.lower(), 100 * m.upper());
     }
 
     /**
