@@ -223,10 +223,18 @@ public final class Trainer {
                 .map(p -> new TrainerState.ParamShape(p.name(), p.array().getShape().getShape())).toList();
         TrainerState state = new TrainerState(step, total, epoch, pos, n, schedule.warmupSteps(),
                 schedule.factor(step), lastLr, new TrainerState.Rng(config.seed(), RNG_SCHEME), config, shapes,
-                versions(), Map.of("intra_op", JniUtils.getNumThreads(), "inter_op", JniUtils.getNumInteropThreads()),
+                versions(), threads(),
                 Instant.now().toString());
         return Checkpoint.save(checkpoints, state, params, optimizer, task::writeCheckpointExtras,
                 config.keepCheckpoints());
+    }
+
+    /** Thread counts in a fixed key order, so the same run writes the same bytes (Map.of's order varies per JVM). */
+    static Map<String, Integer> threads() {
+        Map<String, Integer> t = new LinkedHashMap<>();
+        t.put("intra_op", JniUtils.getNumThreads());
+        t.put("inter_op", JniUtils.getNumInteropThreads());
+        return t;
     }
 
     static Map<String, String> versions() {

@@ -113,7 +113,7 @@ class TrainerTest {
     }
 
     /** (e) interrupt at a step boundary → checkpoint; resuming gives exactly the uninterrupted run. */
-    @Test void resumeEqualsUninterrupted() {
+    @Test void resumeEqualsUninterrupted() throws Exception {
         // 9 micro-batches, accumulation 2: epochs end mid-step and a shuffled order per epoch; dropout uses the RNG.
         TrainConfig c = base().maxSteps(30).checkpointEvery(10).keepCheckpoints(2).build();
         List<float[]> straightParams;
@@ -158,6 +158,10 @@ class TrainerTest {
         assertEquals(c, state.config());
         assertEquals(7, state.rng().seed());
         assertTrue(state.versions().get("pytorch").startsWith("2."), state.versions().toString());
+        // the same run writes the same bytes: the thread counts in a fixed order (Map.of's order changes per JVM)
+        String json = Files.readString(kept.get(1).resolve(Checkpoint.STATE_FILE));
+        assertTrue(json.matches("(?s).*\"threads\"\\s*:\\s*\\{\\s*\"intra_op\"\\s*:\\s*\\d+\\s*,\\s*\"inter_op\".*"), json);
+        assertEquals(List.of("intra_op", "inter_op"), List.copyOf(state.threads().keySet()));
     }
 
     /** A finished run directory is a no-op on the next fit (stage skipping). */

@@ -52,7 +52,7 @@ public final class EvalStage implements Stage {
     @Override public String name() { return "eval"; }
 
     @Override public String description() {
-        return "greedy accuracy (and pass@k) of the base and trained policies on the test split";
+        return "greedy accuracy (and pass@k) of the base and trained policies on eval.split (test unless set)";
     }
 
     @Override public List<String> configKeys() {
