@@ -4,14 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import ctlab.io.Jsonl;
 import ctlab.model.Tokenizer;
 import ctlab.run.ChildJvm;
+import ctlab.sample.remote.VllmTestServer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,8 +18,8 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -43,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 @Tag("vllm")
 @Tag("slow")
-@EnabledIf("ctlab.sample.remote.VllmServerTest#vllmAvailable")
+@EnabledIf("ctlab.sample.remote.VllmTestServer#available")
 class VllmStagesTest {
     static final int PROBLEMS = 64, EVAL = 200;
     static final Duration LIMIT = Duration.ofMinutes(20);
@@ -52,40 +50,11 @@ class VllmStagesTest {
 
     @Test
     void demoStagesThroughVllmResumeAfterSigkillAndMatchTheLocalBackend() throws Exception {
-        Path root = root();
-        String url = System.getenv("CTLAB_VLLM_URL");
-        Long pid = null;
-        try {
-            if (url == null) {
-                int port;
-                try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { port = s.getLocalPort(); }
-                ProcessBuilder pb = new ProcessBuilder(root.resolve("tools/vllm/serve.sh").toString(),
-                        "models/organism-traps", String.valueOf(port), "2400").directory(root.toFile())
-                        .redirectError(ProcessBuilder.Redirect.INHERIT);
-                pb.environment().put("CTLAB_VLLM_RUN", tmp.resolve("server").toString());
-                pb.environment().put("VLLM_ALLOW_RUNTIME_LORA_UPDATING", "True");
-                pb.environment().put("CTLAB_VLLM_ARGS", "--enable-lora --max-lora-rank 16");
-                Process p = pb.start();
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-                assertTrue(p.waitFor(15, TimeUnit.MINUTES));
-                assertEquals(0, p.exitValue(), "serve.sh failed; log in " + tmp.resolve("server"));
-                pid = Long.parseLong(out);
-                url = "http://127.0.0.1:" + port;
-            }
-            check(root, url);
-        } finally {
-            if (pid != null) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);   // TERM to timeout, which passes it on
-                ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(60, TimeUnit.SECONDS).join());
-            }
+        Path root = VllmTestServer.root();
+        try (VllmTestServer server = VllmTestServer.startOrAttach(root, "models/organism-traps", 2400, tmp.resolve("server"),
+                Map.of("VLLM_ALLOW_RUNTIME_LORA_UPDATING", "True", "CTLAB_VLLM_ARGS", "--enable-lora --max-lora-rank 16"))) {
+            check(root, server.url());
         }
-    }
-
-    private static Path root() {
-        for (Path p : new Path[] {Path.of(".."), Path.of(".")}) {
-            if (Files.isRegularFile(p.resolve("configs/demo-traps.yaml"))) return p.toAbsolutePath().normalize();
-        }
-        throw new AssertionError("configs/demo-traps.yaml not found from " + Path.of("").toAbsolutePath());
     }
 
     private String[] demo(Path root, String runDir, String... more) {

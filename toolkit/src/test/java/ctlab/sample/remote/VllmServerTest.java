@@ -20,16 +20,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -48,51 +45,17 @@ import static org.junit.jupiter.api.Assertions.*;
  * failure means a real mismatch (a wrong prompt, a BOS lost, top-p/top-k mapped wrong), not noise.
  */
 @Tag("vllm")
-@EnabledIf("vllmAvailable")
+@EnabledIf("ctlab.sample.remote.VllmTestServer#available")
 class VllmServerTest {
     static final int PROMPTS = 16, N = 8;
     static final String STOP = " The answer is";
 
-    static boolean vllmAvailable() {
-        return System.getenv("CTLAB_VLLM_URL") != null || System.getenv("CTLAB_VLLM_PYTHON") != null;
-    }
-
-    static Path root() {
-        for (Path p : new Path[] {Path.of(".."), Path.of(".")}) {
-            if (Files.isRegularFile(p.resolve("tools/vllm/serve.sh"))) return p.toAbsolutePath().normalize();
-        }
-        throw new AssertionError("tools/vllm/serve.sh not found from " + Path.of("").toAbsolutePath());
-    }
-
     @Test
     void organismSamplesThroughRealVllmMatchTheLocalSampler() throws Exception {
-        Path root = root();
-        Path modelDir = root.resolve("models/organism-base");
-        String url = System.getenv("CTLAB_VLLM_URL");
-        Long pid = null;
-        try {
-            if (url == null) {
-                int port;
-                try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) { port = s.getLocalPort(); }
-                Path run = Files.createTempDirectory("ctlab-vllm");
-                // the model is served under the path serve.sh gets: relative to the root, as the recordings
-                ProcessBuilder pb = new ProcessBuilder(root.resolve("tools/vllm/serve.sh").toString(),
-                        "models/organism-base", String.valueOf(port), "1200").directory(root.toFile())
-                        .redirectError(ProcessBuilder.Redirect.INHERIT);
-                pb.environment().put("CTLAB_VLLM_RUN", run.toString());
-                Process p = pb.start();
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-                assertTrue(p.waitFor(15, TimeUnit.MINUTES));
-                assertEquals(0, p.exitValue(), "serve.sh failed; log in " + run);
-                pid = Long.parseLong(out);
-                url = "http://127.0.0.1:" + port;
-            }
-            check(url, modelDir);
-        } finally {
-            if (pid != null) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);   // TERM to timeout, which passes it on
-                ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(60, TimeUnit.SECONDS).join());
-            }
+        Path root = VllmTestServer.root();
+        try (VllmTestServer server = VllmTestServer.startOrAttach(root, "models/organism-base", 1200,
+                Files.createTempDirectory("ctlab-vllm"), Map.of())) {
+            check(server.url(), root.resolve("models/organism-base"));
         }
     }
 
