@@ -100,8 +100,12 @@ public final class LlamaModel implements AutoCloseable {
         LlamaConfig cfg = LlamaConfig.load(modelDir.resolve("config.json"));
         NDManager mgr = NDManager.newBaseManager(Devices.inUse(device));
         try {
-            Map<String, NDArray> raw = Safetensors.readModel(modelDir, mgr, dtype == Precision.Dtype.FLOAT16);
-            LlamaModel m = new LlamaModel(cfg, mgr, LlamaWeights.checked(cfg, raw, mgr, modelDir.toString(), dtype), modelDir);
+            // matrices are cast to their storage dtype as they are read (a float16 base never exists whole in fp32)
+            String where = modelDir.toString();
+            Map<String, NDArray> raw = Safetensors.readModel(modelDir, mgr, dtype == Precision.Dtype.FLOAT16, (name, a) ->
+                    a.getShape().dimension() == 2 && a.getDataType().isFloating() && a.getDataType() != dtype.djl
+                            ? LlamaWeights.stored(where, name, a, dtype.djl) : a);
+            LlamaModel m = new LlamaModel(cfg, mgr, LlamaWeights.checked(cfg, raw, mgr, where, dtype), modelDir);
             if (Files.isRegularFile(modelDir.resolve(Tokenizer.FILE))) {
                 m.tokenizer = Tokenizer.load(modelDir, cfg);
             }

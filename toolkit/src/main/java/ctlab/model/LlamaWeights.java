@@ -198,17 +198,7 @@ final class LlamaWeights {
                     throw new CtlabException(where + ": tensor '" + e.getKey() + "' has dtype " + a.getDataType()
                             + ", expected a floating type");
                 }
-                NDArray f = a.toType(want, true);
-                a.close();
-                a = f;
-                if (want == DataType.FLOAT16) {
-                    try (NDArray bad = f.isInfinite().any()) {
-                        if (bad.getBoolean()) {
-                            throw new CtlabException(where + ": tensor '" + e.getKey() + "' has values outside the float16 range"
-                                    + " (|x| > 65504); use model_dtype float32");
-                        }
-                    }
-                }
+                a = stored(where, e.getKey(), a, want);
             }
             out.put(e.getKey(), a);
         }
@@ -241,6 +231,30 @@ final class LlamaWeights {
             e.getValue().close();
         }
         return out;
+    }
+
+    /**
+     * {@code a} cast to the storage type {@code want} ({@code a} is closed); a float16 cast that overflows is an
+     * error naming the tensor. {@link LlamaModel#load} also applies it to each matrix as it is read, so a float16
+     * base never exists whole in fp32.
+     */
+    static NDArray stored(String where, String name, NDArray a, DataType want) {
+        NDArray f;
+        try {
+            f = a.toType(want, true);
+        } finally {
+            a.close();
+        }
+        if (want == DataType.FLOAT16) {
+            try (NDArray bad = f.isInfinite().any()) {
+                if (bad.getBoolean()) {
+                    f.close();
+                    throw new CtlabException(where + ": tensor '" + name + "' has values outside the float16 range"
+                            + " (|x| > 65504); use model_dtype float32");
+                }
+            }
+        }
+        return f;
     }
 
     // ------------------------------------------------------------------ saving

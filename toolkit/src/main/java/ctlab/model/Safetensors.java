@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -33,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.BiFunction;
 
 /**
  * Hugging Face safetensors files: read (single file or sharded through {@code model.safetensors.index.json})
@@ -213,6 +216,25 @@ public final class Safetensors {
 
     /** As {@link #read(Path, NDManager, Set)}; {@code keepF16}: F16 tensors stay FLOAT16 (no fp32 copy is made). */
     public static Map<String, NDArray> read(Path file, NDManager manager, Set<String> names, boolean keepF16) {
+        return read(file, manager, names, keepF16, CHUNK_BYTES, (name, a) -> a);
+    }
+
+    /**
+     * Bytes of a tensor read from the file at a time (whole rows of dim 0; a single row may be larger).
+     * The loader's only direct buffers are one chunk of file bytes and, for bf16, its fp32 widening, reused
+     * for every tensor of a file; tensors are copied out of them into memory libtorch owns. So a load needs
+     * about 3 × this of the JVM's direct memory (-XX:MaxDirectMemorySize, default the -Xmx) whatever the
+     * model's size, and never holds the file's bytes and their widening side by side.
+     */
+    static final int CHUNK_BYTES = 8 << 20;
+
+    /** As {@link #read(Path, NDManager, Set, boolean)}, reading {@code chunkBytes} at a time (tests use small ones). */
+    static Map<String, NDArray> read(Path file, NDManager manager, Set<String> names, boolean keepF16, int chunkBytes) {
+        return read(file, manager, names, keepF16, chunkBytes, (name, a) -> a);
+    }
+
+    private static Map<String, NDArray> read(Path file, NDManager manager, Set<String> names, boolean keepF16,
+                                             int chunkBytes, BiFunction<String, NDArray, NDArray> then) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Header h = readHeader(file, ch);
@@ -221,8 +243,17 @@ public final class Safetensors {
                     if (!h.tensors().containsKey(n)) throw new CtlabException(file + ": tensor '" + n + "' is missing");
                 }
             }
+            ChunkBuffers bufs = new ChunkBuffers(chunkBytes);
             for (TensorInfo t : h.tensors().values()) {
-                if (names == null || names.contains(t.name())) out.put(t.name(), load(ch, t, manager, keepF16));
+                if (names == null || names.contains(t.name())) {
+                    NDArray a = load(ch, t, manager, keepF16, bufs);
+                    try {
+                        out.put(t.name(), then.apply(t.name(), a));
+                    } catch (RuntimeException e) {
+                        a.close();
+                        throw e;
+                    }
+                }
             }
             return out;
         } catch (NoSuchFileException e) {
@@ -237,19 +268,88 @@ public final class Safetensors {
         }
     }
 
-    private static NDArray load(FileChannel ch, TensorInfo t, NDManager manager, boolean keepF16) throws IOException {
-        long nbytes = t.end() - t.begin();
-        if (nbytes > Integer.MAX_VALUE) {
-            throw new CtlabException("tensor '" + t.name() + "' is larger than 2 GiB; split the checkpoint into shards");
+    /**
+     * The reused direct buffers of one {@link #read}. DJL's {@code create(ByteBuffer)} makes a CPU tensor that
+     * <em>aliases</em> a direct buffer (the buffer is its storage until the GC frees it), so arrays made from
+     * these are only ever copied from, never returned. Grown geometrically up to the chunk size.
+     */
+    private static final class ChunkBuffers {
+        final int chunkBytes;
+        ByteBuffer raw, wide;
+
+        ChunkBuffers(int chunkBytes) { this.chunkBytes = chunkBytes; }
+
+        ByteBuffer raw(int n) { return (raw = fit(raw, n, ByteOrder.LITTLE_ENDIAN)); }
+
+        ByteBuffer wide(int n) { return (wide = fit(wide, n, ByteOrder.nativeOrder())); }
+
+        private ByteBuffer fit(ByteBuffer b, int n, ByteOrder order) {
+            if (b == null || b.capacity() < n) {
+                long grown = b == null ? n : Math.max(n, Math.min(2L * b.capacity(), 2L * chunkBytes));
+                b = ByteBuffer.allocateDirect((int) Math.min(Integer.MAX_VALUE - 8, grown)).order(order);
+            }
+            b.clear().limit(n);
+            return b;
         }
-        ByteBuffer raw = ByteBuffer.allocateDirect((int) nbytes).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(ch, raw, t.begin());
+    }
+
+    private static NDArray load(FileChannel ch, TensorInfo t, NDManager manager, boolean keepF16, ChunkBuffers bufs)
+            throws IOException {
+        DataType outType = switch (t.dtype()) {
+            case BF16 -> DataType.FLOAT32;   // any bf16 NDArray aborts DJL 0.36 on the CPU (Precision)
+            case F16 -> keepF16 ? DataType.FLOAT16 : DataType.FLOAT32;
+            default -> t.dtype().djl;
+        };
+        long[] dims = t.shape();
+        long nbytes = t.end() - t.begin();
+        if (nbytes == 0) return manager.zeros(new Shape(dims), outType);
+        long rows = dims.length == 0 ? 1 : dims[0];
+        long rowBytes = nbytes / rows;
+        if (rowBytes > Integer.MAX_VALUE / 2) {
+            throw new CtlabException("tensor '" + t.name() + "' has rows of " + rowBytes + " bytes; more than 1 GiB per row"
+                    + " of dim 0 is not supported");
+        }
+        long perChunk = Math.max(1, bufs.chunkBytes / rowBytes);
+        if (perChunk >= rows) {
+            NDArray part = chunk(ch, t, 0, rows, rowBytes, manager, keepF16, bufs);
+            if (t.dtype() == DType.F16 && !keepF16) return part;   // widened by toType: already libtorch's memory
+            try (part) {
+                return part.duplicate();   // part aliases the reused buffers
+            }
+        }
+        NDArray dst = manager.create(new Shape(dims), outType);   // uninitialised, libtorch's memory
+        try {
+            long[] min = new long[dims.length], max = dims.clone(), step = new long[dims.length];
+            Arrays.fill(step, 1);
+            for (long r = 0; r < rows; r += perChunk) {
+                long r1 = Math.min(rows, r + perChunk);
+                try (NDArray part = chunk(ch, t, r, r1, rowBytes, manager, keepF16, bufs)) {
+                    min[0] = r;
+                    max[0] = r1;
+                    JniUtils.indexSet((PtNDArray) dst, (PtNDArray) part, min, max, step);   // dst[r:r1] = part
+                }
+            }
+            return dst;
+        } catch (IOException | RuntimeException e) {
+            dst.close();
+            throw e;
+        }
+    }
+
+    /** Rows {@code [r0, r1)} of {@code t} as an array in the load's output type; it may alias {@code bufs}. */
+    private static NDArray chunk(FileChannel ch, TensorInfo t, long r0, long r1, long rowBytes, NDManager manager,
+                                 boolean keepF16, ChunkBuffers bufs) throws IOException {
+        long[] dims = t.shape().clone();
+        if (dims.length > 0) dims[0] = r1 - r0;
+        Shape shape = new Shape(dims);
+        int n = Math.toIntExact((r1 - r0) * rowBytes);
+        ByteBuffer raw = bufs.raw(n);
+        readFully(ch, raw, t.begin() + r0 * rowBytes);
         raw.flip();
-        Shape shape = new Shape(t.shape());
         return switch (t.dtype()) {
             case BF16 -> {
                 // bf16 is the upper half of an fp32: widening is a 16-bit shift, exact.
-                ByteBuffer f = ByteBuffer.allocateDirect((int) nbytes * 2).order(ByteOrder.nativeOrder());
+                ByteBuffer f = bufs.wide(2 * n);
                 while (raw.hasRemaining()) f.putInt((raw.getShort() & 0xFFFF) << 16);
                 yield manager.create(f.flip(), shape, DataType.FLOAT32);
             }
@@ -281,9 +381,19 @@ public final class Safetensors {
 
     /** As {@link #readModel(Path, NDManager)}; {@code keepF16}: F16 tensors stay FLOAT16. */
     public static Map<String, NDArray> readModel(Path dir, NDManager manager, boolean keepF16) {
+        return readModel(dir, manager, keepF16, (name, a) -> a);
+    }
+
+    /**
+     * As {@link #readModel(Path, NDManager, boolean)}, passing each tensor through {@code then} (name, array; it
+     * returns the array to keep and closes the one it replaces) as soon as it is read, before the next is read:
+     * e.g. a cast to the storage dtype, so the whole model never exists in the wider type.
+     */
+    public static Map<String, NDArray> readModel(Path dir, NDManager manager, boolean keepF16,
+                                                 BiFunction<String, NDArray, NDArray> then) {
         Path single = dir.resolve(SINGLE_FILE);
         Path index = dir.resolve(INDEX_FILE);
-        if (Files.isRegularFile(single)) return read(single, manager, null, keepF16);
+        if (Files.isRegularFile(single)) return read(single, manager, null, keepF16, CHUNK_BYTES, then);
         if (!Files.isRegularFile(index)) {
             throw new CtlabException(dir + ": no " + SINGLE_FILE + " or " + INDEX_FILE + " in the model folder");
         }
@@ -296,7 +406,7 @@ public final class Safetensors {
                     throw new CtlabException(index + ": weight_map names shard '" + e.getKey()
                             + "' (e.g. for tensor '" + e.getValue().iterator().next() + "') but " + shard + " does not exist");
                 }
-                out.putAll(read(shard, manager, e.getValue(), keepF16));
+                out.putAll(read(shard, manager, e.getValue(), keepF16, CHUNK_BYTES, then));
             }
             return out;
         } catch (RuntimeException e) {

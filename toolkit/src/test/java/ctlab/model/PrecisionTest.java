@@ -72,6 +72,28 @@ class PrecisionTest {
         }
     }
 
+    /**
+     * Matrices are cast to float16 as they are read (LlamaModel.load's per-tensor hook); a value beyond the
+     * float16 range is still a one-line error naming the folder and the tensor.
+     */
+    @Test
+    void float16OverflowNamesTheTensor(@TempDir Path tmp) throws Exception {
+        Path src = Goldens.dir().resolve("llama");
+        String name = "model.layers.0.mlp.up_proj.weight";
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Map<String, NDArray> w = new LinkedHashMap<>(Safetensors.read(src.resolve(Safetensors.SINGLE_FILE), m));
+            w.put(name, w.get(name).add(1e6f));
+            Files.copy(src.resolve("config.json"), tmp.resolve("config.json"));
+            Safetensors.write(tmp.resolve(Safetensors.SINGLE_FILE), w, Map.of("format", "pt"));
+        }
+        CtlabException e = assertThrows(CtlabException.class, () -> LlamaModel.load(tmp, Device.cpu(), Precision.Dtype.FLOAT16));
+        assertTrue(e.getMessage().startsWith(tmp.toString()) && e.getMessage().contains("'" + name + "'")
+                && e.getMessage().contains("outside the float16 range") && !e.getMessage().contains("\n"), e.getMessage());
+        try (LlamaModel f32 = LlamaModel.load(tmp, Device.cpu())) {
+            assertEquals(DataType.FLOAT32, f32.weight(name).getDataType());
+        }
+    }
+
     /** bf16 would abort the JVM in DJL 0.36 (see PrecisionProbeTest): refused up front in one line. */
     @Test
     void bfloat16IsRefusedBeforeAnythingIsRead(@TempDir Path tmp) {

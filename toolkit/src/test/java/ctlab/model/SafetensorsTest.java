@@ -108,6 +108,49 @@ class SafetensorsTest {
     }
 
     @Test
+    void chunkedReadEqualsWholeReadForEveryDtype() throws Exception {
+        // 5 rows of 3 per tensor; chunks of 12 bytes split every tensor at a row boundary (2 rows of a 2-byte
+        // dtype, 1 of fp32, a row larger than the chunk for int64), and the last chunk is short.
+        int[] half = new int[15];
+        for (int i = 0; i < 15; i++) half[i] = 0x3F80 + i * 3;                       // bf16 / f16 bit patterns
+        Map<String, NDArray> t = new LinkedHashMap<>();
+        t.put("f32", m.arange(15f).reshape(5, 3).sub(7f));
+        long[] big = new long[15];
+        for (int i = 0; i < 15; i++) big[i] = (i - 7) * 1_000_000_007L;
+        t.put("i64", m.create(big, new Shape(5, 3)));
+        t.put("scalar", m.create(2.5f));
+        t.put("empty", m.zeros(new Shape(0, 3)));
+        Path p = tmp.resolve("c.safetensors");
+        Safetensors.write(p, t, Map.of());
+        Path hp = file("h.safetensors", raw("{\"bf\":{\"dtype\":\"BF16\",\"shape\":[5,3],\"data_offsets\":[0,30]},"
+                + "\"f16\":{\"dtype\":\"F16\",\"shape\":[5,3],\"data_offsets\":[30,60]}}", concat(shorts(half), shorts(half))));
+        for (boolean keepF16 : new boolean[] {false, true}) {
+            for (Path f : new Path[] {p, hp}) {
+                Map<String, NDArray> whole = Safetensors.read(f, m, null, keepF16, Integer.MAX_VALUE / 4);
+                Map<String, NDArray> chunked = Safetensors.read(f, m, null, keepF16, 12);
+                assertEquals(whole.keySet(), chunked.keySet());
+                for (String k : whole.keySet()) {
+                    NDArray a = whole.get(k), b = chunked.get(k);
+                    assertEquals(a.getDataType(), b.getDataType(), k);
+                    assertEquals(a.getShape(), b.getShape(), k);
+                    assertTrue(a.toType(DataType.FLOAT64, true).contentEquals(b.toType(DataType.FLOAT64, true)), k + " keepF16=" + keepF16);
+                }
+                if (f == p) for (String k : t.keySet()) assertTrue(t.get(k).contentEquals(chunked.get(k)), k);
+            }
+        }
+        Map<String, NDArray> h = Safetensors.read(hp, m, null, false, 12);
+        float[] bf = h.get("bf").toFloatArray();
+        for (int i = 0; i < 15; i++) assertEquals(Float.intBitsToFloat(half[i] << 16), bf[i], "bf16 element " + i);
+        assertEquals(DataType.FLOAT16, Safetensors.read(hp, m, null, true, 12).get("f16").getDataType());
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    @Test
     void truncatedFileNamesFileAndTensor() throws Exception {
         byte[] full = raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", new byte[16]);
         CtlabException e = bad("trunc.safetensors", Arrays.copyOf(full, full.length - 5));
