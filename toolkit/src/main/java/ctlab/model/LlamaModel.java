@@ -59,6 +59,8 @@ public final class LlamaModel implements AutoCloseable {
     private Tokenizer tokenizer;
     private Lora lora;
     private boolean training;
+    private TorchScriptKernels.Mode kernelMode = TorchScriptKernels.Mode.fromProperty();
+    private TorchScriptKernels kernels;   // loaded on first use in TORCHSCRIPT mode
 
     private LlamaModel(LlamaConfig config, NDManager manager, LlamaWeights weights, Path sourceDir) {
         this.config = config;
@@ -202,6 +204,24 @@ public final class LlamaModel implements AutoCloseable {
     public void setTraining(boolean training) { this.training = training; }
 
     public boolean isTraining() { return training; }
+
+    /**
+     * Chooses the SiLU·up and attention-core kernels: {@code PURE} DJL ops, or torch's fused ones through
+     * TorchScript ({@link TorchScriptKernels}). The default comes from {@code -Dctlab.kernels}.
+     */
+    public synchronized void setKernels(TorchScriptKernels.Mode mode) {
+        this.kernelMode = mode;
+        if (mode == TorchScriptKernels.Mode.TORCHSCRIPT && kernels == null) kernels = new TorchScriptKernels(manager);
+    }
+
+    public TorchScriptKernels.Mode kernels() { return kernelMode; }
+
+    /** The TorchScript kernels when that mode is on, else null. */
+    private TorchScriptKernels fused() {
+        if (kernelMode != TorchScriptKernels.Mode.TORCHSCRIPT) return null;
+        if (kernels == null) setKernels(kernelMode);
+        return kernels;
+    }
 
     /**
      * The parameters a trainer updates: with LoRA attached, only the adapter matrices (the base is frozen);
@@ -404,12 +424,17 @@ public final class LlamaModel implements AutoCloseable {
         NDList rq = applyRotary(qk.reshape(b, t, nh + nkv, d), cos, sin).split(new long[] {nh}, 2);
         NDArray q = rq.get(0), k = rq.get(1);                                    // (B, T, NH, D), (B, T, KV, D)
         NDArray vh = v.reshape(b, t, nkv, d);                                    // (B, T, KV, D)
+        TorchScriptKernels fused = fused();
         NDArray qg, kAll, vAll;
         if (t == 1) {
             // one query position: (B, 1, NH, D) already has the memory order of (B, KV, G, D)
             qg = q.reshape(b, nkv, g, d).mul(attnScale);                         // (B, KV, G, D)
             k = k.reshape(b, nkv, 1, d);                                         // (B, KV, 1, D)
             vh = vh.reshape(b, nkv, 1, d);
+        } else if (fused != null) {
+            qg = q.transpose(0, 2, 1, 3).mul(attnScale);                         // (B, NH, T, D); SDPA repeats K/V
+            k = k.transpose(0, 2, 1, 3);                                         // (B, KV, T, D)
+            vh = vh.transpose(0, 2, 1, 3);                                       // (B, KV, T, D)
         } else {
             // GQA without repeating K/V: query heads of one KV group are stacked along the time axis.
             qg = q.transpose(0, 2, 1, 3).mul(attnScale).reshape(b, nkv, g * t, d);  // (B, KV, G*T, D)
@@ -423,6 +448,12 @@ public final class LlamaModel implements AutoCloseable {
         } else {
             kAll = k;
             vAll = vh;
+        }
+        if (fused != null) {
+            // t == 1: (B, KV, G, D) rows with a (B, 1, 1, S) bias, as below; else (B, NH, T, D) with (B, 1, T, S)
+            NDArray ctx = fused.attention(qg, kAll, vAll, bias);
+            ctx = t == 1 ? ctx.reshape(b, 1, qw) : ctx.transpose(0, 2, 1, 3).reshape(b, t, qw);  // (B, T, NH*D)
+            return proj(ctx, w.wo(), w.bo(), w.o());
         }
         long s = kAll.getShape().get(2);
         NDArray scores = qg.matMul(kAll.transpose(0, 1, 3, 2));                  // (B, KV, G*T, S)
@@ -451,7 +482,13 @@ public final class LlamaModel implements AutoCloseable {
             gate = lora.apply(w.gate(), x, gate, training);
             up = lora.apply(w.up(), x, up, training);
         }
-        return proj(activation(gate).mul(up), w.wDown(), w.bDown(), w.down());  // (B, T, H)
+        TorchScriptKernels fused = fused();
+        NDArray act = fused != null && isSilu() ? fused.siluMul(gate, up) : activation(gate).mul(up);
+        return proj(act, w.wDown(), w.bDown(), w.down());                       // (B, T, H)
+    }
+
+    private boolean isSilu() {
+        return config.hiddenAct().equals("silu") || config.hiddenAct().equals("swish");
     }
 
     /** Whether autograd must reach this base weight (full fine-tuning attached a gradient to it). */
