@@ -5,6 +5,7 @@ import ctlab.bench.BenchConfig;
 import ctlab.bench.BenchReport;
 import ctlab.bench.EngineBench;
 import ctlab.bench.JavaEngineBench;
+import ctlab.bench.KernelBench;
 import ctlab.bench.SampleBench;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.bench.ThreadSetting;
@@ -63,6 +64,9 @@ public final class BenchCommand implements Callable<Integer> {
             + "of this checkout)") Path sampleModel;
     @Option(names = "--sample-iters", defaultValue = "2", description = "timed generations of the sample phase "
             + "(default ${DEFAULT-VALUE}, after 1 warmup)") int sampleIters;
+    @Option(names = "--kernels-ab", description = "the TorchScript kernel experiment instead (issue #12): pure DJL vs "
+            + "torch's silu/SDPA through TorchScript, per op and forward/decode/train, both in this process with its "
+            + "thread settings, interleaved for --rounds; no PyTorch reference") boolean kernelsAb;
     @Option(names = "--worker", hidden = true, description = "internal: measure the ctlab side in this process") Path worker;
     @Option(names = "--sample-spec", hidden = true, description = "internal: the sample phase's workload") Path sampleSpec;
 
@@ -81,6 +85,15 @@ public final class BenchCommand implements Callable<Integer> {
         }
         BenchConfig config = new BenchConfig(layers, hidden, heads, kvHeads, intermediate, vocab, batch, seq, prompt,
                 newTokens, Arrays.stream(decodeBatches).boxed().toList(), warmup, iters, decodeIters, seed);
+        if (kernelsAb) {
+            ObjectNode r = KernelBench.run(config, rounds, profile, System.err);
+            System.out.print(KernelBench.render(r));
+            if (json != null) {
+                AtomicFiles.writeString(json, r.toPrettyString());
+                System.out.println("\nwrote " + json);
+            }
+            return 0;
+        }
         if (timeoutMin <= 0) throw new CtlabException("bench: --timeout-min must be > 0");
         String py = noPython ? null : python != null ? python
                 : System.getenv("CTLAB_BENCH_PYTHON") != null ? System.getenv("CTLAB_BENCH_PYTHON") : "python3";
