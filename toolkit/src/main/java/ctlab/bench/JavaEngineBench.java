@@ -11,7 +11,6 @@ import ctlab.io.Jsonl;
 import ctlab.io.Progress;
 import ctlab.model.LlamaModel;
 import ctlab.model.Param;
-import ctlab.model.TorchScriptKernels;
 import ctlab.sample.Sampler;
 import ctlab.train.TrainConfig;
 import ctlab.train.Trainer;
@@ -45,17 +44,10 @@ import java.util.stream.Stream;
 public final class JavaEngineBench {
     private final BenchConfig config;
     private final String profilePhase;
-    private final TorchScriptKernels.Mode kernels;   // null: the model's default (-Dctlab.kernels)
 
     public JavaEngineBench(BenchConfig config, String profilePhase) {
-        this(config, profilePhase, null);
-    }
-
-    /** As above, with the model's kernels set to {@code kernels} ({@link KernelBench} compares them). */
-    public JavaEngineBench(BenchConfig config, String profilePhase, TorchScriptKernels.Mode kernels) {
         this.config = config;
         this.profilePhase = profilePhase == null ? "" : profilePhase;
-        this.kernels = kernels;
     }
 
     /** Measures every phase; the result has the schema bench_torch.py prints (side, settings, phases...). */
@@ -98,8 +90,6 @@ public final class JavaEngineBench {
 
         try (LlamaModel model = LlamaModel.random(config.llamaConfig(), config.seed(), 0.02, Device.cpu());
              NDManager data = NDManager.newBaseManager(Device.cpu())) {
-            if (kernels != null) model.setKernels(kernels);
-            out.put("kernels", model.kernels().name().toLowerCase(java.util.Locale.ROOT));
             out.put("baseline_rss_mb", Rss.currentMb());
             SplittableRandom rng = new SplittableRandom(config.seed());
             int b = config.batch(), t = config.seq();

@@ -66,7 +66,7 @@ public final class BenchCommand implements Callable<Integer> {
             + "(default ${DEFAULT-VALUE}, after 1 warmup)") int sampleIters;
     @Option(names = "--kernels-ab", description = "the TorchScript kernel experiment instead (issue #12): pure DJL vs "
             + "torch's silu/SDPA through TorchScript, per op and forward/decode/train, both in this process with its "
-            + "thread settings, interleaved for --rounds; no PyTorch reference") boolean kernelsAb;
+            + "thread settings, iterations alternated, --rounds times the iterations; no PyTorch reference") boolean kernelsAb;
     @Option(names = "--worker", hidden = true, description = "internal: measure the ctlab side in this process") Path worker;
     @Option(names = "--sample-spec", hidden = true, description = "internal: the sample phase's workload") Path sampleSpec;
 
@@ -86,7 +86,7 @@ public final class BenchCommand implements Callable<Integer> {
         BenchConfig config = new BenchConfig(layers, hidden, heads, kvHeads, intermediate, vocab, batch, seq, prompt,
                 newTokens, Arrays.stream(decodeBatches).boxed().toList(), warmup, iters, decodeIters, seed);
         if (kernelsAb) {
-            ObjectNode r = KernelBench.run(config, rounds, profile, System.err);
+            ObjectNode r = KernelBench.run(config, rounds, System.err);
             System.out.print(KernelBench.render(r));
             if (json != null) {
                 AtomicFiles.writeString(json, r.toPrettyString());

@@ -216,7 +216,12 @@ public final class LlamaModel implements AutoCloseable {
 
     public TorchScriptKernels.Mode kernels() { return kernelMode; }
 
-    /** The TorchScript kernels when that mode is on, else null. */
+    /**
+     * The TorchScript kernels when that mode is on, else null. Callers use them only for passes over T > 1 tokens
+     * (forward, prefill, training): at one token per row a kernel call's fixed cost (IValue wrapping, ~2N+4 JNI calls,
+     * the TorchScript interpreter) exceeds the few small ops it replaces, and torch's CPU flash kernel is slower than
+     * two bmm at one query row (BENCHMARKS.md, "TorchScript kernels (silu, SDPA) through DJL").
+     */
     private TorchScriptKernels fused() {
         if (kernelMode != TorchScriptKernels.Mode.TORCHSCRIPT) return null;
         if (kernels == null) setKernels(kernelMode);
@@ -424,7 +429,7 @@ public final class LlamaModel implements AutoCloseable {
         NDList rq = applyRotary(qk.reshape(b, t, nh + nkv, d), cos, sin).split(new long[] {nh}, 2);
         NDArray q = rq.get(0), k = rq.get(1);                                    // (B, T, NH, D), (B, T, KV, D)
         NDArray vh = v.reshape(b, t, nkv, d);                                    // (B, T, KV, D)
-        TorchScriptKernels fused = fused();
+        TorchScriptKernels fused = t > 1 ? fused() : null;                     // decode steps: see fused()
         NDArray qg, kAll, vAll;
         if (t == 1) {
             // one query position: (B, 1, NH, D) already has the memory order of (B, KV, G, D)
@@ -450,10 +455,8 @@ public final class LlamaModel implements AutoCloseable {
             vAll = vh;
         }
         if (fused != null) {
-            // t == 1: (B, KV, G, D) rows with a (B, 1, 1, S) bias, as below; else (B, NH, T, D) with (B, 1, T, S)
-            NDArray ctx = fused.attention(qg, kAll, vAll, bias);
-            ctx = t == 1 ? ctx.reshape(b, 1, qw) : ctx.transpose(0, 2, 1, 3).reshape(b, t, qw);  // (B, T, NH*D)
-            return proj(ctx, w.wo(), w.bo(), w.o());
+            NDArray ctx = fused.attention(qg, kAll, vAll, bias);                 // (B, NH, T, D); bias (B, 1, T, S)
+            return proj(ctx.transpose(0, 2, 1, 3).reshape(b, t, qw), w.wo(), w.bo(), w.o());  // (B, T, H)
         }
         long s = kAll.getShape().get(2);
         NDArray scores = qg.matMul(kAll.transpose(0, 1, 3, 2));                  // (B, KV, G*T, S)
@@ -482,7 +485,7 @@ public final class LlamaModel implements AutoCloseable {
             gate = lora.apply(w.gate(), x, gate, training);
             up = lora.apply(w.up(), x, up, training);
         }
-        TorchScriptKernels fused = fused();
+        TorchScriptKernels fused = x.getShape().get(1) > 1 ? fused() : null;  // decode steps: see fused()
         NDArray act = fused != null && isSilu() ? fused.siluMul(gate, up) : activation(gate).mul(up);
         return proj(act, w.wDown(), w.bDown(), w.down());                       // (B, T, H)
     }
