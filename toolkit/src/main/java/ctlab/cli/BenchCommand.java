@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.bench.ThreadSetting;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
+import ctlab.model.TorchScriptKernels;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -83,6 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.println(EngineBench.RESULT_MARKER + Jsonl.MAPPER.writeValueAsString(result));
             return 0;
         }
+        TorchScriptKernels.Mode.fromProperty();   // a wrong -Dctlab.kernels fails here, not in each worker
         BenchConfig config = new BenchConfig(layers, hidden, heads, kvHeads, intermediate, vocab, batch, seq, prompt,
                 newTokens, Arrays.stream(decodeBatches).boxed().toList(), warmup, iters, decodeIters, seed);
         if (kernelsAb) {

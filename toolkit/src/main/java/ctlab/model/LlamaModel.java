@@ -96,6 +96,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     public static LlamaModel load(Path modelDir, Device device, Precision.Dtype dtype) {
         Precision.check(dtype, device, modelDir.toString());
+        TorchScriptKernels.Mode.fromProperty();   // a wrong -Dctlab.kernels fails before any weight is read
         if (!Files.isDirectory(modelDir)) {
             throw new CtlabException(modelDir + (Files.exists(modelDir) ? ": not a model folder (a file)" : ": model folder not found"));
         }

@@ -40,7 +40,7 @@ public final class TorchScriptKernels {
         TORCHSCRIPT;
 
         /** The mode named by {@value #PROPERTY}, {@link #PURE} when unset. */
-        static Mode fromProperty() {
+        public static Mode fromProperty() {
             String p = System.getProperty(PROPERTY);
             return p == null || p.isBlank() ? PURE : parse(p, "-D" + PROPERTY);
         }

@@ -85,6 +85,22 @@ class BenchCommandTest {
     }
 
     @Test
+    void wrongKernelsPropertyIsAUserErrorBeforeAnyWorkerStarts() {
+        String before = System.getProperty("ctlab.kernels");
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err));
+        try {
+            System.setProperty("ctlab.kernels", "fast");
+            assertEquals(2, cl.execute(args("--no-python")));
+            assertEquals("error: -Dctlab.kernels: unknown kernels 'fast' (expected pure or torchscript)", err.toString().strip());
+        } finally {
+            if (before == null) System.clearProperty("ctlab.kernels");
+            else System.setProperty("ctlab.kernels", before);
+        }
+    }
+
+    @Test
     void badSettingsAreAUserError() {
         StringWriter err = new StringWriter();
         CommandLine cl = Main.commandLine();

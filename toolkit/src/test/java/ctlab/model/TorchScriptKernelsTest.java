@@ -269,6 +269,28 @@ class TorchScriptKernelsTest {
         }
     }
 
+    /** -Dctlab.kernels picks a new model's kernels; a wrong name stops the load with a one-line input error. */
+    @Test
+    void propertyChoosesTheKernelsAndAWrongNameIsAnInputError() {
+        String before = System.getProperty(TorchScriptKernels.PROPERTY);
+        try {
+            System.setProperty(TorchScriptKernels.PROPERTY, "torchscript");
+            try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve("llama"), Device.cpu())) {
+                assertEquals(TS, model.kernels());
+            }
+            System.setProperty(TorchScriptKernels.PROPERTY, "fast");
+            CtlabException e = assertThrows(CtlabException.class, () -> LlamaModel.load(Goldens.dir().resolve("llama"), Device.cpu()));
+            assertEquals("-Dctlab.kernels: unknown kernels 'fast' (expected pure or torchscript)", e.getMessage());
+            System.clearProperty(TorchScriptKernels.PROPERTY);
+            try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve("llama"), Device.cpu())) {
+                assertEquals(PURE, model.kernels());
+            }
+        } finally {
+            if (before == null) System.clearProperty(TorchScriptKernels.PROPERTY);
+            else System.setProperty(TorchScriptKernels.PROPERTY, before);
+        }
+    }
+
     @Test
     void unknownKernelsNameIsAOneLineInputError() {
         assertEquals(TS, TorchScriptKernels.Mode.parse(" TorchScript ", "x"));
