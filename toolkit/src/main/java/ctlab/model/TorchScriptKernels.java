@@ -26,7 +26,9 @@ import java.util.Locale;
  * key length each step) and could replace autograd's formulas with its own.
  *
  * <p>Which path the model uses: {@link Mode}, from the system property {@value #PROPERTY} ({@code pure}, the
- * default, or {@code torchscript}), or per model with {@link LlamaModel#setKernels}.
+ * default, or {@code torchscript}), or per model with {@link LlamaModel#setKernels}; the model calls the kernels
+ * for passes over more than one token only (decode steps stay pure). Measured in BENCHMARKS.md ("TorchScript
+ * kernels (silu, SDPA) through DJL"); {@code ctlab bench --kernels-ab} repeats the measurement.
  */
 public final class TorchScriptKernels {
     /** System property choosing the default kernels of new models: {@code pure} or {@code torchscript}. */
