@@ -243,7 +243,8 @@ public final class EngineBench {
     public static List<String> inheritedJvmArgs() {
         List<String> out = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (a.startsWith("-Xmx") || a.startsWith("-Xms") || a.startsWith("-XX:")) out.add(a);
+            // heap settings, and the engine's kernel choice (-Dctlab.kernels, TorchScriptKernels) so workers measure it
+            if (a.startsWith("-Xmx") || a.startsWith("-Xms") || a.startsWith("-XX:") || a.startsWith("-Dctlab.kernels=")) out.add(a);
         }
         return out;
     }

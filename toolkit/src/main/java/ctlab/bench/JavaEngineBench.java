@@ -75,6 +75,7 @@ public final class JavaEngineBench {
         settings.put("interop_threads", JniUtils.getNumInteropThreads());
         for (String env : List.of("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")) settings.put(env, System.getenv(env));
         settings.put("optimizer", "ctlab.train.AdamW (per-tensor NDArray ops)");
+        settings.put("kernels", System.getProperty("ctlab.kernels", "pure"));   // TorchScriptKernels.PROPERTY
         ObjectNode versions = out.putObject("versions");
         versions.put("java", System.getProperty("java.version"));
         versions.put("djl", Engine.getDjlVersion());

@@ -5,11 +5,13 @@ import ctlab.bench.BenchConfig;
 import ctlab.bench.BenchReport;
 import ctlab.bench.EngineBench;
 import ctlab.bench.JavaEngineBench;
+import ctlab.bench.KernelBench;
 import ctlab.bench.SampleBench;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.bench.ThreadSetting;
 import ctlab.io.AtomicFiles;
 import ctlab.io.Jsonl;
+import ctlab.model.TorchScriptKernels;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -63,6 +65,9 @@ public final class BenchCommand implements Callable<Integer> {
             + "of this checkout)") Path sampleModel;
     @Option(names = "--sample-iters", defaultValue = "2", description = "timed generations of the sample phase "
             + "(default ${DEFAULT-VALUE}, after 1 warmup)") int sampleIters;
+    @Option(names = "--kernels-ab", description = "the TorchScript kernel experiment instead (issue #12): pure DJL vs "
+            + "torch's silu/SDPA through TorchScript, per op and forward/decode/train, both in this process with its "
+            + "thread settings, iterations alternated, --rounds times the iterations; no PyTorch reference") boolean kernelsAb;
     @Option(names = "--worker", hidden = true, description = "internal: measure the ctlab side in this process") Path worker;
     @Option(names = "--sample-spec", hidden = true, description = "internal: the sample phase's workload") Path sampleSpec;
 
@@ -79,8 +84,18 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.println(EngineBench.RESULT_MARKER + Jsonl.MAPPER.writeValueAsString(result));
             return 0;
         }
+        TorchScriptKernels.Mode.fromProperty();   // a wrong -Dctlab.kernels fails here, not in each worker
         BenchConfig config = new BenchConfig(layers, hidden, heads, kvHeads, intermediate, vocab, batch, seq, prompt,
                 newTokens, Arrays.stream(decodeBatches).boxed().toList(), warmup, iters, decodeIters, seed);
+        if (kernelsAb) {
+            ObjectNode r = KernelBench.run(config, rounds, System.err);
+            System.out.print(KernelBench.render(r));
+            if (json != null) {
+                AtomicFiles.writeString(json, r.toPrettyString());
+                System.out.println("\nwrote " + json);
+            }
+            return 0;
+        }
         if (timeoutMin <= 0) throw new CtlabException("bench: --timeout-min must be > 0");
         String py = noPython ? null : python != null ? python
                 : System.getenv("CTLAB_BENCH_PYTHON") != null ? System.getenv("CTLAB_BENCH_PYTHON") : "python3";

@@ -59,6 +59,8 @@ public final class LlamaModel implements AutoCloseable {
     private Tokenizer tokenizer;
     private Lora lora;
     private boolean training;
+    private TorchScriptKernels.Mode kernelMode = TorchScriptKernels.Mode.fromProperty();
+    private TorchScriptKernels kernels;   // loaded on first use in TORCHSCRIPT mode
 
     private LlamaModel(LlamaConfig config, NDManager manager, LlamaWeights weights, Path sourceDir) {
         this.config = config;
@@ -94,6 +96,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     public static LlamaModel load(Path modelDir, Device device, Precision.Dtype dtype) {
         Precision.check(dtype, device, modelDir.toString());
+        TorchScriptKernels.Mode.fromProperty();   // a wrong -Dctlab.kernels fails before any weight is read
         if (!Files.isDirectory(modelDir)) {
             throw new CtlabException(modelDir + (Files.exists(modelDir) ? ": not a model folder (a file)" : ": model folder not found"));
         }
@@ -206,6 +209,29 @@ public final class LlamaModel implements AutoCloseable {
     public void setTraining(boolean training) { this.training = training; }
 
     public boolean isTraining() { return training; }
+
+    /**
+     * Chooses the SiLU·up and attention-core kernels: {@code PURE} DJL ops, or torch's fused ones through
+     * TorchScript ({@link TorchScriptKernels}). The default comes from {@code -Dctlab.kernels}.
+     */
+    public synchronized void setKernels(TorchScriptKernels.Mode mode) {
+        this.kernelMode = mode;
+        if (mode == TorchScriptKernels.Mode.TORCHSCRIPT && kernels == null) kernels = new TorchScriptKernels(manager);
+    }
+
+    public TorchScriptKernels.Mode kernels() { return kernelMode; }
+
+    /**
+     * The TorchScript kernels when that mode is on, else null. Callers use them only for passes over T > 1 tokens
+     * (forward, prefill, training): at one token per row a kernel call's fixed cost (IValue wrapping, ~2N+4 JNI calls,
+     * the TorchScript interpreter) exceeds the few small ops it replaces, and torch's CPU flash kernel is slower than
+     * two bmm at one query row (BENCHMARKS.md, "TorchScript kernels (silu, SDPA) through DJL").
+     */
+    private TorchScriptKernels fused() {
+        if (kernelMode != TorchScriptKernels.Mode.TORCHSCRIPT) return null;
+        if (kernels == null) setKernels(kernelMode);
+        return kernels;
+    }
 
     /**
      * The parameters a trainer updates: with LoRA attached, only the adapter matrices (the base is frozen);
@@ -408,12 +434,17 @@ public final class LlamaModel implements AutoCloseable {
         NDList rq = applyRotary(qk.reshape(b, t, nh + nkv, d), cos, sin).split(new long[] {nh}, 2);
         NDArray q = rq.get(0), k = rq.get(1);                                    // (B, T, NH, D), (B, T, KV, D)
         NDArray vh = v.reshape(b, t, nkv, d);                                    // (B, T, KV, D)
+        TorchScriptKernels fused = t > 1 ? fused() : null;                     // decode steps: see fused()
         NDArray qg, kAll, vAll;
         if (t == 1) {
             // one query position: (B, 1, NH, D) already has the memory order of (B, KV, G, D)
             qg = q.reshape(b, nkv, g, d).mul(attnScale);                         // (B, KV, G, D)
             k = k.reshape(b, nkv, 1, d);                                         // (B, KV, 1, D)
             vh = vh.reshape(b, nkv, 1, d);
+        } else if (fused != null) {
+            qg = q.transpose(0, 2, 1, 3).mul(attnScale);                         // (B, NH, T, D); SDPA repeats K/V
+            k = k.transpose(0, 2, 1, 3);                                         // (B, KV, T, D)
+            vh = vh.transpose(0, 2, 1, 3);                                       // (B, KV, T, D)
         } else {
             // GQA without repeating K/V: query heads of one KV group are stacked along the time axis.
             qg = q.transpose(0, 2, 1, 3).mul(attnScale).reshape(b, nkv, g * t, d);  // (B, KV, G*T, D)
@@ -427,6 +458,10 @@ public final class LlamaModel implements AutoCloseable {
         } else {
             kAll = k;
             vAll = vh;
+        }
+        if (fused != null) {
+            NDArray ctx = fused.attention(qg, kAll, vAll, bias);                 // (B, NH, T, D); bias (B, 1, T, S)
+            return proj(ctx.transpose(0, 2, 1, 3).reshape(b, t, qw), w.wo(), w.bo(), w.o());  // (B, T, H)
         }
         long s = kAll.getShape().get(2);
         NDArray scores = qg.matMul(kAll.transpose(0, 1, 3, 2));                  // (B, KV, G*T, S)
@@ -455,7 +490,13 @@ public final class LlamaModel implements AutoCloseable {
             gate = lora.apply(w.gate(), x, gate, training);
             up = lora.apply(w.up(), x, up, training);
         }
-        return proj(activation(gate).mul(up), w.wDown(), w.bDown(), w.down());  // (B, T, H)
+        TorchScriptKernels fused = x.getShape().get(1) > 1 ? fused() : null;  // decode steps: see fused()
+        NDArray act = fused != null && isSilu() ? fused.siluMul(gate, up) : activation(gate).mul(up);
+        return proj(act, w.wDown(), w.bDown(), w.down());                       // (B, T, H)
+    }
+
+    private boolean isSilu() {
+        return config.hiddenAct().equals("silu") || config.hiddenAct().equals("swish");
     }
 
     /** Whether autograd must reach this base weight (full fine-tuning attached a gradient to it). */

@@ -54,6 +54,52 @@ class BenchCommandTest {
         assertEquals("1", report.path("runs").get(0).path("settings").path("OMP_NUM_THREADS").asText());
     }
 
+    /** --kernels-ab: in this process, every op and phase measured in both modes, with ratios (values not judged). */
+    @Test
+    void kernelsAbMeasuresBothModesPerOpAndPhase(@TempDir Path dir) throws Exception {
+        CommandLine cl = Main.commandLine();
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        Path json = dir.resolve("kab.json");
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = cl.execute(args("--kernels-ab", "--json", json.toString()));
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, code, out);
+        var report = ctlab.io.Jsonl.MAPPER.readTree(Files.readString(json));
+        for (String op : new String[] {"silu_mul_fwd", "silu_mul_fwd_bwd", "attention_fwd", "attention_fwd_bwd",
+                "attention_decode_b1", "attention_decode_b2"}) {
+            var e = report.path("ops").path(op);
+            assertTrue(e.path("pure").path("best_us").asDouble() > 0 && e.path("torchscript").path("best_us").asDouble() > 0, op + ": " + e);
+            assertTrue(out.lines().anyMatch(l -> l.startsWith(op + " ")), op + " row missing:\n" + out);
+        }
+        for (String phase : new String[] {"forward", "decode_b1", "decode_b2", "train"}) {
+            var e = report.path("phases").path(phase);
+            assertEquals(phase.startsWith("decode") ? 1 : 2, e.path("pure").path("iters").asInt(), phase + ": " + e);  // --iters 2, --decode-iters 1
+            assertTrue(e.path("ratio_paired_median").asDouble() > 0, phase + ": " + e);
+        }
+    }
+
+    @Test
+    void wrongKernelsPropertyIsAUserErrorBeforeAnyWorkerStarts() {
+        String before = System.getProperty("ctlab.kernels");
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new PrintWriter(err));
+        try {
+            System.setProperty("ctlab.kernels", "fast");
+            assertEquals(2, cl.execute(args("--no-python")));
+            assertEquals("error: -Dctlab.kernels: unknown kernels 'fast' (expected pure or torchscript)", err.toString().strip());
+        } finally {
+            if (before == null) System.clearProperty("ctlab.kernels");
+            else System.setProperty("ctlab.kernels", before);
+        }
+    }
+
     @Test
     void badSettingsAreAUserError() {
         StringWriter err = new StringWriter();
