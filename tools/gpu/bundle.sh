@@ -57,10 +57,11 @@ cp "$JNI/libdjl_torch.so" "$JNI/torch-version" "$B/jni/"
 # The Java runtime: the modules jdeps finds in the jars kept, plus jdk.zipfs (a service) and jdk.unsupported
 # (sun.misc.Unsafe, which libraries look up by reflection); jdeps cannot see either.
 mods="$(jdeps --ignore-missing-deps --print-module-deps --multi-release 17 -q "$B"/lib/*.jar "$B"/test/lib/*.jar)"
-jlink --add-modules "$mods,jdk.zipfs,jdk.unsupported" --strip-debug --no-man-pages --no-header-files --compress=0 --output "$B/java"
+for m in jdk.zipfs jdk.unsupported; do [[ ",$mods," == *",$m,"* ]] || mods="$mods,$m"; done
+jlink --add-modules "$mods" --strip-debug --no-man-pages --no-header-files --compress=0 --output "$B/java"
 
 rm -f "$OUT/ctlab-gpu-bundle.tar.xz"
 tar -C "$OUT" -cf - bundle | xz -6 -T2 > "$OUT/ctlab-gpu-bundle.tar.xz.tmp"
 mv "$OUT/ctlab-gpu-bundle.tar.xz.tmp" "$OUT/ctlab-gpu-bundle.tar.xz"
-echo "bundle: modules $mods,jdk.zipfs,jdk.unsupported" >&2
+echo "bundle: modules $mods" >&2
 du -sh "$B/java" "$B/lib" "$B/test" "$B/jni" "$B" "$OUT/ctlab-gpu-bundle.tar.xz" >&2

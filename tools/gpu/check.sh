@@ -35,6 +35,7 @@ if [ -z "$bundle" ]; then
 fi
 if [ -f "$bundle" ]; then
   un="$(mktemp -d "${TMPDIR:-/tmp}/ctlab-bundle.XXXXXX")"
+  trap 'rm -rf "$un"' EXIT
   tar -xJf "$bundle" -C "$un" || die "$bundle: cannot unpack"
   B="$un/bundle"
 else

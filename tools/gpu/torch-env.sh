@@ -29,8 +29,8 @@ while [ $# -gt 1 ]; do
 done
 [ $# -eq 1 ] && [ -n "$1" ] || die "usage: torch-env.sh [--gpu|--cpu] [--jni JNI_DIR] TORCH_DIR"
 if [ -n "$jni" ]; then
-  [ -f "$jni/libdjl_torch.so" ] || die "--jni $jni: no libdjl_torch.so in it"
-  [ -s "$jni/torch-version" ] || die "--jni $jni: no torch-version file (the torch it was built for) in it"
+  [ -f "$jni/libdjl_torch.so" ] || die "JNI folder $jni: no libdjl_torch.so in it (make it with tools/gpu/build-jni.sh)"
+  [ -s "$jni/torch-version" ] || die "JNI folder $jni: no torch-version file (the torch it was built for) in it"
   jni="$(cd "$jni" && pwd -P)"
 fi
 given="$1"

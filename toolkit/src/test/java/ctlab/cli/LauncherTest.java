@@ -220,6 +220,56 @@ class LauncherTest {
         assertTrue(r.out().contains("has no libtorch_cuda.so"), r.toString());
     }
 
+    /**
+     * {@code --torch-jni DIR}: a libdjl_torch.so that tools/gpu/build-jni.sh built for a newer torch is linked into the
+     * folder DJL loads (DJL looks there before its jar), the engine is told that torch's version, and the torch must be
+     * the version the JNI was built for; every misuse is one line, exit 2, nothing started.
+     */
+    @Test
+    void aJniBuiltForAnotherTorchIsLinkedInAndMustMatchIt() throws Exception {
+        builtWithPom();
+        Path torch = fakeTorch("2.11.0+cu130", CPU_LIBS);
+        Path jni = Files.createDirectories(dir.resolve("jni-2.11.0"));
+        Files.writeString(jni.resolve("libdjl_torch.so"), "");
+        Files.writeString(jni.resolve("torch-version"), "2.11.0\n");
+        for (Result r : List.of(ctlab(Map.of(), "--torch", torch.toString(), "--torch-jni", jni.toString(), "organism", "eval"),
+                                ctlab(Map.of("CTLAB_TORCH", torch.toString(), "CTLAB_TORCH_JNI", jni.toString()), "organism", "eval"))) {
+            assertEquals(0, r.rc(), r.toString());
+            assertTrue(r.calls().get(0).endsWith("ctlab.cli.Main organism eval"), r.toString());
+            Map<String, String> env = javaEnv();
+            assertEquals("2.11.0", env.get("PYTORCH_VERSION"), env.toString());
+            assertEquals("cpu", env.get("PYTORCH_FLAVOR"), env.toString());   // CPU-only fake torch
+            Path links = Path.of(env.get("PYTORCH_LIBRARY_PATH"));
+            assertEquals(jni.resolve("libdjl_torch.so").toRealPath(), links.resolve("libdjl_torch.so").toRealPath());
+            assertEquals(torch.resolve("lib/libtorch_cpu.so").toRealPath(), links.resolve("libtorch_cpu.so").toRealPath());
+        }
+        // without it, the jar's JNI: the pom's torch version is required, as before
+        Result plain = ctlab(Map.of(), "--torch", torch.toString(), "organism", "eval");
+        assertEquals(2, plain.rc(), plain.toString());
+        assertTrue(plain.out().contains("needs torch 2.7.1"), plain.toString());
+
+        Map<String[], String> cases = new java.util.LinkedHashMap<>();
+        cases.put(new String[] {"--torch-jni", jni.toString(), "organism", "eval"}, "--torch-jni needs --torch DIR");
+        cases.put(new String[] {"--torch", torch.toString(), "--torch-jni"}, "--torch-jni needs a folder");
+        cases.put(new String[] {"--torch", torch.toString(), "--torch-jni", dir.toString(), "organism", "eval"},
+                "JNI folder " + dir.toRealPath() + ": no libdjl_torch.so in it");
+        for (Map.Entry<String[], String> c : cases.entrySet()) {
+            Result r = ctlab(Map.of(), c.getKey());
+            String what = String.join(" ", c.getKey()) + ": " + r;
+            assertEquals(2, r.rc(), what);
+            assertEquals(List.of(), r.calls(), what);
+            assertEquals(1, r.out().strip().lines().count(), what);
+            assertTrue(r.out().startsWith("ctlab: ") && r.out().contains(c.getValue()), what);
+        }
+        Files.writeString(jni.resolve("torch-version"), "2.12.0\n");   // built for another torch
+        Result r = ctlab(Map.of(), "--torch", torch.toString(), "--torch-jni", jni.toString(), "organism", "eval");
+        assertEquals(2, r.rc(), r.toString());
+        assertEquals(List.of(), r.calls(), r.toString());
+        assertEquals(1, r.out().strip().lines().count(), r.toString());
+        assertTrue(r.out().contains("torch 2.11.0+cu130, but the JNI in " + jni.toRealPath() + " was built for torch 2.12.0"),
+                r.toString());
+    }
+
     @Test
     void gpuLeavesTheBundledCpuNativeOffTheClasspathAndDefaultsTheDevice() throws Exception {
         builtWithPom();
