@@ -81,7 +81,7 @@ num() { sed -n "s/.*\"$1\" *: *\([0-9.eE+-]*\).*/\1/p" "$LOG/bench.json" 2>/dev/
   echo "libtorch:  $CTLAB_TORCH_SOURCE, flavour $PYTORCH_FLAVOR, JNI $B/jni/libdjl_torch.so (built for torch $(cat "$B/jni/torch-version"))"
   echo "java:      $("$JAVA" -version 2>&1 | head -1)"
   echo "engine:    libtorch $(sed -n 's/.*"libtorch" *: *"\([^"]*\)".*/\1/p' "$LOG/bench.json" 2>/dev/null | head -1) as DJL reports it"
-  echo "tests:     $(tail -1 "$LOG/tests.out") [$((t1 - t0)) s]"
+  echo "tests:     $(tail -1 "$LOG/tests.out" | sed 's/^tests: //') [$((t1 - t0)) s]"
   grep '^FAIL' "$LOG/tests.out" | sed 's/^/           /'
   grep -h 'max abs err' "$LOG/tests.out" | sed 's/^/  golden:  /'
   grep -h '^cDPO steps' "$LOG/tests.out" | sed 's/^/  cdpo:    /'
