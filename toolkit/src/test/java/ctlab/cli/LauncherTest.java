@@ -270,6 +270,37 @@ class LauncherTest {
                 r.toString());
     }
 
+    /** With a CUDA torch and a driver (a stand-in ldconfig lists libcuda.so.1), the flavour names the torch's CUDA. */
+    @Test
+    void withADriverAJniForACudaTorchGetsItsCudaFlavour() throws Exception {
+        builtWithPom();
+        script(dir.resolve("fakebin/ldconfig"), "printf '\\tlibcuda.so.1 (libc6,x86-64) => /usr/lib/libcuda.so.1\\n'\n");
+        List<String> libs = new ArrayList<>(List.of(CPU_LIBS));
+        libs.addAll(List.of("libc10_cuda.so", "libtorch_cuda.so", "libcaffe2_nvrtc.so"));
+        Path torch = fakeTorch("2.11.0+cu130", libs.toArray(String[]::new));
+        Files.writeString(torch.resolve("version.py"),
+                "from typing import Optional\n__version__ = '2.11.0+cu130'\ncuda: Optional[str] = '13.0'\n");
+        Path jni = Files.createDirectories(dir.resolve("jni-2.11.0"));
+        Files.writeString(jni.resolve("libdjl_torch.so"), "");
+        Files.writeString(jni.resolve("torch-version"), "2.11.0\n");
+        Result r = ctlab(Map.of(), "--gpu", "--torch", torch.toString(), "--torch-jni", jni.toString(), "organism", "eval");
+        assertEquals(0, r.rc(), r.toString());
+        Map<String, String> env = javaEnv();
+        assertEquals("cu130", env.get("PYTORCH_FLAVOR"), env.toString());
+        assertEquals("2.11.0", env.get("PYTORCH_VERSION"), env.toString());
+        assertEquals("gpu", env.get("CTLAB_DEVICE"), env.toString());
+        Path links = Path.of(env.get("PYTORCH_LIBRARY_PATH"));
+        for (String n : List.of("libtorch_cuda.so", "libc10_cuda.so", "libcaffe2_nvrtc.so", "libtorch_cpu.so"))
+            assertTrue(Files.exists(links.resolve(n)), n + " not linked: " + env);
+        assertEquals(jni.resolve("libdjl_torch.so").toRealPath(), links.resolve("libdjl_torch.so").toRealPath());
+        // the jar's JNI (no --torch-jni) keeps its cu128 flavour with a 2.7.1 CUDA torch
+        Files.writeString(torch.resolve("version.py"), "__version__ = '2.7.1+cu126'\ncuda = '12.6'\n");
+        r = ctlab(Map.of(), "--gpu", "--torch", torch.toString(), "organism", "eval");
+        assertEquals(0, r.rc(), r.toString());
+        assertEquals("cu128", javaEnv().get("PYTORCH_FLAVOR"), r.toString());
+        assertFalse(Files.exists(Path.of(javaEnv().get("PYTORCH_LIBRARY_PATH")).resolve("libdjl_torch.so")), r.toString());
+    }
+
     @Test
     void gpuLeavesTheBundledCpuNativeOffTheClasspathAndDefaultsTheDevice() throws Exception {
         builtWithPom();
