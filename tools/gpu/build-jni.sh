@@ -6,7 +6,8 @@
 #
 # Steps: pip download the wheel (no deps), unpack torch/{include,lib,version.py}, take DJL's sources at v0.36.0
 # (engines/pytorch/pytorch-native, the Java class the JNI header comes from, api/src/main/native), apply
-# djl-0.36.0-torch-2.11.patch (only what the newer headers need), compile with g++ (no CMake: the wheel's
+# tools/gpu/djl-0.36.0-torch-$VERSION.patch if there is one (only what newer headers need; torch 2.11.0 needs none:
+# DJL 0.36.0's sources compile unchanged against its headers), compile with g++ (no CMake: the wheel's
 # TorchConfig.cmake of a CUDA build wants the CUDA toolkit), link -ltorch -ltorch_cpu -lc10, rpath $ORIGIN.
 # The JNI is DJL's CPU flavour (no USE_CUDA): it needs no CUDA headers, and it drives CUDA tensors through libtorch's
 # device-generic API. What USE_CUDA adds in DJL 0.36: emptying the CUDA caching allocator (torchCudaEmptyCache) and
@@ -22,7 +23,7 @@ DJL_TAG=v0.36.0
 WORK="${CTLAB_GPU_BUILD:-${XDG_CACHE_HOME:-$HOME/.cache}/ctlab/gpu-build}"
 DJL_GIT="${DJL_GIT:-https://github.com/deepjavalibrary/djl.git}"
 JOBS="${JOBS:-2}"
-PATCH="$ROOT/tools/gpu/djl-0.36.0-torch-2.11.patch"
+PATCH="$ROOT/tools/gpu/djl-0.36.0-torch-$V.patch"
 for t in g++ javac git unzip "${PIP:-pip}"; do command -v "$t" >/dev/null || die "needs $t on PATH"; done
 [ -n "${JAVA_HOME:-}" ] || JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"
 [ -f "$JAVA_HOME/include/jni.h" ] || die "no jni.h under JAVA_HOME=$JAVA_HOME"
