@@ -105,6 +105,24 @@ if [ "$ok" = 0 ]; then
   mv -T "$tmp" "$cache" 2>/dev/null || rm -rf "$tmp"   # lost a race with another start: its folder is the same
 fi
 
+# DJL counts GPUs with JNA's Native.load("cudart"), which needs an unversioned libcudart.so on the loader's path;
+# pip's nvidia wheels ship only libcudart.so.N (found by libtorch through its RPATH). Without it DJL sees 0 GPUs.
+# So for CUDA: a folder of its own (DJL would load anything in the folder above) with libcudart.so -> the libcudart
+# libtorch_cpu resolves to, on LD_LIBRARY_PATH.
+if [ "$flavor" != cpu ]; then
+  cudart="$(ldd "$lib/libtorch_cpu.so" 2>/dev/null | sed -n 's/^[[:space:]]*libcudart\.so[.0-9]* => \(\/[^ ]*\) .*/\1/p' | head -1)"
+  if [ -n "$cudart" ] && [ -f "$cudart" ]; then
+    cudart="$(readlink -f "$cudart")"
+    rt="$cache-cudart"
+    if [ "$(readlink "$rt/libcudart.so" 2>/dev/null)" != "$cudart" ]; then
+      tmp="$(mktemp -d "$rt.tmp.XXXXXX")"
+      ln -s "$cudart" "$tmp/libcudart.so"
+      rm -rf "$rt"
+      mv -T "$tmp" "$rt" 2>/dev/null || rm -rf "$tmp"
+    fi
+    printf 'export LD_LIBRARY_PATH=%q\n' "$rt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+fi
 printf 'export PYTORCH_LIBRARY_PATH=%q\n' "$cache"
 printf 'export PYTORCH_VERSION=%q\n' "$want"
 printf 'export PYTORCH_FLAVOR=%q\n' "$flavor"

@@ -37,5 +37,8 @@ class InstalledTorchTest {
         // torch-env.sh --jni: a JNI built for this torch (tools/gpu/build-jni.sh) is in the folder, and DJL took it from there
         Path jni = links.resolve("libdjl_torch.so");
         if (Files.exists(jni)) assertTrue(maps.contains(jni.toRealPath().toString()), "the folder's libdjl_torch.so not mapped");
+        // a CUDA flavour: DJL counts GPUs through JNA's libcudart.so, which torch-env.sh puts on LD_LIBRARY_PATH
+        if (System.getenv("PYTORCH_FLAVOR").startsWith("cu"))
+            assertTrue(Devices.gpuCount() > 0, "CUDA flavour but DJL sees no GPU (LD_LIBRARY_PATH=" + System.getenv("LD_LIBRARY_PATH") + ")");
     }
 }
