@@ -60,8 +60,8 @@ mods="$(jdeps --ignore-missing-deps --print-module-deps --multi-release 17 -q "$
 for m in jdk.zipfs jdk.unsupported; do [[ ",$mods," == *",$m,"* ]] || mods="$mods,$m"; done
 jlink --add-modules "$mods" --strip-debug --no-man-pages --no-header-files --compress=0 --output "$B/java"
 
-rm -f "$OUT/ctlab-gpu-bundle.tar.xz"
 tar -C "$OUT" -cf - bundle | xz -6 -T2 > "$OUT/ctlab-gpu-bundle.tar.xz.tmp"
 mv "$OUT/ctlab-gpu-bundle.tar.xz.tmp" "$OUT/ctlab-gpu-bundle.tar.xz"
 echo "bundle: modules $mods" >&2
-du -sh "$B/java" "$B/lib" "$B/test" "$B/jni" "$B" "$OUT/ctlab-gpu-bundle.tar.xz" >&2
+du -sh "$B/java" "$B/lib" "$B/test" "$B/jni" "$OUT/ctlab-gpu-bundle.tar.xz" >&2
+du -sh "$B" >&2

@@ -75,10 +75,19 @@ if [ -n "$jni" ] && [ -f "$top/version.py" ]; then
   [ -z "$c" ] || cu="cu$(printf '%s' "$c" | tr -d .)"
 fi
 has_cuda_torch() { [ -f "$lib/libtorch_cuda.so" ]; }
-has_driver() { [ -e /proc/driver/nvidia/version ] || ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; }
+# The driver: its /proc entry, or libcuda.so.1 where the loader finds it (ld cache, or LD_LIBRARY_PATH: containers
+# often mount the driver's libraries in a folder of their own, e.g. /usr/local/nvidia/lib64, without the /proc entry).
+has_driver() {
+  [ -e /proc/driver/nvidia/version ] && return 0
+  ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 ' && return 0
+  local d IFS=:
+  for d in ${LD_LIBRARY_PATH:-}; do [ -n "$d" ] && [ -e "$d/libcuda.so.1" ] && return 0; done
+  return 1
+}
 case "$mode" in
   gpu) has_cuda_torch || die "--gpu --torch $given: $lib has no libtorch_cuda.so (a CPU-only torch)"
-       has_driver || die "--gpu --torch $given: no NVIDIA driver here (no /proc/driver/nvidia, no libcuda.so.1)"
+       has_driver || die "--gpu --torch $given: no NVIDIA driver here (no /proc/driver/nvidia, no libcuda.so.1 in the" \
+         "loader's cache or LD_LIBRARY_PATH)"
        flavor=$cu ;;
   cpu) flavor=cpu ;;
   auto) if has_cuda_torch && has_driver; then flavor=$cu; else flavor=cpu; fi ;;
@@ -110,7 +119,7 @@ fi
 # So for CUDA: a folder of its own (DJL would load anything in the folder above) with libcudart.so -> the libcudart
 # libtorch_cpu resolves to, on LD_LIBRARY_PATH.
 if [ "$flavor" != cpu ]; then
-  cudart="$(ldd "$lib/libtorch_cpu.so" 2>/dev/null | sed -n 's/^[[:space:]]*libcudart\.so[.0-9]* => \(\/[^ ]*\) .*/\1/p' | head -1)"
+  cudart="$(ldd "$lib/libtorch_cpu.so" 2>/dev/null | sed -n 's/^[[:space:]]*libcudart\.so[.0-9]* => \(\/[^ ]*\) .*/\1/p' | head -1 || true)"
   if [ -n "$cudart" ] && [ -f "$cudart" ]; then
     cudart="$(readlink -f "$cudart")"
     rt="$cache-cudart"

@@ -293,6 +293,15 @@ class LauncherTest {
         for (String n : List.of("libtorch_cuda.so", "libc10_cuda.so", "libcaffe2_nvrtc.so", "libtorch_cpu.so"))
             assertTrue(Files.exists(links.resolve(n)), n + " not linked: " + env);
         assertEquals(jni.resolve("libdjl_torch.so").toRealPath(), links.resolve("libdjl_torch.so").toRealPath());
+        // a driver that only LD_LIBRARY_PATH finds (containers mount it so: no ld cache entry, no /proc entry)
+        script(dir.resolve("fakebin/ldconfig"), "exit 0\n");
+        Path driver = Files.createDirectories(dir.resolve("usr/local/nvidia/lib64"));
+        Files.writeString(driver.resolve("libcuda.so.1"), "");
+        r = ctlab(Map.of("LD_LIBRARY_PATH", "/nonexistent:" + driver), "--gpu", "--torch", torch.toString(),
+                "--torch-jni", jni.toString(), "organism", "eval");
+        assertEquals(0, r.rc(), r.toString());
+        assertEquals("cu130", javaEnv().get("PYTORCH_FLAVOR"), r.toString());
+        script(dir.resolve("fakebin/ldconfig"), "printf '\\tlibcuda.so.1 (libc6,x86-64) => /usr/lib/libcuda.so.1\\n'\n");
         // the jar's JNI (no --torch-jni) keeps its cu128 flavour with a 2.7.1 CUDA torch
         Files.writeString(torch.resolve("version.py"), "__version__ = '2.7.1+cu126'\ncuda = '12.6'\n");
         r = ctlab(Map.of(), "--gpu", "--torch", torch.toString(), "organism", "eval");
