@@ -64,7 +64,8 @@ else
   want="$(sed -n 's:.*<pytorch.version>\(.*\)</pytorch.version>.*:\1:p' "$ROOT/pom.xml" | head -1)"
   [ -n "$want" ] || die "$ROOT/pom.xml: no <pytorch.version>"
   [ "${found%%+*}" = "$want" ] || die "$from: torch $found, but this build's PyTorch JNI (DJL) needs torch $want" \
-    "(a JNI built for another libtorch fails at the first tensor); install torch==$want or rebuild the JNI"
+    "(a JNI built for another libtorch fails at the first tensor); install torch==$want, or build a JNI for" \
+    "${found%%+*} (tools/gpu/build-jni.sh ${found%%+*}) and add --torch-jni"
 fi
 
 # CPU or CUDA: the CUDA libraries need both a CUDA torch and an NVIDIA driver. The jar's CUDA JNI is cu128; with
@@ -99,7 +100,7 @@ for n in $names; do [ -f "$lib/$n" ] || [ "$n" = libtorch_global_deps.so ] || di
 gomp="$(cd "$lib" && ls libgomp*.so* 2>/dev/null | head -1 || true)"   # pip: libgomp.so.1; libtorch zip: libgomp-<hash>.so.1
 
 # The symlink folder, keyed by the torch folder and flavour; made in a temporary folder, then renamed.
-key="$(printf '%s' "$lib $jni" | sha256sum | cut -c1-12)"
+key="$(printf '%s' "$lib${jni:+ $jni}" | sha256sum | cut -c1-12)"
 cache="${CTLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ctlab}/torch/$want-$flavor-$key"
 ok=1
 [ -d "$cache" ] || ok=0
