@@ -1,6 +1,5 @@
 package ctlab.bench;
 
-import ai.djl.Device;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
@@ -65,7 +64,8 @@ public final class SampleBench {
 
     /** Measures the phase in this process (the ctlab worker); the phase result of {@link JavaEngineBench}'s schema. */
     public static ObjectNode run(Spec spec) {
-        try (LlamaModel model = LlamaModel.load(Path.of(spec.modelDir()), Device.cpu())) {
+        // the default device (ctlab.device / CTLAB_DEVICE): tools/gpu/check.sh measures sampling on the GPU with it
+        try (LlamaModel model = LlamaModel.load(Path.of(spec.modelDir()))) {
             Sampler sampler = new Sampler(model).maxBatchRows(spec.promptIds().size() * spec.n());
             List<Sampler.Request> requests = new ArrayList<>();
             for (int i = 0; i < spec.promptIds().size(); i++) requests.add(Sampler.Request.of("p" + i, spec.promptIds().get(i)));

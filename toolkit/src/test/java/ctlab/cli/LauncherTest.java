@@ -220,6 +220,96 @@ class LauncherTest {
         assertTrue(r.out().contains("has no libtorch_cuda.so"), r.toString());
     }
 
+    /**
+     * {@code --torch-jni DIR}: a libdjl_torch.so that tools/gpu/build-jni.sh built for a newer torch is linked into the
+     * folder DJL loads (DJL looks there before its jar), the engine is told that torch's version, and the torch must be
+     * the version the JNI was built for; every misuse is one line, exit 2, nothing started.
+     */
+    @Test
+    void aJniBuiltForAnotherTorchIsLinkedInAndMustMatchIt() throws Exception {
+        builtWithPom();
+        Path torch = fakeTorch("2.11.0+cu130", CPU_LIBS);
+        Path jni = Files.createDirectories(dir.resolve("jni-2.11.0"));
+        Files.writeString(jni.resolve("libdjl_torch.so"), "");
+        Files.writeString(jni.resolve("torch-version"), "2.11.0\n");
+        for (Result r : List.of(ctlab(Map.of(), "--torch", torch.toString(), "--torch-jni", jni.toString(), "organism", "eval"),
+                                ctlab(Map.of("CTLAB_TORCH", torch.toString(), "CTLAB_TORCH_JNI", jni.toString()), "organism", "eval"))) {
+            assertEquals(0, r.rc(), r.toString());
+            assertTrue(r.calls().get(0).endsWith("ctlab.cli.Main organism eval"), r.toString());
+            Map<String, String> env = javaEnv();
+            assertEquals("2.11.0", env.get("PYTORCH_VERSION"), env.toString());
+            assertEquals("cpu", env.get("PYTORCH_FLAVOR"), env.toString());   // CPU-only fake torch
+            Path links = Path.of(env.get("PYTORCH_LIBRARY_PATH"));
+            assertEquals(jni.resolve("libdjl_torch.so").toRealPath(), links.resolve("libdjl_torch.so").toRealPath());
+            assertEquals(torch.resolve("lib/libtorch_cpu.so").toRealPath(), links.resolve("libtorch_cpu.so").toRealPath());
+        }
+        // without it, the jar's JNI: the pom's torch version is required, as before
+        Result plain = ctlab(Map.of(), "--torch", torch.toString(), "organism", "eval");
+        assertEquals(2, plain.rc(), plain.toString());
+        assertTrue(plain.out().contains("needs torch 2.7.1"), plain.toString());
+
+        Map<String[], String> cases = new java.util.LinkedHashMap<>();
+        cases.put(new String[] {"--torch-jni", jni.toString(), "organism", "eval"}, "--torch-jni needs --torch DIR");
+        cases.put(new String[] {"--torch", torch.toString(), "--torch-jni"}, "--torch-jni needs a folder");
+        cases.put(new String[] {"--torch", torch.toString(), "--torch-jni", dir.toString(), "organism", "eval"},
+                "JNI folder " + dir.toRealPath() + ": no libdjl_torch.so in it");
+        for (Map.Entry<String[], String> c : cases.entrySet()) {
+            Result r = ctlab(Map.of(), c.getKey());
+            String what = String.join(" ", c.getKey()) + ": " + r;
+            assertEquals(2, r.rc(), what);
+            assertEquals(List.of(), r.calls(), what);
+            assertEquals(1, r.out().strip().lines().count(), what);
+            assertTrue(r.out().startsWith("ctlab: ") && r.out().contains(c.getValue()), what);
+        }
+        Files.writeString(jni.resolve("torch-version"), "2.12.0\n");   // built for another torch
+        Result r = ctlab(Map.of(), "--torch", torch.toString(), "--torch-jni", jni.toString(), "organism", "eval");
+        assertEquals(2, r.rc(), r.toString());
+        assertEquals(List.of(), r.calls(), r.toString());
+        assertEquals(1, r.out().strip().lines().count(), r.toString());
+        assertTrue(r.out().contains("torch 2.11.0+cu130, but the JNI in " + jni.toRealPath() + " was built for torch 2.12.0"),
+                r.toString());
+    }
+
+    /** With a CUDA torch and a driver (a stand-in ldconfig lists libcuda.so.1), the flavour names the torch's CUDA. */
+    @Test
+    void withADriverAJniForACudaTorchGetsItsCudaFlavour() throws Exception {
+        builtWithPom();
+        script(dir.resolve("fakebin/ldconfig"), "printf '\\tlibcuda.so.1 (libc6,x86-64) => /usr/lib/libcuda.so.1\\n'\n");
+        List<String> libs = new ArrayList<>(List.of(CPU_LIBS));
+        libs.addAll(List.of("libc10_cuda.so", "libtorch_cuda.so", "libcaffe2_nvrtc.so"));
+        Path torch = fakeTorch("2.11.0+cu130", libs.toArray(String[]::new));
+        Files.writeString(torch.resolve("version.py"),
+                "from typing import Optional\n__version__ = '2.11.0+cu130'\ncuda: Optional[str] = '13.0'\n");
+        Path jni = Files.createDirectories(dir.resolve("jni-2.11.0"));
+        Files.writeString(jni.resolve("libdjl_torch.so"), "");
+        Files.writeString(jni.resolve("torch-version"), "2.11.0\n");
+        Result r = ctlab(Map.of(), "--gpu", "--torch", torch.toString(), "--torch-jni", jni.toString(), "organism", "eval");
+        assertEquals(0, r.rc(), r.toString());
+        Map<String, String> env = javaEnv();
+        assertEquals("cu130", env.get("PYTORCH_FLAVOR"), env.toString());
+        assertEquals("2.11.0", env.get("PYTORCH_VERSION"), env.toString());
+        assertEquals("gpu", env.get("CTLAB_DEVICE"), env.toString());
+        Path links = Path.of(env.get("PYTORCH_LIBRARY_PATH"));
+        for (String n : List.of("libtorch_cuda.so", "libc10_cuda.so", "libcaffe2_nvrtc.so", "libtorch_cpu.so"))
+            assertTrue(Files.exists(links.resolve(n)), n + " not linked: " + env);
+        assertEquals(jni.resolve("libdjl_torch.so").toRealPath(), links.resolve("libdjl_torch.so").toRealPath());
+        // a driver that only LD_LIBRARY_PATH finds (containers mount it so: no ld cache entry, no /proc entry)
+        script(dir.resolve("fakebin/ldconfig"), "exit 0\n");
+        Path driver = Files.createDirectories(dir.resolve("usr/local/nvidia/lib64"));
+        Files.writeString(driver.resolve("libcuda.so.1"), "");
+        r = ctlab(Map.of("LD_LIBRARY_PATH", "/nonexistent:" + driver), "--gpu", "--torch", torch.toString(),
+                "--torch-jni", jni.toString(), "organism", "eval");
+        assertEquals(0, r.rc(), r.toString());
+        assertEquals("cu130", javaEnv().get("PYTORCH_FLAVOR"), r.toString());
+        script(dir.resolve("fakebin/ldconfig"), "printf '\\tlibcuda.so.1 (libc6,x86-64) => /usr/lib/libcuda.so.1\\n'\n");
+        // the jar's JNI (no --torch-jni) keeps its cu128 flavour with a 2.7.1 CUDA torch
+        Files.writeString(torch.resolve("version.py"), "__version__ = '2.7.1+cu126'\ncuda = '12.6'\n");
+        r = ctlab(Map.of(), "--gpu", "--torch", torch.toString(), "organism", "eval");
+        assertEquals(0, r.rc(), r.toString());
+        assertEquals("cu128", javaEnv().get("PYTORCH_FLAVOR"), r.toString());
+        assertFalse(Files.exists(Path.of(javaEnv().get("PYTORCH_LIBRARY_PATH")).resolve("libdjl_torch.so")), r.toString());
+    }
+
     @Test
     void gpuLeavesTheBundledCpuNativeOffTheClasspathAndDefaultsTheDevice() throws Exception {
         builtWithPom();

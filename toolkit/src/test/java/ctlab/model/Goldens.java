@@ -15,6 +15,12 @@ import java.util.List;
 final class Goldens {
     private Goldens() {}
 
+    /**
+     * The device the golden comparisons run on: ctlab.device / CTLAB_DEVICE ({@link Devices#fromEnvironment}), cpu
+     * by default; tools/gpu/check.sh runs them with gpu.
+     */
+    static ai.djl.Device device() { return Devices.fromEnvironment(); }
+
     static Path dir() {
         try {
             return Path.of(Goldens.class.getResource("/goldens/goldens.json").toURI()).getParent();

@@ -34,5 +34,11 @@ class InstalledTorchTest {
         String maps = Files.readString(Path.of("/proc/self/maps"));
         assertTrue(maps.contains(links.resolve("libtorch_cpu.so").toRealPath().toString()), "installed libtorch_cpu not mapped");
         assertFalse(maps.contains(".djl.ai/pytorch/2.7.1-cpu-linux-x86_64/libtorch_cpu.so"), "bundled libtorch_cpu mapped");
+        // torch-env.sh --jni: a JNI built for this torch (tools/gpu/build-jni.sh) is in the folder, and DJL took it from there
+        Path jni = links.resolve("libdjl_torch.so");
+        if (Files.exists(jni)) assertTrue(maps.contains(jni.toRealPath().toString()), "the folder's libdjl_torch.so not mapped");
+        // a CUDA flavour: DJL counts GPUs through JNA's libcudart.so, which torch-env.sh puts on LD_LIBRARY_PATH
+        if (System.getenv("PYTORCH_FLAVOR").startsWith("cu"))
+            assertTrue(Devices.gpuCount() > 0, "CUDA flavour but DJL sees no GPU (LD_LIBRARY_PATH=" + System.getenv("LD_LIBRARY_PATH") + ")");
     }
 }

@@ -1,6 +1,5 @@
 package ctlab.model;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -30,8 +29,8 @@ class LlamaModelGoldenTest {
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void logitsAndLogProbsMatchTransformers(String kind) {
-        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu());
-             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Goldens.device());
+             NDManager m = NDManager.newBaseManager(Goldens.device())) {
             Map<String, NDArray> g = Safetensors.read(Goldens.dir().resolve(kind).resolve("golden.safetensors"), m);
             NDArray ids = g.get("input_ids"), mask = g.get("attention_mask");
             NDArray logits = model.logits(ids, mask);
@@ -57,8 +56,8 @@ class LlamaModelGoldenTest {
         com.fasterxml.jackson.databind.node.ObjectNode j = cfg.toJson();
         j.putNull("sliding_window");
         LlamaConfig full = LlamaConfig.fromJson(j, "x");
-        try (NDManager m = NDManager.newBaseManager(Device.cpu());
-             LlamaModel model = LlamaModel.fromWeights(full, Safetensors.read(dir.resolve("model.safetensors"), m), Device.cpu())) {
+        try (NDManager m = NDManager.newBaseManager(Goldens.device());
+             LlamaModel model = LlamaModel.fromWeights(full, Safetensors.read(dir.resolve("model.safetensors"), m), Goldens.device())) {
             Map<String, NDArray> g = Safetensors.read(dir.resolve("golden.safetensors"), m);
             NDArray ids = g.get("input_ids"), mask = g.get("attention_mask");
             NDArray realMask = mask.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).expandDims(-1);
@@ -74,7 +73,7 @@ class LlamaModelGoldenTest {
         List<int[]> prompts = Goldens.intLists(s.get("prompts"));
         List<int[]> expected = Goldens.intLists(s.get("greedy"));
         int eos = s.get("eos_token_id").asInt();
-        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu())) {
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Goldens.device())) {
             // one prompt at a time (as the script ran HF generate) ...
             for (int i = 0; i < prompts.size(); i++) {
                 List<int[]> got = Sampler.greedy(model, List.of(prompts.get(i)), 10, eos);
@@ -92,8 +91,8 @@ class LlamaModelGoldenTest {
     @ParameterizedTest
     @ValueSource(strings = {"llama", "mistral"})
     void cacheExtendAndStepMatchTeacherForcing(String kind) {
-        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu());
-             NDManager m = NDManager.newBaseManager(Device.cpu());
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Goldens.device());
+             NDManager m = NDManager.newBaseManager(Goldens.device());
              KvCache cache = model.newCache()) {
             Map<String, NDArray> g = Safetensors.read(Goldens.dir().resolve(kind).resolve("golden.safetensors"), m);
             NDArray full = g.get("logits");                                      // (3, T, V) right-padded batch
@@ -113,7 +112,7 @@ class LlamaModelGoldenTest {
     @ValueSource(strings = {"llama", "qwen2", "mistral"})
     void tokenizerMatchesHfTokenizers(String kind) {
         JsonNode t = Goldens.summary().get("tokenizer");
-        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Device.cpu())) {
+        try (LlamaModel model = LlamaModel.load(Goldens.dir().resolve(kind), Goldens.device())) {
             Tokenizer tok = model.tokenizer();
             for (int i = 0; i < t.get("texts").size(); i++) {
                 String text = t.get("texts").get(i).asText();

@@ -1,6 +1,5 @@
 package ctlab.model;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -58,8 +57,8 @@ class LlamaVariantGoldenTest {
         JsonNode s = summary();
         // the fixture is sensitive: computing it with SiLU would be far off
         assertTrue(s.get(act).get("silu_max_abs_diff").asDouble() > 100 * TOL, act + " fixture too close to SiLU");
-        try (LlamaModel model = LlamaModel.load(dir(act), Device.cpu());
-             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        try (LlamaModel model = LlamaModel.load(dir(act), Goldens.device());
+             NDManager m = NDManager.newBaseManager(Goldens.device())) {
             assertEquals(act, model.config().toJson().get("hidden_act").asText());
             double err = logitError(model, dir(act), m);
             System.out.printf("%s logits max abs err %.3g (SiLU would be %.3g)%n", act, err,
@@ -73,12 +72,12 @@ class LlamaVariantGoldenTest {
     @Test
     void savedGeluModelKeepsItsActivation() throws Exception {
         Path out = tmp.resolve("saved");
-        try (LlamaModel a = LlamaModel.load(dir("gelu_pytorch_tanh"), Device.cpu());
-             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        try (LlamaModel a = LlamaModel.load(dir("gelu_pytorch_tanh"), Goldens.device());
+             NDManager m = NDManager.newBaseManager(Goldens.device())) {
             a.save(out, Map.of());
             assertEquals("gelu_pytorch_tanh",
                     Jsonl.MAPPER.readTree(Files.readAllBytes(out.resolve("config.json"))).get("hidden_act").asText());
-            try (LlamaModel b = LlamaModel.load(out, Device.cpu())) {
+            try (LlamaModel b = LlamaModel.load(out, Goldens.device())) {
                 assertEquals(a.config(), b.config());
                 assertTrue(logitError(b, dir("gelu_pytorch_tanh"), m) <= TOL);
             }
@@ -88,8 +87,8 @@ class LlamaVariantGoldenTest {
     @Test
     void tiedConfigWithDistinctLmHeadMatchesTransformers() throws Exception {
         JsonNode s = summary().get("tied_distinct_head");
-        try (LlamaModel model = LlamaModel.load(dir("tied_distinct_head"), Device.cpu());
-             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        try (LlamaModel model = LlamaModel.load(dir("tied_distinct_head"), Goldens.device());
+             NDManager m = NDManager.newBaseManager(Goldens.device())) {
             assertTrue(model.config().tieWordEmbeddings());
             double err = logitError(model, dir("tied_distinct_head"), m);
             System.out.printf("tied_distinct_head logits max abs err %.3g%n", err);
@@ -102,10 +101,10 @@ class LlamaVariantGoldenTest {
     @Test
     void tiedConfigWithDistinctLmHeadSurvivesSave() throws Exception {
         Path out = tmp.resolve("saved-tied");
-        try (LlamaModel a = LlamaModel.load(dir("tied_distinct_head"), Device.cpu());
-             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        try (LlamaModel a = LlamaModel.load(dir("tied_distinct_head"), Goldens.device());
+             NDManager m = NDManager.newBaseManager(Goldens.device())) {
             a.save(out, Map.of());
-            try (LlamaModel b = LlamaModel.load(out, Device.cpu())) {
+            try (LlamaModel b = LlamaModel.load(out, Goldens.device())) {
                 assertEquals(a.config(), b.config());
                 assertTrue(logitError(b, dir("tied_distinct_head"), m) <= TOL);
             }
@@ -118,11 +117,11 @@ class LlamaVariantGoldenTest {
         Path src = Goldens.dir().resolve("qwen2"), out = tmp.resolve("copied-head");
         Files.createDirectories(out);
         Files.copy(src.resolve("config.json"), out.resolve("config.json"));
-        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        try (NDManager m = NDManager.newBaseManager(Goldens.device())) {
             Map<String, NDArray> w = new java.util.LinkedHashMap<>(Safetensors.read(src.resolve("model.safetensors"), m));
             w.put("lm_head.weight", w.get("model.embed_tokens.weight").duplicate());
             Safetensors.write(out.resolve("model.safetensors"), w, Map.of("format", "pt"));
-            try (LlamaModel model = LlamaModel.load(out, Device.cpu())) {
+            try (LlamaModel model = LlamaModel.load(out, Goldens.device())) {
                 assertTrue(!model.weights().containsKey("lm_head.weight"), "the copy should be dropped");
                 assertTrue(LlamaModelGoldenTest.maxAbsDiff(
                         model.logits(m.create(new long[] {3, 4, 5}, new ai.djl.ndarray.types.Shape(1, 3)),
@@ -133,7 +132,7 @@ class LlamaVariantGoldenTest {
     }
 
     private static NDArray loadLogits(Path dir, NDManager m) {
-        try (LlamaModel model = LlamaModel.load(dir, Device.cpu())) {
+        try (LlamaModel model = LlamaModel.load(dir, Goldens.device())) {
             return model.logits(m.create(new long[] {3, 4, 5}, new ai.djl.ndarray.types.Shape(1, 3)),
                     m.ones(new ai.djl.ndarray.types.Shape(1, 3)));
         }
@@ -146,8 +145,8 @@ class LlamaVariantGoldenTest {
     @ParameterizedTest
     @ValueSource(strings = {"gelu", "gelu_pytorch_tanh", "gelu_new", "relu"})
     void activationBackwardMatchesFiniteDifferences(String act) {
-        try (LlamaModel model = LlamaModel.load(dir(act), Device.cpu());
-             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+        try (LlamaModel model = LlamaModel.load(dir(act), Goldens.device());
+             NDManager m = NDManager.newBaseManager(Goldens.device())) {
             Map<String, NDArray> g = Safetensors.read(dir(act).resolve("golden.safetensors"), m);
             NDArray[] b = {g.get("input_ids"), g.get("attention_mask")};
             NDArray w = model.weight("model.layers.0.mlp.gate_proj.weight");
