@@ -1,6 +1,6 @@
 package ctlab.bench;
 
-import ai.djl.Device;
+import ctlab.model.Devices;
 import ctlab.critical.CeScoring;
 import ctlab.critical.ContrastiveEstimator;
 import ctlab.data.ScoredSide;
@@ -129,7 +129,7 @@ public final class RealSizeSmoke {
         int maxNew = args.length > 3 ? Integer.parseInt(args[3]) : 16;
         PrintStream log = System.out;
         long t0 = start();
-        try (LlamaModel model = LlamaModel.load(dir, Device.cpu(), dtype)) {
+        try (LlamaModel model = LlamaModel.load(dir, Devices.fromEnvironment(), dtype)) {   // ctlab.device / CTLAB_DEVICE (gpu on a GPU machine)
             stop("load", t0, log);
             run(model, out, maxNew, log);
         }

@@ -1,6 +1,5 @@
 package ctlab.task.organism;
 
-import ai.djl.Device;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import ctlab.CtlabException;
 import ctlab.io.Jsonl;
@@ -37,7 +36,7 @@ public final class OrganismEvalRun {
             problems = problems.subList(0, Math.min(limit, problems.size()));
         }
         if (problems.isEmpty()) throw new CtlabException((test == null ? modelDir : test) + ": no test problems");
-        try (LlamaModel model = LlamaModel.load(modelDir, Device.cpu())) {
+        try (LlamaModel model = LlamaModel.load(modelDir)) {   // on ctlab.device / CTLAB_DEVICE, cpu by default
             if (model.tokenizer() == null) throw new CtlabException(modelDir + ": no tokenizer.json in the model folder");
             var greedy = OrganismEval.run(model, model.tokenizer(), OrganismTask.INSTANCE, problems, 1, 0.0, seed, 64,
                     OrganismPretrain.MAX_NEW_TOKENS);
