@@ -87,6 +87,18 @@ public final class CeScoring {
     public static List<double[]> scoreSharedPrompt(LlamaModel model, Lora positive, Lora negative, List<int[]> prompts,
                                                    List<int[]> chosen, List<int[]> rejected,
                                                    ContrastiveEstimator estimator, int batchSize) {
+        return scoreSharedPrompt(model, positive, negative, prompts, chosen, rejected, estimator, batchSize, true);
+    }
+
+    /**
+     * As {@link #scoreSharedPrompt(LlamaModel, Lora, Lora, List, List, List, ContrastiveEstimator, int)}; with
+     * {@code promptScores} false only the response tokens are scored: entry t of each result is s of response token
+     * t (R entries), and of the prompt's hidden states only the last position (which scores the first response
+     * token) is projected to the vocabulary.
+     */
+    public static List<double[]> scoreSharedPrompt(LlamaModel model, Lora positive, Lora negative, List<int[]> prompts,
+                                                   List<int[]> chosen, List<int[]> rejected,
+                                                   ContrastiveEstimator estimator, int batchSize, boolean promptScores) {
         if (prompts.size() != chosen.size() || prompts.size() != rejected.size())
             throw new IllegalArgumentException("prompts, chosen and rejected differ in length");
         for (int i = 0; i < prompts.size(); i++) {
@@ -103,7 +115,7 @@ public final class CeScoring {
             for (int from = 0; from < prompts.size(); from += perCall) {
                 int to = Math.min(prompts.size(), from + perCall);
                 out.addAll(sharedPromptPart(model, positive, negative, prompts.subList(from, to),
-                        chosen.subList(from, to), rejected.subList(from, to), estimator));
+                        chosen.subList(from, to), rejected.subList(from, to), estimator, promptScores));
             }
         } finally {
             if (active != null) active.activate();
@@ -113,7 +125,8 @@ public final class CeScoring {
     }
 
     private static List<double[]> sharedPromptPart(LlamaModel model, Lora positive, Lora negative, List<int[]> prompts,
-                                                   List<int[]> chosen, List<int[]> rejected, ContrastiveEstimator estimator) {
+                                                   List<int[]> chosen, List<int[]> rejected, ContrastiveEstimator estimator,
+                                                   boolean promptScores) {
         int n = prompts.size();
         int pMax = prompts.stream().mapToInt(a -> a.length).max().orElseThrow();
         int rMax = Math.max(chosen.stream().mapToInt(a -> a.length).max().orElseThrow(),
@@ -122,9 +135,12 @@ public final class CeScoring {
         float[] pMask = new float[n * pMax];
         long[] rIds = new long[2 * n * rMax];                                   // right padding: id 0, never scored
         List<double[]> out = new ArrayList<>(2 * n);
-        // the rows of the flat (n·pMax + 2n·rMax, H) hidden states that score a token, the token, where it goes
+        // the rows of the flat (n·kept + 2n·rMax, H) hidden states that score a token, the token, where it goes; kept:
+        // prompt positions kept per row (all pMax, or only the last when the prompt tokens are not scored)
+        int kept = promptScores ? pMax : 1;
         int rows = 0;
-        for (int i = 0; i < n; i++) rows += prompts.get(i).length - 1 + chosen.get(i).length + rejected.get(i).length;
+        for (int i = 0; i < n; i++)
+            rows += (promptScores ? prompts.get(i).length - 1 : 0) + chosen.get(i).length + rejected.get(i).length;
         long[] row = new long[rows], target = new long[rows];
         int[] dst = new int[rows], dst2 = new int[rows], at = new int[rows];   // out index (dst2: a 2nd one or -1), entry
         int r = 0;
@@ -132,21 +148,23 @@ public final class CeScoring {
             int[] p = prompts.get(i);
             int pad = pMax - p.length;
             for (int j = 0; j < p.length; j++) { pIds[i * pMax + pad + j] = p[j]; pMask[i * pMax + pad + j] = 1; }
-            for (int j = 0; j + 1 < p.length; j++) {                            // prompt tokens: shared by both sides
+            for (int j = 0; promptScores && j + 1 < p.length; j++) {            // prompt tokens: shared by both sides
                 row[r] = (long) i * pMax + pad + j; target[r] = p[j + 1]; dst[r] = 2 * i; dst2[r] = 2 * i + 1; at[r++] = j;
             }
+            int offset = promptScores ? p.length - 1 : 0;                       // entry of response token 0
             for (int side = 0; side < 2; side++) {
                 int[] resp = (side == 0 ? chosen : rejected).get(i);
                 int seq = 2 * i + side;
-                out.add(new double[p.length + resp.length - 1]);
+                out.add(new double[offset + resp.length]);
                 for (int j = 0; j < resp.length; j++) {
                     rIds[seq * rMax + j] = resp[j];
                     // token j of the response is scored by the position before it: the prompt's last, or response j-1
-                    row[r] = j == 0 ? (long) i * pMax + pMax - 1 : (long) n * pMax + (long) seq * rMax + j - 1;
-                    target[r] = resp[j]; dst[r] = seq; dst2[r] = -1; at[r++] = p.length - 1 + j;
+                    row[r] = j == 0 ? (long) i * kept + kept - 1 : (long) n * kept + (long) seq * rMax + j - 1;
+                    target[r] = resp[j]; dst[r] = seq; dst2[r] = -1; at[r++] = offset + j;
                 }
             }
         }
+        if (rows == 0) return out;                                              // nothing to score (empty responses)
         long[] pairOf = new long[2 * n];
         for (int i = 0; i < 2 * n; i++) pairOf[i] = i / 2;
         int h = model.config().hiddenSize();
@@ -160,7 +178,9 @@ public final class CeScoring {
                 try (NDManager km = m.newSubManager(); KvCache cache = model.newCache()) {
                     NDArray hs = model.prefillHidden(cache, pIdArr, pMaskArr);  // (n, pMax, H)
                     hs.attach(km);
-                    NDArray flat = hs.reshape((long) n * pMax, h);
+                    // response-only: the prompt's last position alone (left padding puts it at pMax - 1 in every row)
+                    NDArray flat = promptScores ? hs.reshape((long) n * pMax, h)
+                            : hs.get(new NDIndex().addAllDim().addSliceDim(pMax - 1, pMax)).reshape(n, h);   // (n, H)
                     if (rIdArr != null) {
                         cache.selectRows(pairOf);                               // (2n, ...): each prompt twice
                         NDArray hr = model.extendHidden(cache, rIdArr);         // (2n, rMax, H)
@@ -274,6 +294,18 @@ public final class CeScoring {
     public static List<ScoredPair> scorePairs(LlamaModel model, Lora positive, Lora negative, Tokenizer tokenizer,
                                               List<PreferencePair> pairs, ContrastiveEstimator estimator,
                                               int batchSize, String source, int firstIndex) {
+        return scorePairs(model, positive, negative, tokenizer, pairs, estimator, batchSize, source, firstIndex, true);
+    }
+
+    /**
+     * As {@link #scorePairs(LlamaModel, Lora, Lora, Tokenizer, List, ContrastiveEstimator, int, String, int)}; with
+     * {@code promptScores} false (score-ce's {@code ce.prompt_scores: false}) the prompt positions are neither
+     * projected nor stored: the records are in the response-only layout ({@link ScoredSide#ofResponse}), with the same
+     * response scores.
+     */
+    public static List<ScoredPair> scorePairs(LlamaModel model, Lora positive, Lora negative, Tokenizer tokenizer,
+                                              List<PreferencePair> pairs, ContrastiveEstimator estimator,
+                                              int batchSize, String source, int firstIndex, boolean promptScores) {
         List<int[]> prompts = new ArrayList<>(), chosen = new ArrayList<>(), rejected = new ArrayList<>();
         for (int i = 0; i < pairs.size(); i++) {
             PreferencePair p = pairs.get(i);
@@ -286,14 +318,16 @@ public final class CeScoring {
             chosen.add(p.chosenIds());
             rejected.add(p.rejectedIds());
         }
-        List<double[]> scores = scoreSharedPrompt(model, positive, negative, prompts, chosen, rejected, estimator, batchSize);
+        List<double[]> scores = scoreSharedPrompt(model, positive, negative, prompts, chosen, rejected, estimator,
+                batchSize, promptScores);
         List<ScoredPair> out = new ArrayList<>(pairs.size());
         for (int i = 0; i < pairs.size(); i++) {
             PreferencePair p = pairs.get(i);
             int prompt = p.promptIds().length;
-            out.add(new ScoredPair(p,
-                    ScoredSide.ofSequence(scores.get(2 * i), prompt, decode(tokenizer, p.chosenIds())),
-                    ScoredSide.ofSequence(scores.get(2 * i + 1), prompt, decode(tokenizer, p.rejectedIds()))));
+            String c = decode(tokenizer, p.chosenIds()), r = decode(tokenizer, p.rejectedIds());
+            out.add(promptScores
+                    ? new ScoredPair(p, ScoredSide.ofSequence(scores.get(2 * i), prompt, c), ScoredSide.ofSequence(scores.get(2 * i + 1), prompt, r))
+                    : new ScoredPair(p, ScoredSide.ofResponse(scores.get(2 * i), c), ScoredSide.ofResponse(scores.get(2 * i + 1), r)));
         }
         return out;
     }

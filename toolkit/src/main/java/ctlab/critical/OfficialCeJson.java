@@ -36,8 +36,19 @@ public final class OfficialCeJson {
      */
     public record Entry(String prompt, String chosen, String rejected, ScoredSide pos, ScoredSide neg) {}
 
-    /** Writes the pairs in the official shape, atomically. */
+    /**
+     * Writes the pairs in the official shape, atomically. Pairs in the response-only layout (score-ce with
+     * {@code ce.prompt_scores: false}) are refused before anything is written: the official trainer never reads
+     * {@code response_start_idx} but multiplies {@code ce_prob} position by position with the per-token log-probs of
+     * the whole prompt + response (src/train/train_cdpo.py {@code dpo_loss}, the prompt positions masked to 0), so
+     * response-only scores would weight the wrong tokens.
+     */
     public static void write(Path file, List<ScoredPair> pairs) {
+        for (ScoredPair p : pairs)
+            if (!p.hasPromptScores())
+                throw new CtlabException(file + ": pair " + p.pairId() + " has response-only scores (ce.prompt_scores: false),"
+                        + " which the official trainer would misalign with the prompt + response tokens; re-score with"
+                        + " ce.prompt_scores: true to export");
         ObjectNode root = Jsonl.MAPPER.createObjectNode();
         ArrayNode prompts = root.putArray("prompt"), chosen = root.putArray("chosen"), rejected = root.putArray("rejected");
         ArrayNode probs = root.putArray("prob_result");

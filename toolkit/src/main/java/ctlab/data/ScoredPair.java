@@ -8,9 +8,11 @@ import java.util.Objects;
 
 /**
  * One line of {@code 05-score-ce/pairs-scored.jsonl}: a {@link PreferencePair} with CE scores of both of its carried
- * token sequences in the official layout ({@link ScoredSide}). The scores are joined to tokens by position: the
- * constructor checks that {@code pos} scores exactly {@code prompt_ids ++ chosen_ids} and {@code neg}
- * {@code prompt_ids ++ rejected_ids}, so {@link #chosenScores()}{@code [t]} is the score of {@code chosen_ids[t]}.
+ * token sequences in the official layout ({@link ScoredSide}), or of their responses only (score-ce with
+ * {@code ce.prompt_scores: false}). The scores are joined to tokens by position: the constructor checks that
+ * {@code pos} scores exactly {@code prompt_ids ++ chosen_ids} (or exactly {@code chosen_ids}, from
+ * response_start_idx 0) and {@code neg} likewise {@code rejected_ids}, both sides in the same layout, so
+ * {@link #chosenScores()}{@code [t]} is the score of {@code chosen_ids[t]}.
  */
 @JsonPropertyOrder({"pair", "pos", "neg"})
 public record ScoredPair(@JsonProperty("pair") PreferencePair pair,
@@ -20,14 +22,30 @@ public record ScoredPair(@JsonProperty("pair") PreferencePair pair,
         Objects.requireNonNull(pair, "pair");
         Objects.requireNonNull(pos, "pos");
         Objects.requireNonNull(neg, "neg");
-        checkCovers(pos, pair.promptIds().length, pair.chosenIds().length, "pos");
-        checkCovers(neg, pair.promptIds().length, pair.rejectedIds().length, "neg");
+        int prompt = pair.promptIds().length;
+        boolean posFull = checkCovers(pos, prompt, pair.chosenIds().length, "pos");
+        boolean negFull = checkCovers(neg, prompt, pair.rejectedIds().length, "neg");
+        if (posFull != negFull && prompt > 1)
+            throw new IllegalArgumentException("pos.ce_prob " + (posFull ? "covers" : "leaves out") + " the prompt positions but neg.ce_prob "
+                    + (negFull ? "covers" : "leaves out") + " them: both sides must use the same layout");
     }
 
-    private static void checkCovers(ScoredSide s, int prompt, int response, String side) {
-        if (s.responseStartIdx() != prompt - 1 || s.ceProb().length != prompt + response - 1)
-            throw new IllegalArgumentException(side + ": scores " + s.ceProb().length + " positions from "
-                    + s.responseStartIdx() + " but the pair has " + prompt + " prompt + " + response + " response ids");
+    /** @return whether {@code s} is in the official (prompt + response) layout; else it is response-only */
+    private static boolean checkCovers(ScoredSide s, int prompt, int response, String side) {
+        if (s.responseStartIdx() == prompt - 1 && s.ceProb().length == prompt + response - 1) return true;
+        if (s.responseStartIdx() == 0 && s.ceProb().length == response) return false;
+        throw new IllegalArgumentException(side + ".ce_prob: " + s.ceProb().length + " scores from response_start_idx "
+                + s.responseStartIdx() + " but the pair has " + prompt + " prompt + " + response + " response ids (expected "
+                + (prompt + response - 1) + " from " + (prompt - 1) + ", or " + response + " from 0 without prompt scores)");
+    }
+
+    /**
+     * Whether the scores cover the prompt positions (the official layout, which the official trainer needs); false for
+     * the response-only layout. With a one-token prompt the two layouts are the same and this is true.
+     */
+    @JsonIgnore public boolean hasPromptScores() {
+        int prompt = pair.promptIds().length;
+        return pos.responseStartIdx() == prompt - 1 && pos.ceProb().length == prompt + pair.chosenIds().length - 1;
     }
 
     @JsonIgnore public String pairId() { return pair.pairId(); }

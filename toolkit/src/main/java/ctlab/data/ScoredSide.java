@@ -14,6 +14,11 @@ import java.util.Objects;
  * scores are {@code ce_prob[response_start_idx:]}. With P prompt tokens (BOS included when the tokenizer adds one),
  * response_start_idx = P − 1.
  *
+ * <p>The response-only layout ({@link #ofResponse}, score-ce with {@code ce.prompt_scores: false}) stores the R
+ * response scores alone: {@code ce_prob[t]} is s of response token t and response_start_idx = 0, so
+ * {@link #responseScores()} reads both layouts alike. Which one a side uses is checked against the pair's ids by
+ * {@link ScoredPair}; with a one-token prompt the two coincide.
+ *
  * @param ceProb           s for tokens 1..N−1 of the sequence, each in [0, 1]
  * @param responseStartIdx index into ceProb of the first response token's score
  * @param text             the decoded response text
@@ -42,6 +47,11 @@ public record ScoredSide(@JsonProperty("ce_prob") double[] ceProb,
     public static ScoredSide ofSequence(double[] sequenceScores, int promptTokens, String responseText) {
         if (promptTokens < 1) throw new IllegalArgumentException("a scored sequence needs at least one prompt token");
         return new ScoredSide(sequenceScores, promptTokens - 1, responseText);
+    }
+
+    /** Response-only layout: {@code ce_prob} = the scores of the response tokens, response_start_idx = 0. */
+    public static ScoredSide ofResponse(double[] responseScores, String responseText) {
+        return new ScoredSide(responseScores, 0, responseText);
     }
 
     /** Number of response tokens these scores cover. */

@@ -221,7 +221,7 @@ public final class Pipeline {
         if (done.isPresent()) {
             DataFormat.check(done.get().versions(), folder, stage.name());
             refuseIfChanged(stage, folder, done.get(), configHash, slice, asRecorded(done.get(), config, inputs), "finished");
-            for (String out : stage.outputs()) {
+            for (String out : stage.outputs(config)) {
                 if (!Files.exists(dir.resolve(out))) {
                     throw new CtlabException("stage " + stage.name() + " is marked done but " + folder + "/" + out
                             + " is missing; re-run with --force " + stage.name());
@@ -281,7 +281,7 @@ public final class Pipeline {
         }
         Map<String, String> outputs = new LinkedHashMap<>();
         Map<String, StageMarker.FileStat> stats = new LinkedHashMap<>();
-        for (String out : stage.outputs()) {
+        for (String out : stage.outputs(config)) {
             Path p = dir.resolve(out);
             if (!Files.exists(p)) {
                 throw new IllegalStateException("stage " + stage.name() + " finished without writing its output " + folder + "/" + out);

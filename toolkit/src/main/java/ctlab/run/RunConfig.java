@@ -246,12 +246,28 @@ public record RunConfig(
         public int gradAccumulation() { return effectiveBatch / batchSize; }
     }
 
-    /** Contrastive estimation s_t = softmax((1+β)z⁺ − βz⁻)[y_t] (official β = 1). */
-    public record Ce(double beta, int batchSize) {
+    /**
+     * Contrastive estimation s_t = softmax((1+β)z⁺ − βz⁻)[y_t] (official β = 1). {@code prompt_scores: false}: score-ce
+     * projects and stores only the response positions ({@link ctlab.data.ScoredSide#ofResponse}) and writes no official
+     * export (the official trainer aligns ce_prob with the prompt positions too); true (the default) keeps the
+     * official layout and, left out of the config tree, the stage hashes of runs made before the key existed.
+     */
+    public record Ce(double beta, int batchSize,
+                     @com.fasterxml.jackson.annotation.JsonInclude(value = com.fasterxml.jackson.annotation.JsonInclude.Include.CUSTOM,
+                             valueFilter = TrueFilter.class) Boolean promptScores) {
         public Ce {
             Check.positive("beta", beta);
             Check.atLeast("batch_size", batchSize, 1);
+            if (promptScores == null) promptScores = true;
         }
+
+        public Ce(double beta, int batchSize) { this(beta, batchSize, true); }
+    }
+
+    /** Leaves a {@code true} (a default) out of the config tree, as {@link LocalBackendFilter} does for {@code local}. */
+    public static final class TrueFilter {
+        @Override public boolean equals(Object o) { return o == null || Boolean.TRUE.equals(o); }
+        @Override public int hashCode() { return 0; }
     }
 
     /**

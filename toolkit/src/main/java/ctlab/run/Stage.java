@@ -31,6 +31,9 @@ public interface Stage {
     /** Files or folders (relative to the stage folder) that must exist when the stage finishes. */
     List<String> outputs();
 
+    /** {@link #outputs()} under {@code config}, for a stage whose files depend on a config key; the pipeline asks this. */
+    default List<String> outputs(RunConfig config) { return outputs(); }
+
     /** Does the work. Long loops call {@link StageContext#checkInterrupted()} between records or steps. */
     void run(StageContext ctx) throws Exception;
 

@@ -64,6 +64,49 @@ class CeScoringSharedPromptTest {
         }
     }
 
+    /**
+     * Response-only (score-ce's {@code ce.prompt_scores: false}): the prompt positions are not projected, entry t is
+     * response token t, and the scores equal the response part of the official layout.
+     */
+    @Test
+    void responseOnlyEqualsTheResponsePartOfTheFullLayout() {
+        Path dir = Path.of("src/test/resources/goldens/llama");
+        ContrastiveEstimator est = ContrastiveEstimator.official();
+        try (LlamaModel model = LlamaModel.load(dir, Device.cpu());
+             NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            Lora.Config lc = new Lora.Config(4, 8, 0.0, Lora.ALL_MODULES);
+            Lora pos = Lora.attach(model, lc, 1), neg = Lora.attach(model, lc, 2);
+            for (Lora l : List.of(pos, neg)) {
+                for (Param p : l.parameters()) if (p.name().contains("lora_B")) p.array().addi(m.randomNormal(p.array().getShape()).mul(0.3f));
+            }
+            int v = model.config().vocabSize();
+            SplittableRandom rnd = new SplittableRandom(5);
+            List<int[]> prompts = new ArrayList<>(), chosen = new ArrayList<>(), rejected = new ArrayList<>();
+            // unequal prompts (left padding), a one-token prompt, empty responses, a pair with both responses empty
+            int[][] lens = {{5, 7, 3}, {1, 4, 9}, {8, 0, 5}, {6, 0, 0}, {2, 1, 1}, {11, 13, 2}, {4, 4, 4}};
+            for (int[] l : lens) {
+                prompts.add(random(rnd, l[0], v));
+                chosen.add(random(rnd, l[1], v));
+                rejected.add(random(rnd, l[2], v));
+            }
+            for (int batch : new int[] {1, 3, 4, 64}) {
+                List<double[]> full = CeScoring.scoreSharedPrompt(model, pos, neg, prompts, chosen, rejected, est, batch, true);
+                List<double[]> resp = CeScoring.scoreSharedPrompt(model, pos, neg, prompts, chosen, rejected, est, batch, false);
+                assertEquals(2 * lens.length, resp.size());
+                for (int i = 0; i < resp.size(); i++) {
+                    int p = prompts.get(i / 2).length, r = (i % 2 == 0 ? chosen : rejected).get(i / 2).length;
+                    assertEquals(p + r - 1, full.get(i).length, "sequence " + i);
+                    assertEquals(r, resp.get(i).length, "sequence " + i);
+                    for (int t = 0; t < r; t++)
+                        assertEquals(full.get(i)[p - 1 + t], resp.get(i)[t], 1e-6, "batch " + batch + ", sequence " + i + ", token " + t);
+                }
+            }
+            double[] one = CeScoring.scoreSharedPrompt(model, pos, neg, prompts.subList(0, 1), chosen.subList(0, 1),
+                    rejected.subList(0, 1), est, 2, false).get(0);
+            assertTrue(one[0] > 0 && one[0] < 1, "scores are probabilities: " + one[0]);
+        }
+    }
+
     private static int[] random(SplittableRandom rnd, int n, int v) {
         int[] a = new int[n];
         for (int i = 0; i < n; i++) a[i] = 1 + rnd.nextInt(v - 1);

@@ -14,6 +14,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,6 +73,28 @@ class OfficialCeJsonTest {
         assertEquals(List.of("ce_prob", "response_start_idx", "text"), sideKeys);
         assertEquals(2, pos.get("response_start_idx").asInt());
         assertEquals(5, pos.get("ce_prob").size());
+    }
+
+    /**
+     * The official trainer (train_cdpo.py dpo_loss) reads ce_prob position by position over prompt + response and never
+     * reads response_start_idx: response-only scores (ce.prompt_scores: false) would be misread, so export refuses them.
+     */
+    @Test void exportRefusesResponseOnlyScoresAndWritesNothing() throws Exception {
+        ScoredPair full = pairs().get(0);
+        ScoredPair responseOnly = new ScoredPair(full.pair(), ScoredSide.ofResponse(full.chosenScores(), full.pos().text()),
+                ScoredSide.ofResponse(full.rejectedScores(), full.neg().text()));
+        Path file = dir.resolve("scored.json");
+        CtlabException e = assertThrows(CtlabException.class, () -> OfficialCeJson.write(file, List.of(pairs().get(1), responseOnly)));
+        assertTrue(e.getMessage().startsWith(file + ": pair gsm8k-1/0 has response-only scores (ce.prompt_scores: false)"), e.getMessage());
+        assertTrue(e.getMessage().contains("re-score with ce.prompt_scores: true"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        assertFalse(Files.exists(file), "nothing written");
+        // a one-token prompt: the two layouts are the same, and it exports
+        ScoredPair one = pairs().get(1);
+        OfficialCeJson.write(file, List.of(new ScoredPair(pair("g", "p", "x", "yz", 1, 1, 2),
+                ScoredSide.ofResponse(new double[] {0.2}, "x"), ScoredSide.ofResponse(new double[] {0.4, 0.6}, "yz"))));
+        assertEquals(0, OfficialCeJson.read(file).get(0).pos().responseStartIdx());
+        assertTrue(one.hasPromptScores());
     }
 
     @Test void ctlabJsonlRecordRoundTrips() throws Exception {

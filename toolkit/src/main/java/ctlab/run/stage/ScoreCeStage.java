@@ -27,7 +27,8 @@ import java.util.Map;
  * their carried ids, never re-encoded) with {@link ContrastiveEstimator}, batched ({@code ce.batch_size} sequences per
  * forward). Output:
  * {@code pairs-scored.jsonl} ({@link ScoredPair}, one line per pair, in input order) and the official JSON export
- * {@code pairs-scored.official.json}.
+ * {@code pairs-scored.official.json}. With {@code ce.prompt_scores: false} only the response positions are projected
+ * and stored (response-only layout) and there is no official export (the official trainer would misread it).
  *
  * <p>Resumption: records are written a batch at a time in input order; a re-run keeps the complete lines already
  * there (checking they are the same pairs: pair id and ids) and recomputes from the start of the cut batch, so batch composition,
@@ -53,6 +54,8 @@ public final class ScoreCeStage implements Stage {
 
     @Override public List<String> outputs() { return List.of(OUTPUT, OFFICIAL); }
 
+    @Override public List<String> outputs(RunConfig c) { return c.ce().promptScores() ? outputs() : List.of(OUTPUT); }
+
     @Override public void run(StageContext ctx) {
         RunConfig.Ce ce = ctx.config().ce();
         Path pairsFile = ctx.input("select", "pairs.jsonl");
@@ -76,11 +79,11 @@ public final class ScoreCeStage implements Stage {
                 ctx.checkInterrupted();
                 int to = Math.min(pairs.size(), from + pairsPerBatch);
                 List<ScoredPair> scored = CeScoring.scorePairs(model, pos, neg, model.tokenizer(), pairs.subList(from, to),
-                        estimator, 2 * pairsPerBatch, pairsFile.toString(), from);
+                        estimator, 2 * pairsPerBatch, pairsFile.toString(), from, ce.promptScores());
                 for (int i = 0; i < scored.size(); i++) {
                     if (from + i < done) continue;                     // already on disk
                     appender.append(scored.get(i));
-                    tokens += scored.get(i).pos().ceProb().length + scored.get(i).neg().ceProb().length + 2;
+                    tokens += scored.get(i).pair().chosenSequence().length() + scored.get(i).pair().rejectedSequence().length();
                 }
                 double s = (System.nanoTime() - t0) / 1e9;
                 bar.set(to, String.format(Locale.ROOT, "%.0f tok/s", tokens / Math.max(1e-9, s)));
@@ -101,8 +104,13 @@ public final class ScoreCeStage implements Stage {
                     planted.precisionAt1(), planted.withinOne()));
         }
         ctx.metrics(m);
-        OfficialCeJson.write(ctx.file(OFFICIAL), all);
-        ctx.log("scored " + all.size() + " pairs; official export in " + OFFICIAL);
+        if (ce.promptScores()) {
+            OfficialCeJson.write(ctx.file(OFFICIAL), all);
+            ctx.log("scored " + all.size() + " pairs; official export in " + OFFICIAL);
+        } else {
+            ctx.log("scored " + all.size() + " pairs (response positions only, ce.prompt_scores: false); no " + OFFICIAL
+                    + ": the official trainer needs the prompt positions' scores too");
+        }
     }
 
     /** Complete records already written; each must be the pair at its position (else the file is not ours). */

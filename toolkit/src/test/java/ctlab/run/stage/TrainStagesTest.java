@@ -152,6 +152,42 @@ class TrainStagesTest {
         }
     }
 
+    /**
+     * {@code ce.prompt_scores: false}: score-ce stores the same response scores in the response-only layout, writes no
+     * official export, records the key in its config (the default run's has none), and cDPO trains the same from it.
+     */
+    @Test void responseOnlyScoreCeStoresTheSameResponseScoresAndCdpoTrainsTheSame() throws Exception {
+        Path copy = tmp.resolve("run-response-only");
+        copyTree(run, copy);
+        RunConfig c = RunConfig.parse(TrainPipeline.config(TrainPipeline.goldenModel("llama").toString(), ""),
+                "test.yaml", List.of("train.losses=[cdpo]", "ce.prompt_scores=false"));
+        new Pipeline(new TrainPipeline().get()).run(c, copy,
+                new Pipeline.Options(Set.of("score-ce", "train"), Set.of("score-ce", "train"), null));
+        List<ScoredPair> full = Jsonl.read(run.resolve("05-score-ce/pairs-scored.jsonl"), ScoredPair.class);
+        List<ScoredPair> resp = Jsonl.read(copy.resolve("05-score-ce/pairs-scored.jsonl"), ScoredPair.class);
+        assertEquals(full.size(), resp.size());
+        for (int i = 0; i < full.size(); i++) {
+            ScoredPair f = full.get(i), r = resp.get(i);
+            assertTrue(f.hasPromptScores());
+            assertFalse(r.hasPromptScores(), "pair " + i);
+            assertEquals(0, r.pos().responseStartIdx());
+            assertEquals(r.pair().chosenIds().length, r.pos().ceProb().length);
+            assertEquals(r.pair().rejectedIds().length, r.neg().ceProb().length);
+            assertArrayEquals(f.chosenScores(), r.chosenScores(), 1e-6, "pair " + i);
+            assertArrayEquals(f.rejectedScores(), r.rejectedScores(), 1e-6, "pair " + i);
+        }
+        assertFalse(Files.exists(copy.resolve("05-score-ce/pairs-scored.official.json")));
+        assertTrue(Files.readString(copy.resolve("05-score-ce/DONE")).contains("\"prompt_scores\""));
+        assertFalse(Files.readString(run.resolve("05-score-ce/DONE")).contains("prompt_scores"));
+        List<JsonNode> a = metrics(run.resolve("07-train/cdpo/metrics.jsonl")), b = metrics(copy.resolve("07-train/cdpo/metrics.jsonl"));
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++)
+            assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), 1e-5, "cdpo step " + (i + 1));
+        // the finished stage is skipped on a re-run (its outputs under this config exist, no official export asked for)
+        var again = new Pipeline(new TrainPipeline().get()).run(c, copy, new Pipeline.Options(Set.of("score-ce"), Set.of(), null));
+        assertEquals(Pipeline.Status.SKIPPED, again.get(0).status());
+    }
+
     /** s_t = softmax(2 z⁺ − z⁻)[y] in double precision from each adapter's own forward pass. */
     static double[] direct(LlamaModel model, Lora pos, Lora neg, int[] ids) {
         float[] zp = logits(model, pos, ids), zn = logits(model, neg, ids);
