@@ -206,14 +206,7 @@ class LauncherTest {
         cases.put(new String[] {"--torch", dir.toString(), "organism", "eval"}, "no libtorch.so in it");
         cases.put(new String[] {"--torch"}, "--torch needs a folder");
         cases.put(new String[] {"--gpu", "--torch", torch.resolve("lib").toString(), "organism", "eval"}, "version.py: torch 2.8.0");
-        for (Map.Entry<String[], String> c : cases.entrySet()) {
-            Result r = ctlab(Map.of(), c.getKey());
-            String what = String.join(" ", c.getKey()) + ": " + r;
-            assertEquals(2, r.rc(), what);
-            assertEquals(List.of(), r.calls(), what);
-            assertEquals(1, r.out().strip().lines().count(), what);
-            assertTrue(r.out().startsWith("ctlab: ") && r.out().contains(c.getValue()), what);
-        }
+        assertEachIsAOneLineUsageError(cases);
         Files.writeString(torch.resolve("version.py"), "__version__ = '2.7.1'\n");
         Result r = ctlab(Map.of(), "--gpu", "--torch", torch.toString(), "organism", "eval");   // a CPU-only torch
         assertEquals(2, r.rc(), r.toString());
@@ -253,14 +246,7 @@ class LauncherTest {
         cases.put(new String[] {"--torch", torch.toString(), "--torch-jni"}, "--torch-jni needs a folder");
         cases.put(new String[] {"--torch", torch.toString(), "--torch-jni", dir.toString(), "organism", "eval"},
                 "JNI folder " + dir.toRealPath() + ": no libdjl_torch.so in it");
-        for (Map.Entry<String[], String> c : cases.entrySet()) {
-            Result r = ctlab(Map.of(), c.getKey());
-            String what = String.join(" ", c.getKey()) + ": " + r;
-            assertEquals(2, r.rc(), what);
-            assertEquals(List.of(), r.calls(), what);
-            assertEquals(1, r.out().strip().lines().count(), what);
-            assertTrue(r.out().startsWith("ctlab: ") && r.out().contains(c.getValue()), what);
-        }
+        assertEachIsAOneLineUsageError(cases);
         Files.writeString(jni.resolve("torch-version"), "2.12.0\n");   // built for another torch
         Result r = ctlab(Map.of(), "--torch", torch.toString(), "--torch-jni", jni.toString(), "organism", "eval");
         assertEquals(2, r.rc(), r.toString());
@@ -328,5 +314,17 @@ class LauncherTest {
         r = ctlab(Map.of(), "organism", "eval");                         // without --gpu: the bundled CPU native
         assertTrue(r.calls().get(0).contains("toolkit/target/lib/*"), r.toString());
         assertFalse(javaEnv().containsKey("CTLAB_DEVICE"), r.toString());
+    }
+
+    /** Each argument list ends in exit 2 with one line "ctlab: ..." containing the expected text, and starts no java. */
+    private void assertEachIsAOneLineUsageError(Map<String[], String> cases) throws Exception {
+        for (Map.Entry<String[], String> c : cases.entrySet()) {
+            Result r = ctlab(Map.of(), c.getKey());
+            String what = String.join(" ", c.getKey()) + ": " + r;
+            assertEquals(2, r.rc(), what);
+            assertEquals(List.of(), r.calls(), what);
+            assertEquals(1, r.out().strip().lines().count(), what);
+            assertTrue(r.out().startsWith("ctlab: ") && r.out().contains(c.getValue()), what);
+        }
     }
 }

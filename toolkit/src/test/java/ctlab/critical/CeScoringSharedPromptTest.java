@@ -26,21 +26,13 @@ class CeScoringSharedPromptTest {
         ContrastiveEstimator est = ContrastiveEstimator.official();
         try (LlamaModel model = LlamaModel.load(dir, Device.cpu());
              NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            Lora.Config lc = new Lora.Config(4, 8, 0.0, Lora.ALL_MODULES);
-            Lora pos = Lora.attach(model, lc, 1), neg = Lora.attach(model, lc, 2);
-            for (Lora l : List.of(pos, neg)) {   // fresh adapters have B = 0: give them an effect
-                for (Param p : l.parameters()) if (p.name().contains("lora_B")) p.array().addi(m.randomNormal(p.array().getShape()).mul(0.3f));
-            }
+            Lora pos = effectiveAdapter(model, m, 1), neg = effectiveAdapter(model, m, 2);
             int v = model.config().vocabSize();
             SplittableRandom rnd = new SplittableRandom(11);
             List<int[]> prompts = new ArrayList<>(), chosen = new ArrayList<>(), rejected = new ArrayList<>();
             // odd and unequal lengths, a one-token prompt, an empty response on either side
             int[][] lens = {{5, 7, 3}, {1, 4, 9}, {8, 0, 5}, {3, 6, 0}, {2, 1, 1}, {11, 13, 2}, {4, 4, 4}};
-            for (int[] l : lens) {
-                prompts.add(random(rnd, l[0], v));
-                chosen.add(random(rnd, l[1], v));
-                rejected.add(random(rnd, l[2], v));
-            }
+            fill(rnd, lens, v, prompts, chosen, rejected);
             List<int[]> seqs = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) {
                 seqs.add(concat(prompts.get(i), chosen.get(i)));
@@ -74,21 +66,13 @@ class CeScoringSharedPromptTest {
         ContrastiveEstimator est = ContrastiveEstimator.official();
         try (LlamaModel model = LlamaModel.load(dir, Device.cpu());
              NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            Lora.Config lc = new Lora.Config(4, 8, 0.0, Lora.ALL_MODULES);
-            Lora pos = Lora.attach(model, lc, 1), neg = Lora.attach(model, lc, 2);
-            for (Lora l : List.of(pos, neg)) {
-                for (Param p : l.parameters()) if (p.name().contains("lora_B")) p.array().addi(m.randomNormal(p.array().getShape()).mul(0.3f));
-            }
+            Lora pos = effectiveAdapter(model, m, 1), neg = effectiveAdapter(model, m, 2);
             int v = model.config().vocabSize();
             SplittableRandom rnd = new SplittableRandom(5);
             List<int[]> prompts = new ArrayList<>(), chosen = new ArrayList<>(), rejected = new ArrayList<>();
             // unequal prompts (left padding), a one-token prompt, empty responses, a pair with both responses empty
             int[][] lens = {{5, 7, 3}, {1, 4, 9}, {8, 0, 5}, {6, 0, 0}, {2, 1, 1}, {11, 13, 2}, {4, 4, 4}};
-            for (int[] l : lens) {
-                prompts.add(random(rnd, l[0], v));
-                chosen.add(random(rnd, l[1], v));
-                rejected.add(random(rnd, l[2], v));
-            }
+            fill(rnd, lens, v, prompts, chosen, rejected);
             for (int batch : new int[] {1, 3, 4, 64}) {
                 List<double[]> full = CeScoring.scoreSharedPrompt(model, pos, neg, prompts, chosen, rejected, est, batch, true);
                 List<double[]> resp = CeScoring.scoreSharedPrompt(model, pos, neg, prompts, chosen, rejected, est, batch, false);
@@ -104,6 +88,23 @@ class CeScoringSharedPromptTest {
             double[] one = CeScoring.scoreSharedPrompt(model, pos, neg, prompts.subList(0, 1), chosen.subList(0, 1),
                     rejected.subList(0, 1), est, 2, false).get(0);
             assertTrue(one[0] > 0 && one[0] < 1, "scores are probabilities: " + one[0]);
+        }
+    }
+
+    /** A LoRA r 4 on all seven projections whose B is random too (fresh adapters have B = 0, i.e. no effect). */
+    private static Lora effectiveAdapter(LlamaModel model, NDManager m, int seed) {
+        Lora l = Lora.attach(model, new Lora.Config(4, 8, 0.0, Lora.ALL_MODULES), seed);
+        for (Param p : l.parameters()) if (p.name().contains("lora_B")) p.array().addi(m.randomNormal(p.array().getShape()).mul(0.3f));
+        return l;
+    }
+
+    /** Random prompt, chosen and rejected ids of the lengths {@code lens[i] = {prompt, chosen, rejected}}. */
+    private static void fill(SplittableRandom rnd, int[][] lens, int v, List<int[]> prompts, List<int[]> chosen,
+                             List<int[]> rejected) {
+        for (int[] l : lens) {
+            prompts.add(random(rnd, l[0], v));
+            chosen.add(random(rnd, l[1], v));
+            rejected.add(random(rnd, l[2], v));
         }
     }
 
