@@ -21,6 +21,7 @@ G query heads of a KV group as G query rows), which needs no repeat and no causa
 """
 import argparse
 import os
+import zipfile
 from typing import Tuple
 
 import torch
@@ -55,6 +56,21 @@ class SdpaBias(torch.nn.Module):
 KERNELS = {"silu_mul.pt": SiluMul, "sdpa.pt": Sdpa, "sdpa_bias.pt": SdpaBias}
 
 
+def strip_debug_info(path: str) -> None:
+    """Drops the *.debug_pkl records and .data/serialization_id, so the files' bytes do not depend on where the
+    checkout and the venv are: the debug records hold the absolute paths of this script and of torch's own
+    sources, and the id is made per save. torch.jit.load needs neither (the debug records only map errors back
+    to source lines). The zip is rewritten with the same entry order and fixed timestamps."""
+    with zipfile.ZipFile(path) as z:
+        entries = [(i, z.read(i.filename)) for i in z.infolist() if not i.filename.endswith((".debug_pkl", "/.data/serialization_id"))]
+    tmp = path + ".tmp"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
+        for info, data in entries:
+            out = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            z.writestr(out, data)
+    os.replace(tmp, path)
+
+
 def main() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     default_out = os.path.normpath(os.path.join(here, "..", "..", "toolkit", "src", "main", "resources", "ctlab", "model", "kernels"))
@@ -66,6 +82,7 @@ def main() -> None:
         m = torch.jit.script(cls().eval())
         path = os.path.join(args.out, name)
         m.save(path)
+        strip_debug_info(path)
         print(f"{path}: {os.path.getsize(path)} bytes")
     with open(os.path.join(args.out, "VERSION"), "w") as f:
         f.write(f"torch {torch.__version__}\nscript tools/torchscript/make_kernels.py\n")
