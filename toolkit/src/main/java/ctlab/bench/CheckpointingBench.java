@@ -74,14 +74,22 @@ public final class CheckpointingBench {
                     tc, numPairs, promptLen + responseLen + 1, promptLen, 3);
             double before = Rss.currentMb();
             Rss.resetPeak();
+            long cpu0 = cpuNanos();
             t0 = System.nanoTime();
             PreferenceTraining.Trained t = PreferenceTraining.train(model, pairs, ref, cfg, out, Map.of("ctlab.bench", "checkpointing"));
-            System.out.printf(Locale.ROOT, "cdpo_step+save  %8.1f s  peak RSS %8.0f MB  (RSS before %.0f MB)  checkpointing %s, "
-                            + "%d pair(s) x (%d + %d) tokens, loss %.6f%n",
-                    secs(t0), Rss.peakMb(), before, on ? "on" : "off", numPairs, promptLen, responseLen + 1, t.result().lastLoss());
+            double wall = secs(t0), cpu = (cpuNanos() - cpu0) / 1e9;
+            System.out.printf(Locale.ROOT, "cdpo_step+save  %8.1f s  peak RSS %8.0f MB  (RSS before %.0f MB)  process CPU %.1f s, "
+                            + "checkpointing %s, %d pair(s) x (%d + %d) tokens, loss %.6f%n",
+                    wall, Rss.peakMb(), before, cpu, on ? "on" : "off", numPairs, promptLen, responseLen + 1, t.result().lastLoss());
             t.lora().close();
         }
     }
 
     private static double secs(long t0) { return (System.nanoTime() - t0) / 1e9; }
+
+    /** CPU time of the whole process (all threads, JIT and GC included): under a shared machine's load, steadier than wall time. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
 }
