@@ -61,6 +61,9 @@ public final class LlamaModel implements AutoCloseable {
     private boolean training;
     private TorchScriptKernels.Mode kernelMode = TorchScriptKernels.Mode.fromProperty();
     private TorchScriptKernels kernels;   // loaded on first use in TORCHSCRIPT mode
+    private boolean activationCheckpointing;
+    // forwards run with activation checkpointing whose backward is still to do (see backwardCheckpoints)
+    private final List<Checkpointed> pendingCheckpoints = new ArrayList<>();
 
     private LlamaModel(LlamaConfig config, NDManager manager, LlamaWeights weights, Path sourceDir) {
         this.config = config;
@@ -234,6 +237,16 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
+     * Activation checkpointing per decoder layer ({@code train.activation_checkpointing}): a training forward
+     * (training mode, grad mode on, no KV cache) keeps only each layer's input and recomputes the layer in
+     * {@link #backwardCheckpoints}, which the trainer calls right after the loss's backward. Peak memory holds
+     * one layer's activations instead of all of them, for about one extra forward of compute.
+     */
+    public void setActivationCheckpointing(boolean on) { this.activationCheckpointing = on; }
+
+    public boolean activationCheckpointing() { return activationCheckpointing; }
+
+    /**
      * The parameters a trainer updates: with LoRA attached, only the adapter matrices (the base is frozen);
      * otherwise every base weight (full fine-tuning). No weight decay for norms and biases.
      */
@@ -363,6 +376,7 @@ public final class LlamaModel implements AutoCloseable {
         if (idx != ids) idx.close();
         NDArray[] cs = rope(positions, s);                                       // 2 x (B, T, 1, D)
         List<LlamaWeights.Layer> layers = weights.layers();
+        if (activationCheckpointing && training && cache == null && JniUtils.isGradMode()) return checkpointed(x, cs, bias);
         for (int i = 0; i < layers.size(); i++) {
             NDArray next;
             try (NDScope scope = new NDScope()) {
@@ -375,6 +389,103 @@ public final class LlamaModel implements AutoCloseable {
         NDArray out = rmsNorm(x, weights.norm);
         for (NDArray a : new NDArray[] {x, cs[0], cs[1]}) a.close();
         return out;
+    }
+
+    /**
+     * The decoder layers of a training forward under activation checkpointing (DJL 0.36 has neither
+     * torch.utils.checkpoint nor custom autograd functions, so the backward is done by hand): the layers run
+     * with grad mode off and only each layer's input is kept; the last layer's output becomes a leaf that
+     * requires grad, so the loss's backward stops there and leaves dL/d(output) in its {@code .grad}.
+     * {@link #backwardCheckpoints} then takes it down through the layers. Layer 0 runs from a detached copy of
+     * the embedding output, whose gradient is handed to the embedding's own (kept) graph in full fine-tuning.
+     * The kept arrays stay on the caller's manager (the trainer's step manager), taken out of the NDScope.
+     */
+    private NDArray checkpointed(NDArray embedded, NDArray[] cs, NDArray bias) {
+        if (lora != null && lora.config().dropout() > 0) {
+            // a recomputed layer would draw a new dropout mask, so its gradients would not be the forward's
+            throw new CtlabException("activation checkpointing needs LoRA dropout 0, the adapter has "
+                    + lora.config().dropout() + " (set the lora dropout to 0 or activation_checkpointing to false)");
+        }
+        pendingCheckpoints.removeIf(Checkpointed::released);   // left by a forward that never reached backward
+        List<LlamaWeights.Layer> layers = weights.layers();
+        NDArray[] inputs = new NDArray[layers.size()];
+        NDArray x = embedded.stopGradient();                                     // (B, T, H)
+        JniUtils.setGradMode(false);
+        try {
+            for (int i = 0; i < layers.size(); i++) {
+                inputs[i] = x;
+                try (NDScope scope = new NDScope()) {
+                    x = layer(i, layers.get(i), x, cs[0], cs[1], bias, null);
+                    NDScope.unregister(x);
+                }
+            }
+        } finally {
+            JniUtils.setGradMode(true);
+        }
+        x.setRequiresGradient(true);
+        NDScope.unregister(embedded, inputs[0], cs[0], cs[1]);
+        if (bias != null) NDScope.unregister(bias);
+        pendingCheckpoints.add(new Checkpointed(embedded, inputs, x, cs[0], cs[1], bias));
+        return rmsNorm(x, weights.norm);
+    }
+
+    /** A checkpointed forward: the embedding output (with its graph), each layer's input, the last layer's output. */
+    private record Checkpointed(NDArray embedded, NDArray[] inputs, NDArray output, NDArray cos, NDArray sin, NDArray bias) {
+        boolean released() { return output.isReleased(); }
+
+        void close() {
+            for (NDArray a : inputs) a.close();
+            for (NDArray a : new NDArray[] {embedded, output, cos, sin, bias}) if (a != null) a.close();
+        }
+    }
+
+    /**
+     * Finishes the backward pass of every checkpointed forward since the last call; call it right after the loss's
+     * backward (the trainer does, through {@link ctlab.train.TrainingTask#afterBackward}). Top layer first, each
+     * layer is run again from its saved input with grad mode on and back-propagated with the gradient of its
+     * output; parameter gradients (LoRA A/B, or every weight in full fine-tuning) accumulate as in one backward,
+     * and the gradient of the layer's input is the next layer's upstream gradient. A no-op when nothing is pending.
+     */
+    public void backwardCheckpoints() {
+        try {
+            for (int c = pendingCheckpoints.size() - 1; c >= 0; c--) {
+                Checkpointed cp = pendingCheckpoints.get(c);
+                if (!cp.released()) backward(cp);
+            }
+        } finally {
+            pendingCheckpoints.forEach(cp -> { if (!cp.released()) cp.close(); });
+            pendingCheckpoints.clear();
+        }
+    }
+
+    private void backward(Checkpointed cp) {
+        PtNDArray grad = JniUtils.getGradient((PtNDArray) cp.output());         // dL/d(last layer output), or null
+        if (grad == null) return;                                                // the loss did not use this forward
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try {
+            List<LlamaWeights.Layer> layers = weights.layers();
+            for (int i = layers.size() - 1; i >= 0; i--) {
+                NDArray in = cp.inputs()[i];
+                in.setRequiresGradient(true);
+                try (NDScope scope = new NDScope()) {
+                    NDArray out = layer(i, layers.get(i), in, cp.cos(), cp.sin(), cp.bias(), null);
+                    JniUtils.backward((PtNDArray) out, grad, false, false);
+                }
+                grad.close();
+                grad = JniUtils.getGradient((PtNDArray) in);                     // dL/d(layer input)
+                if (grad == null) return;                                        // nothing below needs it
+            }
+            // full fine-tuning: on into the embedding table. (Not JniUtils.requiresGrad(embedded): DJL's requiresGrad
+            // is false for any non-leaf tensor, which is why an earlier attempt that guarded the layers' backward
+            // with it never ran that backward and got all-zero gradients.)
+            if (needsGrad(weights.embed)) {
+                JniUtils.backward((PtNDArray) cp.embedded(), grad, false, false);
+            }
+            grad.close();
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
     }
 
     /**

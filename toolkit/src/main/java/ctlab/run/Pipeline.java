@@ -448,6 +448,7 @@ public final class Pipeline {
             for (String part : key.split("\\.")) {
                 v = v == null ? null : v.get(part);
             }
+            if (v == null && RunConfig.OMITTED_AT_DEFAULT.contains(key)) continue;   // at its default: not in the hash
             if (v == null) throw new IllegalArgumentException("unknown config key in stage declaration: " + key);
             slice.set(key, v);
         }

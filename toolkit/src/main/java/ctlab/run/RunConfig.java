@@ -70,6 +70,16 @@ public record RunConfig(
         Check.required("train", train);
         Check.required("eval", eval);
         Check.required("openai", openai);
+        if (train.activationCheckpointing()) {
+            // a recomputed layer would draw a new LoRA dropout mask: its gradients would not be the forward's
+            for (var l : List.of(java.util.Map.entry("sft.lora.dropout", sft.lora().dropout()),
+                    java.util.Map.entry("train.lora.dropout", train.lora().dropout()))) {
+                if (l.getValue() > 0) {
+                    throw new ConfigKeyException("train.activation_checkpointing", "needs LoRA dropout 0, but "
+                            + l.getKey() + " is " + l.getValue() + " (set it to 0, or activation_checkpointing to false)");
+                }
+            }
+        }
         for (var b : List.of(java.util.Map.entry("sample.backend", sample.backend()),
                 java.util.Map.entry("rollout.backend", rollout.backend()), java.util.Map.entry("eval.backend", eval.backend()))) {
             if (b.getValue().equals(BACKEND_OPENAI) && openai.baseUrl() == null) {
@@ -84,6 +94,9 @@ public record RunConfig(
         this(name, seed, device, threads, task, data, model, modelDtype, sample, select, sft, ce, rollout, train, eval,
                 OpenAi.NONE);
     }
+
+    /** Keys left out of the config tree at their default (so out of stage hashes); a stage may still declare them. */
+    public static final java.util.Set<String> OMITTED_AT_DEFAULT = java.util.Set.of("train.activation_checkpointing");
 
     /** Generation backends of {@code sample/rollout/eval.backend}: the local {@link ctlab.sample.Sampler}, or an OpenAI-compatible server. */
     public static final String BACKEND_LOCAL = "local", BACKEND_OPENAI = "openai";
@@ -301,11 +314,17 @@ public record RunConfig(
      * The loss knobs ({@code beta}, {@code label_smoothing}, {@code rpo_alpha}, {@code tdpo_alpha}, {@code tdpo2},
      * {@code only_neg}) carry {@link LossConfig}'s keys and are validated by it, once per listed loss
      * ({@link #loss}); a knob no listed loss reads is not checked.
+     * {@code activation_checkpointing} recomputes each decoder layer in the backward pass of every training stage
+     * (train-pos, train-neg and train; {@link ctlab.model.LlamaModel#setActivationCheckpointing}): less memory, about
+     * one more forward of time, the same gradients to float rounding. Left out of the config tree when false (the
+     * default), so stage hashes of runs made before the key existed stay valid.
      */
     public record Train(List<String> losses, double beta, double lr, int epochs, double warmupRatio,
                         double weightDecay, int batchSize, int effectiveBatch, double maxGradNorm, String schedule,
                         Lora lora, int maxLength, int maxPromptLength, boolean onlyNeg, double labelSmoothing,
-                        double rpoAlpha, boolean tdpo2, double tdpoAlpha) {
+                        double rpoAlpha, boolean tdpo2, double tdpoAlpha,
+                        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_DEFAULT)
+                        boolean activationCheckpointing) {
         public Train {
             losses = Check.eachOneOf("losses", losses, LOSSES);
             for (String name : losses) {

@@ -316,6 +316,8 @@ public final class PreferenceTraining {
 
         @Override public long tokens(Batch b) { return b.rows().realTokens(); }
 
+        @Override public void afterBackward() { model.backwardCheckpoints(); }
+
         @Override public void writeCheckpointExtras(Path checkpointDir) { lora.save(checkpointDir, Map.of()); }
     }
 }

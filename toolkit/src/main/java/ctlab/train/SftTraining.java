@@ -116,6 +116,8 @@ public final class SftTraining {
 
         @Override public long tokens(ResponseBatch batch) { return batch.realTokens(); }
 
+        @Override public void afterBackward() { model.backwardCheckpoints(); }
+
         @Override public void writeCheckpointExtras(Path checkpointDir) { lora.save(checkpointDir, Map.of()); }
     }
 }

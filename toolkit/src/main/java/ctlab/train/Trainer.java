@@ -161,6 +161,7 @@ public final class Trainer {
                                     throw diverged(metrics, step, loss, Double.NaN, lr, lastCheckpoint);
                                 }
                                 collector.backward(k == 1 ? lossArray : Scalars.div(lossArray, k));
+                                task.afterBackward();   // the layers' recompute under activation checkpointing
                             }
                             lossSum += loss;
                             tokens += task.tokens(batch);

@@ -37,6 +37,12 @@ public interface TrainingTask<B> {
      */
     NDArray loss(NDManager stepManager, B batch, Map<String, Double> metrics);
 
+    /**
+     * Called right after the loss's backward, with the gradient collector still open: backward work the forward
+     * deferred, i.e. {@link ctlab.model.LlamaModel#backwardCheckpoints} under activation checkpointing.
+     */
+    default void afterBackward() {}
+
     /** Tokens in the micro-batch, for tokens/s (0 when not meaningful). */
     default long tokens(B batch) { return 0; }
 

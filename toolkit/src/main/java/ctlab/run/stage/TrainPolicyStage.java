@@ -54,6 +54,8 @@ public final class TrainPolicyStage implements Stage {
         Path data = ctx.input("score-ce", ScoreCeStage.OUTPUT);
         List<ScoredPair> scored = Jsonl.read(data, ScoredPair.class);
         try (LlamaModel model = StageSupport.loadModel(ctx.config())) {
+            model.setActivationCheckpointing(t.activationCheckpointing());
+            if (t.activationCheckpointing()) ctx.log("activation checkpointing: each decoder layer is recomputed in backward");
             List<PreferenceTraining.EncodedPair> pairs = PreferenceTraining.encode(model.tokenizer(), scored,
                     t.maxPromptLength(), t.maxLength(), data.toString());
             List<LossConfig> losses = new ArrayList<>();     // validated when the config loaded

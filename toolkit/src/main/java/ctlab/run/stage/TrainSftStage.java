@@ -39,7 +39,8 @@ public final class TrainSftStage implements Stage {
         return positive ? "LoRA SFT of the positive model on correct samples" : "LoRA SFT of the negative model on incorrect samples";
     }
 
-    @Override public List<String> configKeys() { return List.of("seed", "sft"); }
+    /** {@code train.activation_checkpointing} serves every training stage; it is in the hash only when true. */
+    @Override public List<String> configKeys() { return List.of("seed", "sft", "train.activation_checkpointing"); }
 
     @Override public List<Input> inputs(RunConfig c) {
         return List.of(Input.external(c.model()), Input.fromStage("select", dataFile()));
@@ -57,6 +58,8 @@ public final class TrainSftStage implements Stage {
         // select writes examples in problem order (the generator's random order), so a prefix is a random subset
         if (sft.maxExamples() > 0 && sft.maxExamples() < examples.size()) examples = examples.subList(0, sft.maxExamples());
         try (LlamaModel model = StageSupport.loadModel(ctx.config())) {
+            model.setActivationCheckpointing(ctx.config().train().activationCheckpointing());
+            if (model.activationCheckpointing()) ctx.log("activation checkpointing: each decoder layer is recomputed in backward");
             List<PromptResponse> encoded = SftTraining.encode(model.tokenizer(), examples, sft.maxLength(), data.toString());
             int microBatches = (encoded.size() + sft.batchSize() - 1) / sft.batchSize();
             TrainConfig tc = StageSupport.trainConfig(sft.lr(), sft.warmupSteps(), 0, sft.schedule(), sft.weightDecay(),

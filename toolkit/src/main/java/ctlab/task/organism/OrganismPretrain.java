@@ -241,6 +241,8 @@ public final class OrganismPretrain {
             return ctlab.model.Scalars.div(logp.mul(lossMask).sum(), -batch.lossTokens());                   // scalar: mean NLL
         }
 
+        @Override public void afterBackward() { model.backwardCheckpoints(); }
+
         @Override public long tokens(Batch batch) {
             long n = 0;
             for (float m : batch.mask()) n += (long) m;

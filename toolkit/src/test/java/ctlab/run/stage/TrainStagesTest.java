@@ -89,6 +89,35 @@ class TrainStagesTest {
         assertTrue(bad.getMessage().contains("max_examples"), bad.getMessage());
     }
 
+    /**
+     * train.activation_checkpointing=true reaches the SFT and the preference stages (train-pos and train re-run on a
+     * copy): the same adapters as the ordinary backward to float rounding, after every step of the stage.
+     */
+    @Test void activationCheckpointingTrainsTheSameAdaptersThroughTheStages() throws Exception {
+        Path copy = tmp.resolve("run-checkpointing");
+        copyTree(run, copy);
+        RunConfig c = RunConfig.parse(TrainPipeline.config(TrainPipeline.goldenModel("llama").toString(), ""),
+                "test.yaml", List.of("train.losses=[cdpo]", "train.activation_checkpointing=true"));
+        Set<String> stages = Set.of("train-pos", "train");
+        new Pipeline(new TrainPipeline().get()).run(c, copy, new Pipeline.Options(stages, stages, null));
+        for (String dir : List.of("03-train-pos", "07-train/cdpo")) {
+            String stageDir = dir.split("/")[0];
+            assertTrue(Files.readString(copy.resolve(stageDir).resolve("log.txt")).contains("activation checkpointing"), dir);
+            try (LlamaModel model = LlamaModel.load(TrainPipeline.goldenModel("llama"), Device.cpu());
+                 Lora plain = Lora.load(model, run.resolve(dir)); Lora ckpt = Lora.load(model, copy.resolve(dir))) {
+                var a = plain.parameters();
+                var b = ckpt.parameters();
+                assertEquals(a.size(), b.size());
+                for (int i = 0; i < a.size(); i++) {
+                    float[] x = a.get(i).array().toFloatArray(), y = b.get(i).array().toFloatArray();
+                    double max = 0;
+                    for (int j = 0; j < x.length; j++) max = Math.max(max, Math.abs(x[j] - y[j]));
+                    assertTrue(max <= 1e-6, dir + " " + a.get(i).name() + ": max |diff| " + max);
+                }
+            }
+        }
+    }
+
     @Test void everyLossTrainsMovesAndPassesTheStepZeroCheck() throws Exception {
         JsonNode policies = Jsonl.MAPPER.readTree(Files.readString(run.resolve("07-train/policies.json")));
         for (String loss : ALL) {
